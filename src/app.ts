@@ -1,0 +1,115 @@
+// Wires source → query → sinks and owns the start/stop order of one instance.
+//   start: sinks (I/O checks) → dead-letter producer → HTTP → consumer group
+//   stop:  stop taking records → flush → drain (DRAIN_TIMEOUT) → commit → leave the group → close sinks
+import type { AppConfig } from './config/app-config.ts';
+import { oneLine } from './core/errors.ts';
+import { DeadLetterQueue } from './delivery/dead-letter.ts';
+import { SinkRunner } from './delivery/sink-runner.ts';
+import { HttpServer, type Readiness } from './http/server.ts';
+import { Pipeline } from './pipeline/pipeline.ts';
+import { compileQuery } from './query/index.ts';
+import type { Sink } from './sinks/types.ts';
+import { KafkaGroupSource } from './source/kafka/consumer.ts';
+import { KafkaDeadLetterPublisher } from './source/kafka/dead-letter-publisher.ts';
+import type { Logger } from './telemetry/logger.ts';
+import { createMetrics, type Metrics } from './telemetry/metrics.ts';
+
+export class App {
+  readonly #cfg: AppConfig;
+  readonly #log: Logger;
+  readonly metrics: Metrics;
+  readonly #source: KafkaGroupSource;
+  readonly #dlqPublisher: KafkaDeadLetterPublisher;
+  readonly #sinks: Array<{ name: string; sink: Sink }> = [];
+  readonly #runners: SinkRunner[] = [];
+  readonly #pipeline: Pipeline;
+  readonly #http: HttpServer;
+  #fatal: ((err: Error) => void) | undefined;
+  #stopping: Promise<void> | undefined;
+  #started = false;
+  httpPort = 0;
+
+  constructor(cfg: AppConfig, logger: Logger) {
+    this.#cfg = cfg;
+    this.#log = logger;
+    const query = compileQuery(cfg.query); // throws QueryError (line, column) before any I/O
+    this.metrics = createMetrics();
+    this.#source = new KafkaGroupSource(cfg.kafka, logger);
+    this.#dlqPublisher = new KafkaDeadLetterPublisher(this.#source.kafka, cfg.kafka.dlqTopic, logger);
+    const dlq = new DeadLetterQueue(this.#dlqPublisher.publish);
+    for (const s of cfg.sinks) {
+      const name = s.definition.type;
+      const sink = s.definition.create(s.config, { name, logger: logger.child({ sink: name }) });
+      this.#sinks.push({ name, sink });
+      this.#runners.push(new SinkRunner(name, sink, s.delivery, { dlq, metrics: this.metrics, logger }));
+    }
+    this.#pipeline = new Pipeline({
+      source: this.#source,
+      query,
+      runners: this.#runners,
+      dlq,
+      metrics: this.metrics,
+      logger,
+      inflightMaxRecords: cfg.inflightMaxRecords,
+      inflightMaxBytes: cfg.inflightMaxBytes,
+      rebalanceDrainMs: Math.min(cfg.drainTimeoutMs, Math.floor(cfg.kafka.sessionTimeoutMs / 2)),
+      commitIntervalMs: cfg.kafka.commitIntervalMs,
+      onFatal: (err) => this.#fatal?.(err),
+    });
+    this.#http = new HttpServer({ registry: this.metrics.registry, alive: () => true, readiness: () => this.readiness() });
+  }
+
+  /** Called once if the consumer stops for good; the process should exit non-zero. */
+  onFatal(handler: (err: Error) => void): void {
+    this.#fatal = handler;
+  }
+
+  readiness(): Readiness {
+    const reasons: string[] = [];
+    if (!this.#started) reasons.push('starting');
+    if (this.#stopping) reasons.push('stopping');
+    if (!this.#source.joined) reasons.push('not a member of the consumer group (joining or rebalancing)');
+    for (const r of this.#runners) if (!r.healthy) reasons.push(`sink ${r.name} failing: ${r.lastError ?? 'unknown error'}`);
+    return { ready: reasons.length === 0, reasons };
+  }
+
+  async start(): Promise<void> {
+    for (const { name, sink } of this.#sinks) {
+      try {
+        await sink.start?.();
+      } catch (err) {
+        throw new Error(`sink ${name} failed to start: ${oneLine(String((err as Error).message))}`, { cause: err });
+      }
+    }
+    this.httpPort = await this.#http.listen(this.#cfg.httpPort, this.#cfg.httpHost);
+    await this.#dlqPublisher.start(this.#cfg.kafka.dlqPartitions);
+    this.#pipeline.committer.start(this.#cfg.kafka.commitIntervalMs);
+    await this.#source.start(this.#pipeline);
+    this.#started = true;
+    this.#log.info({ httpPort: this.httpPort, sinks: this.#sinks.map((s) => s.name), topics: this.#cfg.kafka.topics, group: this.#cfg.kafka.groupId }, 'logstream started');
+  }
+
+  /** Graceful stop; idempotent. Resolves with whether everything in flight was delivered. */
+  stop(): Promise<void> {
+    this.#stopping ??= this.#stop();
+    return this.#stopping;
+  }
+
+  async #stop(): Promise<void> {
+    this.#log.info('stopping: no new records, draining in-flight deliveries');
+    this.#source.stopAccepting();
+    const drained = await this.#pipeline.drainAndRelease(this.#cfg.drainTimeoutMs, 'shutdown');
+    this.#pipeline.committer.stop();
+    if (!drained) {
+      for (const r of this.#runners) r.abort();
+      this.#dlqPublisher.abort();
+    }
+    await this.#source.stop().catch((err) => this.#log.warn(`leaving the group failed: ${oneLine(String(err?.message ?? err))}`));
+    for (const { name, sink } of this.#sinks) {
+      await sink.stop?.().catch((err) => this.#log.warn({ sink: name }, `sink close failed: ${oneLine(String(err?.message ?? err))}`));
+    }
+    await this.#dlqPublisher.stop().catch(() => undefined);
+    await this.#http.close();
+    this.#log.info({ drained }, 'stopped');
+  }
+}

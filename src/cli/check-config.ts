@@ -1,0 +1,13 @@
+// `logstream check-config`: validates the environment and prints the resolved configuration, secrets masked.
+import { loadConfig } from '../config/app-config.ts';
+import { compileQuery } from '../query/index.ts';
+
+export function checkConfigCommand(env: NodeJS.ProcessEnv, out: NodeJS.WritableStream): void {
+  const cfg = loadConfig(env);
+  compileQuery(cfg.query);
+  const printable = {
+    ...cfg,
+    sinks: cfg.sinks.map((s) => ({ type: s.definition.type, config: s.config, delivery: s.delivery })),
+  };
+  out.write(`${JSON.stringify(printable, null, 2)}\n`);
+}

@@ -1,0 +1,32 @@
+// The unit that travels from the Kafka source through the query to every sink.
+
+export interface RecordMeta {
+  readonly topic: string;
+  readonly partition: number;
+  /** Kafka offset as a decimal string (kafkajs' representation). */
+  readonly offset: string;
+  /** Kafka timestamp, epoch milliseconds. */
+  readonly timestamp: number;
+  readonly key: string | null;
+  readonly headers: Record<string, string>;
+}
+
+/** One acknowledgement obligation of one sink for one record. */
+export interface Ack {
+  /** Delivered, or written to the dead-letter topic. Idempotent. */
+  done(): void;
+  /** False once the partition was revoked: delivering it now would only make a duplicate. */
+  readonly live: boolean;
+}
+
+export type Fields = Record<string, unknown>;
+
+export interface PipelineRecord {
+  readonly meta: RecordMeta;
+  /** The original bytes of the Kafka value, kept for the dead-letter topic. */
+  readonly raw: Buffer | null;
+  /** The record after decoding and the query. Sinks must not mutate it (it is shared by all sinks). */
+  readonly fields: Fields;
+  /** Bytes this record holds while in flight (raw size), for the in-flight limit. */
+  readonly size: number;
+}

@@ -1,0 +1,79 @@
+// The dead-letter topic: a record that cannot be parsed or delivered is written there with the
+// original bytes and headers saying where it came from, which sink failed and why. Its offset is
+// acknowledged (and so committed) only after the write succeeded.
+import type { DeliveryError } from '../core/errors.ts';
+import { oneLine } from '../core/errors.ts';
+import type { PipelineRecord } from '../core/record.ts';
+
+export interface DeadLetterMessage {
+  key: string | null;
+  value: Buffer | null;
+  headers: Record<string, string>;
+}
+
+/** Publishes to the dead-letter topic; resolves only once the broker has the message (retries inside). */
+export type DeadLetterPublisher = (messages: DeadLetterMessage[]) => Promise<void>;
+
+export interface DeadLetterReason {
+  /** The sink (or stage: decode, query) that gave up on the record. */
+  readonly stage: string;
+  readonly error: Pick<DeliveryError, 'code' | 'message'> & { deliveryClass?: string };
+}
+
+export const DLQ_HEADER_PREFIX = 'logstream.';
+
+export function deadLetterMessage(record: PipelineRecord, reason: DeadLetterReason, now = Date.now()): DeadLetterMessage {
+  const { meta } = record;
+  return {
+    key: meta.key,
+    value: record.raw,
+    headers: {
+      ...meta.headers,
+      [`${DLQ_HEADER_PREFIX}source.topic`]: meta.topic,
+      [`${DLQ_HEADER_PREFIX}source.partition`]: String(meta.partition),
+      [`${DLQ_HEADER_PREFIX}source.offset`]: meta.offset,
+      [`${DLQ_HEADER_PREFIX}source.timestamp`]: String(meta.timestamp),
+      [`${DLQ_HEADER_PREFIX}sink`]: reason.stage,
+      [`${DLQ_HEADER_PREFIX}error.class`]: reason.error.deliveryClass ?? 'permanent',
+      [`${DLQ_HEADER_PREFIX}error.code`]: reason.error.code,
+      [`${DLQ_HEADER_PREFIX}error.message`]: oneLine(reason.error.message, 1000),
+      [`${DLQ_HEADER_PREFIX}dead-lettered-at`]: new Date(now).toISOString(),
+    },
+  };
+}
+
+/**
+ * Collects dead letters for a few milliseconds and publishes them in one request, so that a burst of
+ * bad records does not become a burst of single-message produce calls.
+ */
+export class DeadLetterQueue {
+  readonly #publish: DeadLetterPublisher;
+  #pending: Array<{ message: DeadLetterMessage; resolve: () => void; reject: (e: unknown) => void }> = [];
+  #timer: NodeJS.Timeout | undefined;
+  readonly #lingerMs: number;
+
+  constructor(publish: DeadLetterPublisher, lingerMs = 20) {
+    this.#publish = publish;
+    this.#lingerMs = lingerMs;
+  }
+
+  write(record: PipelineRecord, reason: DeadLetterReason): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#pending.push({ message: deadLetterMessage(record, reason), resolve, reject });
+      if (this.#pending.length >= 500) this.#flush();
+      else this.#timer ??= setTimeout(() => this.#flush(), this.#lingerMs);
+    });
+  }
+
+  #flush(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const batch = this.#pending;
+    this.#pending = [];
+    if (batch.length === 0) return;
+    this.#publish(batch.map((p) => p.message)).then(
+      () => batch.forEach((p) => p.resolve()),
+      (err) => batch.forEach((p) => p.reject(err)),
+    );
+  }
+}

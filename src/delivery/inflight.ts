@@ -1,0 +1,85 @@
+// The per-instance bound on records read but not yet committed. When it is full the source pauses
+// partitions (Kafka is the buffer); below the low-water mark it resumes them. Because a record stays
+// counted until its offset is committed, the duplicates a crash can cause are bounded by this limit.
+import { EventEmitter } from 'node:events';
+
+export class InFlightLimit extends EventEmitter {
+  readonly maxRecords: number;
+  readonly maxBytes: number;
+  #records = 0;
+  #bytes = 0;
+
+  constructor(maxRecords: number, maxBytes: number) {
+    super();
+    this.maxRecords = maxRecords;
+    this.maxBytes = maxBytes;
+  }
+
+  get records(): number {
+    return this.#records;
+  }
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /** Room for one more record? (A single record larger than maxBytes is let in when nothing else is.) */
+  hasRoom(): boolean {
+    return this.#records < this.maxRecords && (this.#bytes < this.maxBytes || this.#records === 0);
+  }
+
+  /** Past half of either limit: time to commit rather than wait for the interval. */
+  get pressed(): boolean {
+    return this.#records * 2 >= this.maxRecords || this.#bytes * 2 >= this.maxBytes;
+  }
+
+  acquire(size: number): void {
+    this.#records++;
+    this.#bytes += size;
+  }
+
+  release(records: number, bytes: number): void {
+    this.#records -= records;
+    this.#bytes -= bytes;
+    if (!this.pressed) this.emit('low');
+  }
+}
+
+/** Counts outstanding work and lets a caller wait until none is left. */
+export class PendingCount {
+  #n = 0;
+  #waiters: Array<() => void> = [];
+
+  get value(): number {
+    return this.#n;
+  }
+
+  add(n = 1): void {
+    this.#n += n;
+  }
+
+  done(n = 1): void {
+    this.#n -= n;
+    if (this.#n <= 0) {
+      this.#n = Math.max(0, this.#n);
+      const ws = this.#waiters;
+      this.#waiters = [];
+      for (const w of ws) w();
+    }
+  }
+
+  /** Resolves true when the count reaches zero, false if `timeoutMs` passes first. */
+  waitForZero(timeoutMs: number): Promise<boolean> {
+    if (this.#n === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const waiter = (): void => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      const timer = setTimeout(() => {
+        this.#waiters = this.#waiters.filter((w) => w !== waiter);
+        resolve(false);
+      }, timeoutMs);
+      this.#waiters.push(waiter);
+    });
+  }
+}

@@ -1,0 +1,59 @@
+#!/usr/bin/env node
+// Process entry: dispatches the command line. Exit codes: 0 ok, 1 runtime failure, 2 bad configuration,
+// query or usage.
+import { ConfigError } from './core/errors.ts';
+import { runCommand } from './cli/run.ts';
+import { checkConfigCommand } from './cli/check-config.ts';
+import { queryCommand } from './cli/query.ts';
+
+const USAGE = `usage: logstream <command>
+
+commands:
+  run                  consume the Kafka group and ship records to the configured sinks (default)
+  check-config         validate the environment and print the resolved configuration (secrets masked)
+  query '<spl>'        run a query over JSON lines on stdin (--file q.spl to read it from a file)
+  help                 this text
+
+Configuration comes from environment variables: see README.md.
+`;
+
+function isUserError(err: unknown): err is Error & { code?: string } {
+  const code = (err as { code?: unknown })?.code;
+  return err instanceof ConfigError || code === 'QUERY_SYNTAX' || code === 'QUERY_CHECK';
+}
+
+async function main(argv: string[]): Promise<number | undefined> {
+  const [command = 'run', ...rest] = argv;
+  switch (command) {
+    case 'run':
+      await runCommand(process.env);
+      return undefined; // keeps running; exits via signals
+    case 'check-config':
+      checkConfigCommand(process.env, process.stdout);
+      return 0;
+    case 'query':
+      return queryCommand(rest, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(USAGE);
+      return 0;
+    default:
+      process.stderr.write(`logstream: unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code !== undefined) process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (isUserError(err)) {
+      process.stderr.write(`logstream: ${err.message}\n`);
+      process.exit(2);
+    }
+    process.stderr.write(`logstream: ${(err as Error)?.stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,63 @@
+// The contract between a sink and the shared delivery layer. A sink encodes (pure) and sends a
+// batch; batching, in-flight limits, retries, timeouts, metrics and dead-lettering are src/delivery's.
+import type { DeliveryError } from '../core/errors.ts';
+import type { PipelineRecord } from '../core/record.ts';
+import type { Env, VarSpecs } from '../config/vars.ts';
+import type { Logger } from '../telemetry/logger.ts';
+import type { DeliveryConfig } from '../delivery/config.ts';
+
+export interface BatchItem {
+  readonly record: PipelineRecord;
+  /** The encoded bytes of this record on the wire (before any batch-level compression). */
+  readonly payload: Buffer;
+}
+
+export interface Batch {
+  /** The batching key: source partition, plus the sink's own key (see Sink.batchKey). */
+  readonly key: string;
+  readonly items: readonly BatchItem[];
+  /** Sum of payload sizes. */
+  readonly bytes: number;
+}
+
+/** Per-record outcome of a send that reached the peer. Unlisted items were delivered. */
+export interface SendResult {
+  readonly failures?: ReadonlyArray<{ readonly index: number; readonly error: DeliveryError }>;
+}
+
+export interface Sink {
+  /** Pure: the bytes of one record on the wire. Throw a permanent DeliveryError to dead-letter it. */
+  encode(record: PipelineRecord): Buffer;
+  /** Optional extra batching key (e.g. an S3 log type): records with different keys never share a batch. */
+  batchKey?(record: PipelineRecord): string;
+  /** Sends one batch. Throw a DeliveryError (or any error: treated as retriable) when nothing was delivered. */
+  send(batch: Batch, signal: AbortSignal): Promise<SendResult | void>;
+  /** I/O that must succeed before consuming starts (open files, connect, test writes). */
+  start?(): Promise<void>;
+  /** Called after delivery drained: flush and close. */
+  stop?(): Promise<void>;
+}
+
+export interface SinkContext {
+  /** Instance name of the sink (its type, unless configured otherwise). */
+  readonly name: string;
+  readonly logger: Logger;
+}
+
+export interface SinkDefinition<C> {
+  /** The value listed in SINKS. */
+  readonly type: string;
+  /** Prefix of its variables, e.g. FILE for FILE_PATH; also used for the shared delivery variables. */
+  readonly envPrefix: string;
+  readonly summary: string;
+  /** The sink's own variables (documented in README from these specs). */
+  readonly vars: VarSpecs;
+  /** Validates and converts the variables (pure; throws ConfigError naming the variable). */
+  parseConfig(env: Env): C;
+  /** Defaults of the shared delivery settings for this sink. */
+  readonly deliveryDefaults: Partial<DeliveryConfig>;
+  create(config: C, ctx: SinkContext): Sink;
+}
+
+/** The type-erased form used by the registry. */
+export type AnySinkDefinition = SinkDefinition<any>;

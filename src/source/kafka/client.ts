@@ -1,0 +1,40 @@
+// The one place that builds kafkajs clients: logging bridged to pino, quiet partitioner warnings.
+import { Kafka, logLevel, type KafkaConfig, type LogEntry } from 'kafkajs';
+import type { Logger } from '../../telemetry/logger.ts';
+import { silenceKafkajsTimeoutWarning } from './warnings.ts';
+
+const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
+  [logLevel.ERROR]: 'error',
+  [logLevel.WARN]: 'warn',
+  [logLevel.INFO]: 'info',
+  [logLevel.DEBUG]: 'debug',
+};
+
+export function createKafka(opts: { brokers: string[]; clientId: string; connectionTimeoutMs?: number; logger: Logger }): Kafka {
+  silenceKafkajsTimeoutWarning();
+  const log = opts.logger.child({ component: 'kafkajs' });
+  const config: KafkaConfig = {
+    brokers: opts.brokers,
+    clientId: opts.clientId,
+    connectionTimeout: opts.connectionTimeoutMs ?? 10_000,
+    // kafkajs logs routine reconnects and rebalances at ERROR; we log what matters ourselves.
+    logLevel: logLevel.WARN,
+    logCreator: () => (entry: LogEntry) => {
+      const level = LEVELS[entry.level] ?? 'info';
+      const { message, ...extra } = entry.log;
+      // A rejoin during a rebalance is expected; keep it out of the warnings.
+      const lvl = level === 'error' && /rebalanc|not the correct coordinator|coordinator is not available/i.test(String(message)) ? 'info' : level;
+      log[lvl]({ ns: entry.namespace, ...pick(extra) }, String(message));
+    },
+    retry: { retries: 8, initialRetryTime: 300, maxRetryTime: 10_000 },
+  };
+  return new Kafka(config);
+}
+
+function pick(extra: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of ['broker', 'groupId', 'memberId', 'error', 'topic', 'partition', 'retryCount', 'retryTime']) {
+    if (extra[k] !== undefined) out[k] = extra[k];
+  }
+  return out;
+}

@@ -1,0 +1,79 @@
+// Kafka source settings (KAFKA_*). Validation is pure; connections happen at start.
+import { parseVars, v, type Env } from '../../config/vars.ts';
+import { hostname } from 'node:os';
+import { ConfigError } from '../../core/errors.ts';
+
+const hostPort = (s: string): string | undefined =>
+  /^[A-Za-z0-9.\-_\[\]:]+:\d{1,5}$/.test(s) ? undefined : `${JSON.stringify(s)} is not host:port`;
+
+/** Where a group with no committed offset for a partition starts. */
+export type StartPosition = { kind: 'earliest' } | { kind: 'latest' } | { kind: 'timestamp'; ms: number };
+
+export function parseStartPosition(raw: string): StartPosition | undefined {
+  const t = raw.trim().toLowerCase();
+  if (t === 'earliest' || t === 'beginning') return { kind: 'earliest' };
+  if (t === 'latest' || t === 'end') return { kind: 'latest' };
+  if (/^\d{10,16}$/.test(t)) return { kind: 'timestamp', ms: t.length <= 10 ? Number(t) * 1000 : Number(t) };
+  const ms = Date.parse(raw.trim());
+  return Number.isFinite(ms) ? { kind: 'timestamp', ms } : undefined;
+}
+
+export const kafkaVars = {
+  KAFKA_BROKERS: v.list({ doc: 'Bootstrap brokers, comma-separated host:port.', required: true, item: hostPort }),
+  KAFKA_TOPICS: v.list({ doc: 'Topics to consume, comma-separated.', required: true }),
+  KAFKA_GROUP_ID: v.string({ doc: 'Consumer group shared by all replicas; progress is committed to it.', default: 'logstream' }),
+  KAFKA_CLIENT_ID: v.string({ doc: 'Client id (defaults to logstream-<hostname>).', default: `logstream-${hostname()}`, }),
+  KAFKA_START_FROM: v.string({
+    doc: 'Where a partition without a committed offset starts: earliest, latest, an ISO 8601 time or epoch seconds/ms.',
+    default: 'earliest',
+  }),
+  KAFKA_SESSION_TIMEOUT: v.duration({ doc: 'Group session timeout: how soon a dead instance\'s partitions move.', default: 30_000, min: 3000 }),
+  KAFKA_HEARTBEAT_INTERVAL: v.duration({ doc: 'Heartbeat interval (below a third of the session timeout).', default: 3000, min: 100 }),
+  KAFKA_REBALANCE_TIMEOUT: v.duration({ doc: 'How long the group waits for members to rejoin in a rebalance.', default: 60_000, min: 1000 }),
+  KAFKA_COMMIT_INTERVAL: v.duration({ doc: 'How often acknowledged offsets are committed (also on revoke and shutdown).', default: 5000, min: 100 }),
+  KAFKA_MAX_BYTES_PER_PARTITION: v.bytes({ doc: 'Fetch size per partition.', default: 1024 * 1024, min: 1024 }),
+  KAFKA_DLQ_TOPIC: v.string({ doc: 'Dead-letter topic (created at start if missing).', default: 'logstream-dead-letter' }),
+  KAFKA_DLQ_PARTITIONS: v.int({ doc: 'Partitions of the dead-letter topic when logstream creates it.', default: 1, min: 1 }),
+  KAFKA_CONNECTION_TIMEOUT: v.duration({ doc: 'TCP connect timeout to a broker.', default: 10_000, min: 100 }),
+};
+
+export interface KafkaSourceConfig {
+  brokers: string[];
+  topics: string[];
+  groupId: string;
+  clientId: string;
+  startFrom: StartPosition;
+  sessionTimeoutMs: number;
+  heartbeatIntervalMs: number;
+  rebalanceTimeoutMs: number;
+  commitIntervalMs: number;
+  maxBytesPerPartition: number;
+  dlqTopic: string;
+  dlqPartitions: number;
+  connectionTimeoutMs: number;
+}
+
+export function parseKafkaConfig(env: Env): KafkaSourceConfig {
+  const p = parseVars(kafkaVars, env);
+  const startFrom = parseStartPosition(p.KAFKA_START_FROM);
+  const problems: string[] = [];
+  if (!startFrom) problems.push(`KAFKA_START_FROM: must be earliest, latest, an ISO 8601 time or epoch seconds/ms, got ${JSON.stringify(p.KAFKA_START_FROM)}`);
+  if (p.KAFKA_HEARTBEAT_INTERVAL * 3 > p.KAFKA_SESSION_TIMEOUT) problems.push('KAFKA_HEARTBEAT_INTERVAL: must be at most a third of KAFKA_SESSION_TIMEOUT');
+  if (p.KAFKA_TOPICS.includes(p.KAFKA_DLQ_TOPIC)) problems.push('KAFKA_DLQ_TOPIC: must not be one of KAFKA_TOPICS (dead letters would be read again)');
+  if (problems.length) throw new ConfigError(problems);
+  return {
+    brokers: p.KAFKA_BROKERS,
+    topics: p.KAFKA_TOPICS,
+    groupId: p.KAFKA_GROUP_ID,
+    clientId: p.KAFKA_CLIENT_ID,
+    startFrom: startFrom!,
+    sessionTimeoutMs: p.KAFKA_SESSION_TIMEOUT,
+    heartbeatIntervalMs: p.KAFKA_HEARTBEAT_INTERVAL,
+    rebalanceTimeoutMs: p.KAFKA_REBALANCE_TIMEOUT,
+    commitIntervalMs: p.KAFKA_COMMIT_INTERVAL,
+    maxBytesPerPartition: p.KAFKA_MAX_BYTES_PER_PARTITION,
+    dlqTopic: p.KAFKA_DLQ_TOPIC,
+    dlqPartitions: p.KAFKA_DLQ_PARTITIONS,
+    connectionTimeoutMs: p.KAFKA_CONNECTION_TIMEOUT,
+  };
+}

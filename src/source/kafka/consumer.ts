@@ -1,0 +1,203 @@
+// The Kafka consumer-group source behind a narrow interface: the rest of logstream never sees kafkajs.
+// eachBatch with auto-resolve and auto-commit off; a record's offset is resolved (so not fetched
+// again) as soon as the pipeline takes it, and committed only when every sink acknowledged it.
+import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import type { Logger } from '../../telemetry/logger.ts';
+import type { KafkaSourceConfig } from './config.ts';
+import { createKafka } from './client.ts';
+import { assignerWithJoinHook, installJoinHook } from './revoke-hook.ts';
+
+export interface SourceMessage {
+  readonly offset: string;
+  readonly timestamp: string;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  readonly headers?: KafkaMessage['headers'];
+}
+
+export interface TopicPartitions {
+  topic: string;
+  partitions: number[];
+}
+
+export interface SourceHandlers {
+  /** Is there room for one more record? When not, the partition is paused until resumeAll(). */
+  hasRoom(): boolean;
+  /** Takes one record (synchronously). */
+  onMessage(topic: string, partition: number, message: SourceMessage): void;
+  /** Called after each batch with the partition's high watermark and next offset to read. */
+  onProgress?(topic: string, partition: number, highWatermark: string, nextOffset: number): void;
+  /** Before every (re)join of the group: stop taking records, drain and commit. */
+  beforeJoin(): Promise<void>;
+  /** After joining: the partitions this instance now owns. */
+  onAssigned(assignment: TopicPartitions[]): void;
+  /** kafkajs gave up (non-retriable error): the process must exit non-zero. */
+  onFatal(error: Error): void;
+}
+
+export class KafkaGroupSource {
+  readonly #cfg: KafkaSourceConfig;
+  readonly #log: Logger;
+  readonly #kafka: Kafka;
+  #consumer: Consumer | undefined;
+  #admin: Admin | undefined;
+  #handlers: SourceHandlers | undefined;
+  #accepting = false;
+  readonly #paused = new Map<string, { topic: string; partition: number }>();
+  /** Partitions whose start position (KAFKA_START_FROM timestamp) was checked in this assignment. */
+  #startChecked = new Set<string>();
+  #joined = false;
+
+  constructor(cfg: KafkaSourceConfig, logger: Logger, kafka?: Kafka) {
+    this.#cfg = cfg;
+    this.#log = logger.child({ component: 'source' });
+    this.#kafka = kafka ?? createKafka({ brokers: cfg.brokers, clientId: cfg.clientId, connectionTimeoutMs: cfg.connectionTimeoutMs, logger });
+  }
+
+  get kafka(): Kafka {
+    return this.#kafka;
+  }
+
+  get joined(): boolean {
+    return this.#joined;
+  }
+
+  get pausedCount(): number {
+    return this.#paused.size;
+  }
+
+  /** Checks the topics exist, joins the group and starts consuming. */
+  async start(handlers: SourceHandlers): Promise<void> {
+    installJoinHook();
+    this.#handlers = handlers;
+    this.#admin = this.#kafka.admin();
+    await this.#admin.connect();
+    const existing = new Set(await this.#admin.listTopics());
+    const missing = this.#cfg.topics.filter((t) => !existing.has(t));
+    if (missing.length > 0) throw new Error(`KAFKA_TOPICS: topic(s) ${missing.join(', ')} do not exist on ${this.#cfg.brokers.join(',')}`);
+
+    const consumer = this.#kafka.consumer({
+      groupId: this.#cfg.groupId,
+      sessionTimeout: this.#cfg.sessionTimeoutMs,
+      rebalanceTimeout: this.#cfg.rebalanceTimeoutMs,
+      heartbeatInterval: this.#cfg.heartbeatIntervalMs,
+      maxBytesPerPartition: this.#cfg.maxBytesPerPartition,
+      partitionAssigners: [assignerWithJoinHook(() => this.#beforeJoin())],
+      allowAutoTopicCreation: false,
+    });
+    this.#consumer = consumer;
+    consumer.on(consumer.events.GROUP_JOIN, (e) => {
+      this.#joined = true;
+      this.#startChecked = new Set();
+      const assignment = Object.entries(e.payload.memberAssignment).map(([topic, partitions]) => ({ topic, partitions: partitions as number[] }));
+      this.#log.info({ generation: e.payload.groupId, assignment, leader: e.payload.isLeader }, 'joined the consumer group');
+      this.#accepting = true;
+      handlers.onAssigned(assignment);
+    });
+    consumer.on(consumer.events.CRASH, (e) => {
+      const err = e.payload.error;
+      if (e.payload.restart) {
+        this.#log.warn({ err: err.message }, 'consumer crashed; kafkajs restarts it');
+        return;
+      }
+      this.#joined = false;
+      handlers.onFatal(err);
+    });
+    await consumer.connect();
+    for (const topic of this.#cfg.topics) {
+      await consumer.subscribe({ topic, fromBeginning: this.#cfg.startFrom.kind !== 'latest' });
+    }
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: 1,
+      eachBatch: (payload) => this.#eachBatch(payload),
+    });
+  }
+
+  async #beforeJoin(): Promise<void> {
+    this.#accepting = false;
+    this.#joined = false;
+    // kafkajs keeps pauses across rejoins: lift ours, or a partition could stay paused for good.
+    this.resumeAll();
+    await this.#handlers?.beforeJoin();
+  }
+
+  async #eachBatch(p: EachBatchPayload): Promise<void> {
+    const { batch } = p;
+    const { topic, partition } = batch;
+    const handlers = this.#handlers!;
+    if (!this.#accepting || batch.messages.length === 0) return;
+    const tp = `${topic}/${partition}`;
+    if (this.#cfg.startFrom.kind === 'timestamp' && !this.#startChecked.has(tp)) {
+      if (await this.#seekToStartTime(topic, partition, batch.firstOffset())) return;
+    }
+    let next: number | undefined;
+    for (const message of batch.messages) {
+      if (!this.#accepting || !p.isRunning() || p.isStale()) break;
+      if (!handlers.hasRoom()) {
+        // Kafka is the buffer: stop fetching this partition; the unresolved rest is fetched again on resume.
+        this.#consumer!.pause([{ topic, partitions: [partition] }]);
+        this.#paused.set(tp, { topic, partition });
+        break;
+      }
+      handlers.onMessage(topic, partition, message);
+      p.resolveOffset(message.offset);
+      next = Number(message.offset) + 1;
+    }
+    if (next !== undefined) handlers.onProgress?.(topic, partition, batch.highWatermark, next);
+    await p.heartbeat();
+  }
+
+  /**
+   * KAFKA_START_FROM=<time>: a partition the group never committed starts at the first offset at or
+   * after that time. We commit that offset for the group and seek there. Returns true when it sought.
+   */
+  async #seekToStartTime(topic: string, partition: number, firstOffset: string | null): Promise<boolean> {
+    const tp = `${topic}/${partition}`;
+    const start = this.#cfg.startFrom;
+    if (start.kind !== 'timestamp') return false;
+    const committed = await this.#admin!.fetchOffsets({ groupId: this.#cfg.groupId, topics: [topic] });
+    const entry = committed[0]?.partitions.find((x) => x.partition === partition);
+    this.#startChecked.add(tp);
+    if (entry && entry.offset !== '-1') return false;
+    const byTime = await this.#admin!.fetchTopicOffsetsByTimestamp(topic, start.ms);
+    const target = byTime.find((x) => x.partition === partition)?.offset;
+    if (target === undefined || target === '-1' || Number(target) <= Number(firstOffset ?? 0)) return false;
+    this.#log.info({ topic, partition, offset: target, from: new Date(start.ms).toISOString() }, 'new partition: starting at KAFKA_START_FROM');
+    await this.#consumer!.commitOffsets([{ topic, partition, offset: target }]);
+    this.#consumer!.seek({ topic, partition, offset: target });
+    return true;
+  }
+
+  /** Resumes every partition paused for backpressure. */
+  resumeAll(): void {
+    if (this.#paused.size === 0 || !this.#consumer) return;
+    const byTopic = new Map<string, number[]>();
+    for (const { topic, partition } of this.#paused.values()) byTopic.set(topic, [...(byTopic.get(topic) ?? []), partition]);
+    this.#paused.clear();
+    this.#consumer.resume([...byTopic].map(([topic, partitions]) => ({ topic, partitions })));
+  }
+
+  /** Stops taking new records (shutdown): batches already fetched are left unresolved. */
+  stopAccepting(): void {
+    this.#accepting = false;
+  }
+
+  /** Commits next-offsets-to-read. */
+  async commit(offsets: Array<{ topic: string; partition: number; offset: number }>): Promise<void> {
+    if (offsets.length === 0 || !this.#consumer) return;
+    await this.#consumer.commitOffsets(offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: String(o.offset) })));
+  }
+
+  /** Leaves the group and closes connections. */
+  async stop(): Promise<void> {
+    this.#accepting = false;
+    try {
+      await this.#consumer?.disconnect();
+    } finally {
+      this.#joined = false;
+      await this.#admin?.disconnect().catch(() => undefined);
+    }
+  }
+}

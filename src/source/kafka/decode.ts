@@ -1,0 +1,51 @@
+// Kafka message → pipeline record. A JSON object is parsed; anything else that is valid UTF-8 is kept
+// as {"_raw": "<text>"} and shipped. Bytes that are not UTF-8, and empty values, cannot be shipped
+// faithfully as JSON: they go to the dead-letter topic with their original bytes.
+import type { Fields, RecordMeta } from '../../core/record.ts';
+import type { SourceMessage } from './consumer.ts';
+
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+
+export type Decoded =
+  | { ok: true; fields: Fields; raw: boolean }
+  | { ok: false; code: 'EMPTY_RECORD' | 'INVALID_UTF8'; message: string };
+
+export function decodeValue(value: Buffer | null): Decoded {
+  if (value === null || value.length === 0) return { ok: false, code: 'EMPTY_RECORD', message: 'the record has no value' };
+  let text: string;
+  try {
+    text = utf8.decode(value);
+  } catch {
+    return { ok: false, code: 'INVALID_UTF8', message: 'the record value is not valid UTF-8' };
+  }
+  // Fast path: only something that looks like an object is worth a JSON.parse attempt.
+  const first = text.charCodeAt(0);
+  if (first === 0x7b /* { */ || first === 0x20 || first === 0x0a || first === 0x0d || first === 0x09) {
+    try {
+      const parsed: unknown = JSON.parse(text);
+      if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) return { ok: true, fields: parsed as Fields, raw: false };
+    } catch {
+      // not JSON: shipped as _raw below
+    }
+  }
+  return { ok: true, fields: { _raw: text }, raw: true };
+}
+
+export function messageMeta(topic: string, partition: number, m: SourceMessage): RecordMeta {
+  const headers: Record<string, string> = {};
+  if (m.headers) {
+    for (const [k, v] of Object.entries(m.headers)) {
+      if (v === undefined) continue;
+      const one = Array.isArray(v) ? v[v.length - 1] : v;
+      if (one !== undefined) headers[k] = Buffer.isBuffer(one) ? one.toString('utf8') : String(one);
+    }
+  }
+  return {
+    topic,
+    partition,
+    offset: m.offset,
+    timestamp: Number(m.timestamp),
+    key: m.key === null ? null : m.key.toString('utf8'),
+    headers,
+  };
+}

@@ -1,0 +1,51 @@
+// Every metric name is written here once (and documented in docs/metrics.md); the shared delivery
+// wrappers emit them, so each sink gets the same telemetry without writing any.
+import client from 'prom-client';
+
+export type Metrics = ReturnType<typeof createMetrics>;
+
+export function createMetrics(registry = new client.Registry()) {
+  client.collectDefaultMetrics({ register: registry, prefix: 'logstream_process_' });
+  const c = <T extends string>(name: string, help: string, labelNames: readonly T[]) =>
+    new client.Counter<T>({ name, help, labelNames, registers: [registry] });
+  const g = <T extends string>(name: string, help: string, labelNames: readonly T[]) =>
+    new client.Gauge<T>({ name, help, labelNames, registers: [registry] });
+
+  return {
+    registry,
+    receivedEvents: c('logstream_source_received_events_total', 'Records read from Kafka.', ['topic'] as const),
+    receivedBytes: c('logstream_source_received_bytes_total', 'Bytes of record values read from Kafka.', ['topic'] as const),
+    rawEvents: c('logstream_decode_raw_events_total', 'Records that were not a JSON object and were shipped as {"_raw": ...}.', ['topic'] as const),
+    filteredEvents: c('logstream_query_filtered_events_total', 'Records dropped by the query (acknowledged without delivery).', [] as const),
+    queryErrors: c('logstream_query_errors_total', 'Records whose query evaluation failed (dead-lettered).', [] as const),
+    sentEvents: c('logstream_sink_sent_events_total', 'Records delivered by a sink.', ['sink'] as const),
+    sentBytes: c('logstream_sink_sent_bytes_total', 'Bytes delivered by a sink, measured before compression.', ['sink'] as const),
+    sinkErrors: c('logstream_sink_errors_total', 'Failed send attempts, by delivery class.', ['sink', 'class', 'code'] as const),
+    retries: c('logstream_sink_retries_total', 'Batches sent again after a transient error.', ['sink'] as const),
+    batchDuration: new client.Histogram<'sink'>({
+      name: 'logstream_sink_batch_duration_seconds',
+      help: 'Time from first send attempt of a batch to its acknowledgement, retries included.',
+      labelNames: ['sink'],
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+      registers: [registry],
+    }),
+    batchRecords: new client.Histogram<'sink'>({
+      name: 'logstream_sink_batch_records',
+      help: 'Records per batch sent.',
+      labelNames: ['sink'],
+      buckets: [1, 10, 50, 100, 500, 1000, 5000, 10000],
+      registers: [registry],
+    }),
+    deadLettered: c('logstream_dead_letter_events_total', 'Records written to the dead-letter topic.', ['sink', 'code'] as const),
+    skipAhead: c('logstream_skip_ahead_events_total', 'Records given up by the optional skip-ahead policy (data loss, off by default).', ['sink'] as const),
+    inflightRecords: g('logstream_inflight_records', 'Records read but not yet acknowledged by every sink.', [] as const),
+    inflightBytes: g('logstream_inflight_bytes', 'Bytes of records read but not yet acknowledged by every sink.', [] as const),
+    pausedPartitions: g('logstream_paused_partitions', 'Partitions paused because the in-flight limit is reached.', [] as const),
+    consumerLag: g('logstream_consumer_lag', 'High watermark minus the next offset to read, per partition.', ['topic', 'partition'] as const),
+    assignedPartitions: g('logstream_assigned_partitions', 'Partitions this instance owns, per topic.', ['topic'] as const),
+    committedOffset: g('logstream_committed_offset', 'Last offset committed to Kafka (the next offset to read).', ['topic', 'partition'] as const),
+    commits: c('logstream_commits_total', 'Offset commits, by result.', ['result'] as const),
+    rebalances: c('logstream_rebalances_total', 'Group rebalances this instance took part in.', [] as const),
+    sinkHealthy: g('logstream_sink_healthy', '1 when the sink delivers, 0 while it fails or is halted.', ['sink'] as const),
+  };
+}

@@ -1,0 +1,47 @@
+// A bad configuration fails at start, before any connection, naming the variable and the problem.
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../support/instance.ts';
+
+function run(env: Record<string, string>, args = ['run']) {
+  const r = spawnSync(process.execPath, ['src/main.ts', ...args], { cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8', timeout: 30_000 });
+  return { code: r.status, stderr: r.stderr, stdout: r.stdout };
+}
+
+const ok = { KAFKA_BROKERS: '127.0.0.1:1', KAFKA_TOPICS: 'logs', SINKS: 'stdout' };
+
+describe('configuration errors at start', () => {
+  it('exits 2 naming KAFKA_BROKERS when it is missing', () => {
+    const r = run({ KAFKA_TOPICS: 'logs', SINKS: 'stdout' });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('KAFKA_BROKERS: is required but not set');
+  });
+
+  it('exits 2 naming the variable when a number is not a number', () => {
+    const r = run({ ...ok, INFLIGHT_MAX_RECORDS: 'many', KAFKA_COMMIT_INTERVAL: 'often' });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('INFLIGHT_MAX_RECORDS: must be a whole number, got "many"');
+    expect(r.stderr).toContain('KAFKA_COMMIT_INTERVAL: must be a duration');
+  });
+
+  it('exits 2 with line and column when the query is wrong', () => {
+    const r = run({ ...ok, QUERY: "* | where severity in ('high'\n| project a" });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/line 2, column \d+/);
+  });
+
+  it('check-config prints the resolved configuration with secrets masked', () => {
+    const r = run({ ...ok, QUERY: "* | where severity = 'high'" }, ['check-config']);
+    expect(r.code).toBe(0);
+    const cfg = JSON.parse(r.stdout);
+    expect(cfg.kafka.brokers).toEqual(['127.0.0.1:1']);
+    expect(cfg.query).toBe("* | where severity = 'high'");
+    expect(cfg.sinks[0].type).toBe('stdout');
+  });
+
+  it('an unknown command is a usage error', () => {
+    const r = run({}, ['frobnicate']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('unknown command "frobnicate"');
+  });
+});

@@ -1,0 +1,195 @@
+import { describe, expect, it } from 'vitest';
+import { PartitionTracker } from '../../src/checkpoint/offset-tracker.ts';
+import { permanent, retriable, throttled } from '../../src/core/errors.ts';
+import type { PipelineRecord } from '../../src/core/record.ts';
+import { DELIVERY_DEFAULTS, type DeliveryConfig } from '../../src/delivery/config.ts';
+import { DeadLetterQueue, type DeadLetterMessage } from '../../src/delivery/dead-letter.ts';
+import { SinkRunner } from '../../src/delivery/sink-runner.ts';
+import type { Batch, SendResult, Sink } from '../../src/sinks/types.ts';
+import { createLogger } from '../../src/telemetry/logger.ts';
+import { createMetrics } from '../../src/telemetry/metrics.ts';
+
+const logger = createLogger({ level: 'silent' });
+
+function rec(partition: number, offset: number, fields: Record<string, unknown> = { n: offset }): PipelineRecord {
+  const raw = Buffer.from(JSON.stringify(fields));
+  return { meta: { topic: 't', partition, offset: String(offset), timestamp: 0, key: null, headers: { h: 'v' } }, raw, fields, size: raw.length };
+}
+
+/** A sink whose behaviour per call is scripted by the test. */
+class ScriptedSink implements Sink {
+  batches: Array<{ key: string; ids: number[] }> = [];
+  script: Array<(b: Batch) => SendResult | void> = [];
+  inFlightPerKey = new Map<string, number>();
+  maxParallelPerKey = 0;
+  encode(r: PipelineRecord): Buffer {
+    if (r.fields.bad) throw permanent('TOO_BIG', 'record too large for this sink');
+    return Buffer.from(`${JSON.stringify(r.fields)}\n`);
+  }
+  async send(batch: Batch): Promise<SendResult | void> {
+    const n = (this.inFlightPerKey.get(batch.key) ?? 0) + 1;
+    this.inFlightPerKey.set(batch.key, n);
+    this.maxParallelPerKey = Math.max(this.maxParallelPerKey, n);
+    await new Promise((r) => setTimeout(r, 2));
+    this.inFlightPerKey.set(batch.key, n - 1);
+    this.batches.push({ key: batch.key, ids: batch.items.map((i) => Number(i.record.meta.offset)) });
+    const step = this.script.shift();
+    return step?.(batch);
+  }
+}
+
+function setup(cfg: Partial<DeliveryConfig> = {}) {
+  const sink = new ScriptedSink();
+  const dead: DeadLetterMessage[] = [];
+  const dlq = new DeadLetterQueue(async (m) => {
+    dead.push(...m);
+  }, 1);
+  const runner = new SinkRunner('test', sink, { ...DELIVERY_DEFAULTS, retryInitialMs: 1, retryMaxMs: 5, batchMaxWaitMs: 5, ...cfg }, { dlq, metrics: createMetrics(), logger });
+  const trackers = new Map<number, PartitionTracker>();
+  const push = (partition: number, offset: number, fields?: Record<string, unknown>) => {
+    let t = trackers.get(partition);
+    if (!t) trackers.set(partition, (t = new PartitionTracker('t', partition)));
+    const [ack] = t.track(offset, 1);
+    runner.push(rec(partition, offset, fields), ack!);
+  };
+  return { sink, dead, runner, trackers, push };
+}
+
+describe('SinkRunner', () => {
+  it('batches by record count and acknowledges everything delivered', async () => {
+    const { sink, runner, trackers, push } = setup({ batchMaxRecords: 3 });
+    for (let o = 0; o < 10; o++) push(0, o);
+    runner.flush();
+    await runner.idle();
+    expect(sink.batches.map((b) => b.ids)).toEqual([[0, 1, 2], [3, 4, 5], [6, 7, 8], [9]]);
+    expect(trackers.get(0)!.committable).toBe(10);
+  });
+
+  it('batches by bytes, and flushes a partial batch after the max wait', async () => {
+    const { sink, runner, trackers, push } = setup({ batchMaxBytes: 20, batchMaxWaitMs: 10 });
+    for (let o = 0; o < 4; o++) push(0, o, { n: o, pad: 'xx' }); // 17 bytes each: one per batch
+    await new Promise((r) => setTimeout(r, 50));
+    await runner.idle();
+    expect(sink.batches.map((b) => b.ids)).toEqual([[0], [1], [2], [3]]);
+    expect(trackers.get(0)!.committable).toBe(4);
+  });
+
+  it('keeps partition order: one batch per partition in flight, partitions in parallel', async () => {
+    const { sink, runner, push } = setup({ batchMaxRecords: 2, concurrency: 8 });
+    for (let o = 0; o < 40; o++) push(o % 4, o);
+    runner.flush();
+    await runner.idle();
+    expect(sink.maxParallelPerKey).toBe(1);
+    for (let p = 0; p < 4; p++) {
+      const seen = sink.batches.filter((b) => b.key === `t/${p}`).flatMap((b) => b.ids);
+      expect(seen).toEqual([...seen].sort((a, b) => a - b));
+      expect(seen.length).toBe(10);
+    }
+  });
+
+  it('retries transient and throttled failures until they succeed, never dead-lettering them', async () => {
+    const { sink, dead, runner, trackers, push } = setup();
+    sink.script = [
+      () => {
+        throw retriable('HTTP_503', 'busy');
+      },
+      () => {
+        throw throttled('HTTP_429', 'slow down', 20);
+      },
+      () => {
+        throw new Error('socket hang up'); // unknown errors are retried, not dropped
+      },
+    ];
+    const started = Date.now();
+    for (let o = 0; o < 5; o++) push(1, o);
+    runner.flush();
+    await runner.idle();
+    expect(Date.now() - started).toBeGreaterThanOrEqual(20); // Retry-After honoured
+    expect(sink.batches.length).toBe(4);
+    expect(sink.batches.at(-1)!.ids).toEqual([0, 1, 2, 3, 4]);
+    expect(dead).toEqual([]);
+    expect(trackers.get(1)!.committable).toBe(5);
+  });
+
+  it('dead-letters a permanently failing batch with reason headers, then acknowledges it', async () => {
+    const { sink, dead, runner, trackers, push } = setup();
+    sink.script = [
+      () => {
+        throw permanent('HEC_6', 'invalid data format');
+      },
+    ];
+    push(2, 7);
+    push(2, 8);
+    runner.flush();
+    await runner.idle();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(dead.map((d) => d.headers['logstream.source.offset'])).toEqual(['7', '8']);
+    expect(dead[0]!.headers).toMatchObject({
+      h: 'v',
+      'logstream.source.topic': 't',
+      'logstream.source.partition': '2',
+      'logstream.sink': 'test',
+      'logstream.error.class': 'permanent',
+      'logstream.error.code': 'HEC_6',
+      'logstream.error.message': 'invalid data format',
+    });
+    expect(dead[0]!.value!.toString()).toBe('{"n":7}');
+    expect(trackers.get(2)!.committable).toBe(9);
+  });
+
+  it('handles per-record outcomes: delivers the good, dead-letters the bad, retries only the transient', async () => {
+    const { sink, dead, runner, trackers, push } = setup();
+    sink.script = [
+      () => ({ failures: [{ index: 1, error: permanent('BAD', 'rejected') }, { index: 3, error: retriable('LATER', 'try again') }] }),
+    ];
+    for (let o = 0; o < 5; o++) push(0, o);
+    runner.flush();
+    await runner.idle();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(sink.batches.map((b) => b.ids)).toEqual([[0, 1, 2, 3, 4], [3]]);
+    expect(dead.map((d) => d.headers['logstream.source.offset'])).toEqual(['1']);
+    expect(trackers.get(0)!.committable).toBe(5);
+  });
+
+  it('dead-letters a record the encoder refuses without stalling the partition', async () => {
+    const { sink, dead, runner, trackers, push } = setup();
+    push(0, 0);
+    push(0, 1, { bad: true });
+    push(0, 2);
+    runner.flush();
+    await runner.idle();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(sink.batches.flatMap((b) => b.ids)).toEqual([0, 2]);
+    expect(dead[0]!.headers['logstream.error.code']).toBe('TOO_BIG');
+    expect(trackers.get(0)!.committable).toBe(3);
+  });
+
+  it('stops sending records of a revoked partition', async () => {
+    const { sink, runner, trackers, push } = setup();
+    sink.script = [
+      (b) => {
+        trackers.get(0)!.close(); // revoked while this batch failed
+        throw retriable('X', 'fail');
+      },
+    ];
+    push(0, 0);
+    push(0, 1);
+    runner.flush();
+    await runner.idle();
+    expect(sink.batches.length).toBe(1);
+  });
+
+  it('abort() ends retry loops so shutdown can finish', async () => {
+    const { sink, runner, trackers, push } = setup({ retryInitialMs: 50, retryMaxMs: 50 });
+    sink.script = Array.from({ length: 1000 }, () => () => {
+      throw retriable('DOWN', 'down');
+    });
+    push(0, 0);
+    runner.flush();
+    await new Promise((r) => setTimeout(r, 120));
+    runner.abort();
+    await runner.idle();
+    expect(trackers.get(0)!.committable).toBe(0); // nothing acknowledged: it will be read again
+    expect(runner.healthy).toBe(false);
+  });
+});

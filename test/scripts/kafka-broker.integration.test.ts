@@ -1,0 +1,140 @@
+/**
+ * Proves the broker lifecycle the fault tests rely on, against a second, private broker:
+ * start on a free port with its own data dir, topic + produce + consumer-group commit,
+ * graceful stop, restart on the same data dir (same port), data and committed offsets
+ * still there; then SIGKILL + restart (unclean shutdown) and the group resumes from its
+ * committed offsets.
+ */
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, test } from 'vitest';
+import { Kafka, logLevel } from 'kafkajs';
+import { freePort, startBroker, type Broker } from '../../scripts/kafka-broker.ts';
+import { committedOffsets, createTopic, endOffsets, produceJson, readTopic, uniqueName } from '../support/kafka.ts';
+
+function portIsClosed(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ host: '127.0.0.1', port });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(false);
+    });
+    s.once('error', () => resolve(true));
+  });
+}
+
+/** Consumes with consumer group `groupId` until `count` records arrived; commits explicitly per batch. */
+async function consumeAndCommit(bootstrap: string, groupId: string, topic: string, count: number): Promise<number[]> {
+  const kafka = new Kafka({ clientId: 'kafka-broker-it', brokers: [bootstrap], logLevel: logLevel.NOTHING });
+  const consumer = kafka.consumer({ groupId, sessionTimeout: 10000, heartbeatInterval: 1000, rebalanceTimeout: 10000 });
+  const seen: number[] = [];
+  let done!: () => void;
+  const finished = new Promise<void>((r) => {
+    done = r;
+  });
+  const timer = setTimeout(done, 60_000);
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
+        for (const m of batch.messages) {
+          seen.push((JSON.parse(m.value?.toString() ?? 'null') as { n: number }).n);
+          resolveOffset(m.offset);
+        }
+        const last = batch.messages[batch.messages.length - 1];
+        if (last) {
+          await consumer.commitOffsets([
+            { topic: batch.topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() },
+          ]);
+        }
+        await heartbeat();
+        if (seen.length >= count) done();
+      },
+    });
+    await finished;
+  } finally {
+    clearTimeout(timer);
+    await consumer.disconnect();
+  }
+  return seen.sort((a, b) => a - b);
+}
+
+const range = (from: number, n: number): number[] => Array.from({ length: n }, (_, i) => from + i);
+
+describe('scripts/kafka-broker.ts: start / stop / restart / kill on one data dir', () => {
+  let dataDir = '';
+  const started: Broker[] = [];
+
+  afterAll(async () => {
+    for (const b of started) await b.kill();
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  });
+
+  test('records and committed offsets survive a graceful stop and a SIGKILL', async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'logstream-kafka-it-'));
+    const port = await freePort();
+
+    // 1. fresh broker on a chosen free port, own data dir
+    const b1 = await startBroker({ dataDir, port, heapMb: 512 });
+    started.push(b1);
+    expect(b1.port).toBe(port);
+    expect(b1.bootstrap).toBe(`127.0.0.1:${port}`);
+    expect(await readFile(join(dataDir, 'broker.pid'), 'utf8')).toBe(`${b1.pid}\n`);
+
+    const topic = uniqueName('broker-it');
+    const groupId = uniqueName('broker-it-group');
+    await createTopic(b1.bootstrap, topic, 2);
+    await produceJson(
+      b1.bootstrap,
+      topic,
+      range(0, 20).map((n) => ({ key: `k${n}`, value: { n }, headers: { n: String(n) } })),
+    );
+    expect(await consumeAndCommit(b1.bootstrap, groupId, topic, 20)).toEqual(range(0, 20));
+    const committedBefore = await committedOffsets(b1.bootstrap, groupId, topic);
+    expect(committedBefore).toEqual(await endOffsets(b1.bootstrap, topic));
+    expect([...committedBefore.values()].reduce((a, b) => a + b, 0n)).toBe(20n);
+
+    // 2. graceful stop: process gone, port closed, idempotent
+    await b1.stop();
+    await b1.stop();
+    expect((await b1.exited).signal === 'SIGKILL').toBe(false);
+    expect(await portIsClosed(port)).toBe(true);
+
+    // 3. restart on the same data dir without giving the port: it is read back
+    const b2 = await startBroker({ dataDir, heapMb: 512 });
+    started.push(b2);
+    expect(b2.port).toBe(port);
+    expect(b2.controllerPort).toBe(b1.controllerPort);
+    expect(await committedOffsets(b2.bootstrap, groupId, topic)).toEqual(committedBefore);
+    const records = await readTopic(b2.bootstrap, topic, { expected: 20, timeoutMs: 60_000 });
+    expect(records).toHaveLength(20);
+    const values = records.map((r) => JSON.parse(r.value?.toString() ?? 'null') as { n: number });
+    expect(values.map((v) => v.n).sort((a, b) => a - b)).toEqual(range(0, 20));
+    for (const r of records) {
+      const n = (JSON.parse(r.value?.toString() ?? 'null') as { n: number }).n;
+      expect(r.key?.toString()).toBe(`k${n}`);
+      expect(r.headers['n']?.toString()).toBe(String(n));
+    }
+
+    // 4. more data, then an unclean shutdown (SIGKILL) and another restart
+    await produceJson(b2.bootstrap, topic, range(20, 5).map((n) => ({ key: `k${n}`, value: { n } })));
+    await b2.kill();
+    await b2.kill();
+    expect((await b2.exited).signal).toBe('SIGKILL');
+
+    const b3 = await startBroker({ dataDir, heapMb: 512 });
+    started.push(b3);
+    expect(b3.port).toBe(port);
+    expect(await committedOffsets(b3.bootstrap, groupId, topic)).toEqual(committedBefore);
+    // the group resumes from its committed offsets: only the 5 new records
+    expect(await consumeAndCommit(b3.bootstrap, groupId, topic, 5)).toEqual(range(20, 5));
+    const committedAfter = await committedOffsets(b3.bootstrap, groupId, topic);
+    expect([...committedAfter.values()].reduce((a, b) => a + b, 0n)).toBe(25n);
+    await b3.stop();
+  });
+});

@@ -1,0 +1,132 @@
+/**
+ * Runs logstream instances as real child processes (`node src/main.ts run`), so that kill -9 and
+ * SIGTERM are what an orchestrator does to a pod. Logs (pino JSON on stderr) are kept for assertions
+ * and written to a file for post-mortems.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const REPO_ROOT = resolve(import.meta.dirname, '../..');
+
+export interface LogLine {
+  level: string;
+  msg: string;
+  [k: string]: unknown;
+}
+
+export class Instance {
+  readonly name: string;
+  readonly proc: ChildProcess;
+  readonly logs: LogLine[] = [];
+  readonly logFile: string;
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  #stderrTail = '';
+
+  constructor(name: string, env: Record<string, string>, args: string[] = ['run']) {
+    this.name = name;
+    const dir = mkdtempSync(join(tmpdir(), `ls-${name}-`));
+    this.logFile = join(dir, 'stderr.log');
+    const file = createWriteStream(this.logFile);
+    this.proc = spawn(process.execPath, ['src/main.ts', ...args], {
+      cwd: REPO_ROOT,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', HTTP_PORT: '0', HTTP_HOST: '127.0.0.1', INSTANCE_ID: name, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.proc.stdout!.resume();
+    this.proc.stderr!.on('data', (chunk: Buffer) => {
+      file.write(chunk);
+      const text = this.#stderrTail + chunk.toString('utf8');
+      const lines = text.split('\n');
+      this.#stderrTail = lines.pop() ?? '';
+      for (const line of lines) {
+        try {
+          this.logs.push(JSON.parse(line) as LogLine);
+        } catch {
+          this.logs.push({ level: 'raw', msg: line });
+        }
+      }
+    });
+    this.exited = new Promise((res) => this.proc.on('exit', (code, signal) => {
+      file.end();
+      res({ code, signal });
+    }));
+  }
+
+  get pid(): number {
+    return this.proc.pid!;
+  }
+
+  /** Resolves with the first log line matching, waiting up to `timeoutMs`. */
+  async waitForLog(match: (l: LogLine) => boolean, timeoutMs = 60_000): Promise<LogLine> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const hit = this.logs.find(match);
+      if (hit) return hit;
+      if (this.proc.exitCode !== null || this.proc.signalCode !== null) throw new Error(`${this.name} exited (${this.proc.exitCode ?? this.proc.signalCode}) while waiting; log: ${this.logFile}\n${this.tail()}`);
+      if (Date.now() > deadline) throw new Error(`${this.name}: timed out waiting for a log line; log: ${this.logFile}\n${this.tail()}`);
+      await sleep(100);
+    }
+  }
+
+  async httpPort(): Promise<number> {
+    const started = await this.waitForLog((l) => l.msg === 'logstream started');
+    return started.httpPort as number;
+  }
+
+  async metrics(): Promise<string> {
+    const res = await fetch(`http://127.0.0.1:${await this.httpPort()}/metrics`);
+    return res.text();
+  }
+
+  /** Sum of a metric's samples (all label sets). */
+  async metricSum(name: string): Promise<number> {
+    const text = await this.metrics();
+    let sum = 0;
+    for (const line of text.split('\n')) {
+      if (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+    }
+    return sum;
+  }
+
+  tail(n = 15): string {
+    return this.logs.slice(-n).map((l) => JSON.stringify(l)).join('\n');
+  }
+
+  kill(signal: NodeJS.Signals = 'SIGTERM'): void {
+    if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill(signal);
+  }
+
+  async stop(timeoutMs = 40_000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    this.kill('SIGTERM');
+    const t = setTimeout(() => this.kill('SIGKILL'), timeoutMs);
+    const r = await this.exited;
+    clearTimeout(t);
+    return r;
+  }
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export async function waitUntil(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 120_000, everyMs = 250): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
+    await sleep(everyMs);
+  }
+}
+
+/** Reads JSON lines from a file and its rotated backups (missing files are empty). */
+export function readJsonLines(path: string): Array<Record<string, unknown>> {
+  const out: Array<Record<string, unknown>> = [];
+  for (const p of [path]) {
+    if (!existsSync(p)) continue;
+    for (const line of readFileSync(p, 'utf8').split('\n')) if (line) out.push(JSON.parse(line) as Record<string, unknown>);
+  }
+  return out;
+}
+
+export function tmpDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), `ls-${prefix}-`));
+}
