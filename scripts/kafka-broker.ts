@@ -20,6 +20,8 @@
  *
  * Env: LOGSTREAM_KAFKA_VERSION overrides DEFAULT_KAFKA_VERSION.
  */
+import { silenceKafkajsTimeoutWarning } from '../src/source/kafka/warnings.ts';
+export { silenceKafkajsTimeoutWarning };
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, openSync, closeSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
@@ -410,9 +412,11 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<Broker> {
     'log.retention.hours': '87600',
     'log.retention.check.interval.ms': '300000',
   };
-  // Previous file (keeps earlier extraProps), then our base settings, then this call's extraProps.
-  const props = new Map<string, string>(existing);
-  for (const [k, v] of Object.entries(base)) props.set(k, v);
+  // Base settings, then the previous file's values (so extraProps of an earlier start on this
+  // dataDir stay; ports/paths are always regenerated), then this call's extraProps.
+  const regenerated = new Set(['listeners', 'advertised.listeners', 'controller.quorum.voters', 'log.dirs']);
+  const props = new Map<string, string>(Object.entries(base));
+  for (const [k, v] of existing) if (!regenerated.has(k)) props.set(k, v);
   for (const [k, v] of Object.entries(opts.extraProps ?? {})) props.set(k, v);
   await writeFile(propsFile, formatProperties(props));
 
@@ -565,24 +569,6 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<Broker> {
   };
 
   return { bootstrap, port, controllerPort, version, dataDir, logFile, pid, exited, stop, kill };
-}
-
-let warningFilterInstalled = false;
-/**
- * kafkajs 2.2.4 on Node 24 emits a harmless `TimeoutNegativeWarning` on every new
- * connection (kafkajs issue #1751: setTimeout(-Date.now()) in its request queue).
- * This drops exactly that warning (name + a kafkajs frame in its stack) and hands every
- * other warning to the listeners that were there before. Opt-in, process-wide.
- */
-export function silenceKafkajsTimeoutWarning(): void {
-  if (warningFilterInstalled) return;
-  warningFilterInstalled = true;
-  const previous = process.listeners('warning');
-  process.removeAllListeners('warning');
-  process.on('warning', (w: Error) => {
-    if (w.name === 'TimeoutNegativeWarning' && (w.stack ?? '').includes('kafkajs')) return;
-    for (const l of previous) l.call(process, w);
-  });
 }
 
 // ---------------------------------------------------------------------------------------------

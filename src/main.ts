@@ -2,9 +2,6 @@
 // Process entry: dispatches the command line. Exit codes: 0 ok, 1 runtime failure, 2 bad configuration,
 // query or usage.
 import { ConfigError } from './core/errors.ts';
-import { runCommand } from './cli/run.ts';
-import { checkConfigCommand } from './cli/check-config.ts';
-import { queryCommand } from './cli/query.ts';
 
 const USAGE = `usage: logstream <command>
 
@@ -25,14 +22,20 @@ function isUserError(err: unknown): err is Error & { code?: string } {
 async function main(argv: string[]): Promise<number | undefined> {
   const [command = 'run', ...rest] = argv;
   switch (command) {
-    case 'run':
+    case 'run': {
+      const { runCommand } = await import('./cli/run.ts');
       await runCommand(process.env);
       return undefined; // keeps running; exits via signals
-    case 'check-config':
+    }
+    case 'check-config': {
+      const { checkConfigCommand } = await import('./cli/check-config.ts');
       checkConfigCommand(process.env, process.stdout);
       return 0;
-    case 'query':
+    }
+    case 'query': {
+      const { queryCommand } = await import('./cli/query.ts');
       return queryCommand(rest, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
+    }
     case 'help':
     case '--help':
     case '-h':

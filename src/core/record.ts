@@ -29,4 +29,7 @@ export interface PipelineRecord {
   readonly fields: Fields;
   /** Bytes this record holds while in flight (raw size), for the in-flight limit. */
   readonly size: number;
+  /** True when `raw` is a JSON object and `fields` is exactly its parse (no query changed it): an
+   *  encoder may ship `raw` as is. */
+  readonly unchanged: boolean;
 }

@@ -8,6 +8,7 @@ export class InFlightLimit extends EventEmitter {
   readonly maxBytes: number;
   #records = 0;
   #bytes = 0;
+  #roomWaiters: Array<() => void> = [];
 
   constructor(maxRecords: number, maxBytes: number) {
     super();
@@ -41,6 +42,27 @@ export class InFlightLimit extends EventEmitter {
     this.#records -= records;
     this.#bytes -= bytes;
     if (!this.pressed) this.emit('low');
+    if (this.#roomWaiters.length > 0 && this.hasRoom()) {
+      const ws = this.#roomWaiters;
+      this.#roomWaiters = [];
+      for (const w of ws) w();
+    }
+  }
+
+  /** Resolves true as soon as hasRoom(), false after `timeoutMs`. */
+  waitForRoom(timeoutMs: number): Promise<boolean> {
+    if (this.hasRoom()) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const waiter = (): void => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      const timer = setTimeout(() => {
+        this.#roomWaiters = this.#roomWaiters.filter((w) => w !== waiter);
+        resolve(false);
+      }, timeoutMs);
+      this.#roomWaiters.push(waiter);
+    });
   }
 }
 

@@ -38,6 +38,8 @@ export class Pipeline implements SourceHandlers {
   readonly #unacked = new PendingCount();
   readonly committer: Committer;
   #assignment: TopicPartitions[] = [];
+  /** Per-record counts, flushed to prom-client once per fetched batch (label lookups are not free). */
+  #counts = { received: 0, bytes: 0, raw: 0, filtered: 0 };
 
   constructor(o: PipelineOptions) {
     this.#o = o;
@@ -54,6 +56,11 @@ export class Pipeline implements SourceHandlers {
 
   get assignment(): TopicPartitions[] {
     return this.#assignment;
+  }
+
+  waitForRoom(timeoutMs: number): Promise<boolean> {
+    this.committer.commitSoon();
+    return this.inflight.waitForRoom(timeoutMs);
   }
 
   hasRoom(): boolean {
@@ -96,34 +103,38 @@ export class Pipeline implements SourceHandlers {
     if (next !== undefined && offset < next) return; // taken already (fetched again after a pause)
     const { metrics } = this.#o;
     const size = m.value?.length ?? 0;
-    metrics.receivedEvents.inc({ topic });
-    metrics.receivedBytes.inc({ topic }, size);
+    const counts = this.#counts;
+    counts.received++;
+    counts.bytes += size;
     const meta = messageMeta(topic, partition, m);
     const decoded = decodeValue(m.value);
     if (!decoded.ok) {
-      this.#deadLetter(tracker, offset, { meta, raw: m.value, fields: {}, size }, 'decode', decoded.code, decoded.message);
+      this.#deadLetter(tracker, offset, { meta, raw: m.value, fields: {}, size, unchanged: false }, 'decode', decoded.code, decoded.message);
       return;
     }
-    if (decoded.raw) metrics.rawEvents.inc({ topic });
+    if (decoded.raw) counts.raw++;
     let fields = decoded.fields;
+    // A JSON object no query touched can be shipped as its original bytes (no re-serialisation).
+    let unchanged = !decoded.raw;
     if (!this.#o.query.isPassThrough) {
+      unchanged = false;
       let out: Record<string, unknown> | null;
       try {
         out = this.#o.query.apply(fields, meta);
       } catch (err) {
         metrics.queryErrors.inc();
         const e = err as { code?: string; message?: string };
-        this.#deadLetter(tracker, offset, { meta, raw: m.value, fields, size }, 'query', e.code ?? 'QUERY_RUNTIME', e.message ?? String(err));
+        this.#deadLetter(tracker, offset, { meta, raw: m.value, fields, size, unchanged: false }, 'query', e.code ?? 'QUERY_RUNTIME', e.message ?? String(err));
         return;
       }
       if (out === null) {
-        metrics.filteredEvents.inc();
+        counts.filtered++;
         tracker.track(offset, 0);
         return;
       }
       fields = out;
     }
-    const record: PipelineRecord = { meta, raw: m.value, fields, size };
+    const record: PipelineRecord = { meta, raw: m.value, fields, size, unchanged };
     const runners = this.#o.runners;
     this.#acquire(size);
     const acks = tracker.track(offset, runners.length, size);
@@ -133,8 +144,6 @@ export class Pipeline implements SourceHandlers {
   #acquire(size: number): void {
     this.#unacked.add();
     this.inflight.acquire(size);
-    this.#o.metrics.inflightRecords.set(this.inflight.records);
-    this.#o.metrics.inflightBytes.set(this.inflight.bytes);
   }
 
   #deadLetter(tracker: PartitionTracker, offset: number, record: PipelineRecord, stage: string, code: string, message: string): void {
@@ -149,7 +158,16 @@ export class Pipeline implements SourceHandlers {
   }
 
   onProgress(topic: string, partition: number, highWatermark: string, nextOffset: number): void {
-    this.#o.metrics.consumerLag.set({ topic, partition: String(partition) }, Math.max(0, Number(highWatermark) - nextOffset));
+    const m = this.#o.metrics;
+    m.consumerLag.set({ topic, partition: String(partition) }, Math.max(0, Number(highWatermark) - nextOffset));
+    const c = this.#counts;
+    if (c.received) m.receivedEvents.inc({ topic }, c.received);
+    if (c.bytes) m.receivedBytes.inc({ topic }, c.bytes);
+    if (c.raw) m.rawEvents.inc({ topic }, c.raw);
+    if (c.filtered) m.filteredEvents.inc(c.filtered);
+    this.#counts = { received: 0, bytes: 0, raw: 0, filtered: 0 };
+    m.inflightRecords.set(this.inflight.records);
+    m.inflightBytes.set(this.inflight.bytes);
   }
 
   onAssigned(assignment: TopicPartitions[]): void {

@@ -37,7 +37,6 @@ export function createMetrics(registry = new client.Registry()) {
       registers: [registry],
     }),
     deadLettered: c('logstream_dead_letter_events_total', 'Records written to the dead-letter topic.', ['sink', 'code'] as const),
-    skipAhead: c('logstream_skip_ahead_events_total', 'Records given up by the optional skip-ahead policy (data loss, off by default).', ['sink'] as const),
     inflightRecords: g('logstream_inflight_records', 'Records read but not yet acknowledged by every sink.', [] as const),
     inflightBytes: g('logstream_inflight_bytes', 'Bytes of records read but not yet acknowledged by every sink.', [] as const),
     pausedPartitions: g('logstream_paused_partitions', 'Partitions paused because the in-flight limit is reached.', [] as const),

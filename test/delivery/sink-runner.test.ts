@@ -13,7 +13,7 @@ const logger = createLogger({ level: 'silent' });
 
 function rec(partition: number, offset: number, fields: Record<string, unknown> = { n: offset }): PipelineRecord {
   const raw = Buffer.from(JSON.stringify(fields));
-  return { meta: { topic: 't', partition, offset: String(offset), timestamp: 0, key: null, headers: { h: 'v' } }, raw, fields, size: raw.length };
+  return { meta: { topic: "t", partition, offset: String(offset), timestamp: 0, key: null, headers: { h: "v" } }, raw, fields, size: raw.length, unchanged: false };
 }
 
 /** A sink whose behaviour per call is scripted by the test. */

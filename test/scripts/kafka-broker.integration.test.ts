@@ -12,7 +12,15 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { Kafka, logLevel } from 'kafkajs';
 import { freePort, startBroker, type Broker } from '../../scripts/kafka-broker.ts';
-import { committedOffsets, createTopic, endOffsets, produceJson, readTopic, uniqueName } from '../support/kafka.ts';
+import {
+  committedOffsets,
+  createTopic,
+  endOffsets,
+  kafkaBootstrap,
+  produceJson,
+  readTopic,
+  uniqueName,
+} from '../support/kafka.ts';
 
 function portIsClosed(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -136,5 +144,42 @@ describe('scripts/kafka-broker.ts: start / stop / restart / kill on one data dir
     const committedAfter = await committedOffsets(b3.bootstrap, groupId, topic);
     expect([...committedAfter.values()].reduce((a, b) => a + b, 0n)).toBe(25n);
     await b3.stop();
+  });
+});
+
+describe('test/support: the shared broker from global-setup', () => {
+  test('is provided to tests and to child processes, and the helpers round-trip records', async () => {
+    const bootstrap = kafkaBootstrap();
+    expect(bootstrap).toMatch(/^127\.0\.0\.1:\d+$/);
+    expect(process.env['LOGSTREAM_TEST_KAFKA']).toBe(bootstrap);
+
+    const topic = uniqueName('support-it');
+    await createTopic(bootstrap, topic, 3);
+    await createTopic(bootstrap, topic, 3); // already there: fine
+    await produceJson(
+      bootstrap,
+      topic,
+      [
+        { partition: 0, key: 'a', value: { hello: 'json' }, headers: { h: '1' } },
+        { partition: 1, value: 'plain string' },
+        { partition: 2, value: Buffer.from([0, 1, 2]) },
+        { partition: 0, key: 'b', value: [1, 2] },
+      ],
+      { batchSize: 2 },
+    );
+    const records = await readTopic(bootstrap, topic, { expected: 4 });
+    expect(records.map((r) => [r.partition, r.offset, r.key?.toString() ?? null])).toEqual([
+      [0, '0', 'a'],
+      [0, '1', 'b'],
+      [1, '0', null],
+      [2, '0', null],
+    ]);
+    expect(records[0]?.value?.toString()).toBe('{"hello":"json"}');
+    expect(records[0]?.headers['h']?.toString()).toBe('1');
+    expect(records[1]?.value?.toString()).toBe('[1,2]');
+    expect(records[2]?.value?.toString()).toBe('plain string');
+    expect(records[3]?.value).toEqual(Buffer.from([0, 1, 2]));
+    expect(await endOffsets(bootstrap, topic)).toEqual(new Map([[0, 2n], [1, 1n], [2, 1n]]));
+    expect((await committedOffsets(bootstrap, uniqueName('nobody'), topic)).size).toBe(0);
   });
 });

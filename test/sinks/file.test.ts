@@ -38,11 +38,24 @@ describe('file sink', () => {
   it('maps a write failure to a retriable error naming the path', async () => {
     const sink = fileSink.create({ path: '/nonexistent-dir/x.jsonl', maxBytes: 0, backupCount: 0, fsync: false }, { name: 'file', logger: createLogger({ level: 'silent' }) });
     const raw = Buffer.from('{}');
-    const record = { meta: { topic: 't', partition: 0, offset: '0', timestamp: 0, key: null, headers: {} }, raw, fields: {}, size: 2 };
+    const record = { meta: { topic: 't', partition: 0, offset: '0', timestamp: 0, key: null, headers: {} }, raw, fields: {}, size: 2, unchanged: false };
     await expect(sink.send({ key: 't/0', bytes: 3, items: [{ record, payload: sink.encode(record) }] }, new AbortController().signal)).rejects.toMatchObject({
       deliveryClass: 'retriable',
       code: 'ENOENT',
       message: expect.stringContaining('/nonexistent-dir/x.jsonl'),
     });
+  });
+});
+
+describe('JSON lines encoding', () => {
+  const meta = { topic: 't', partition: 0, offset: '0', timestamp: 0, key: null, headers: {} };
+  it('ships an untouched JSON object as its original bytes, and re-serialises otherwise', async () => {
+    const { encodeJson, joinLines } = await import('../../src/sinks/json-lines.ts');
+    const raw = Buffer.from('{"b":1,  "a":"x"}');
+    expect(encodeJson({ meta, raw, fields: { b: 1, a: 'x' }, size: raw.length, unchanged: true })).toBe(raw);
+    expect(encodeJson({ meta, raw, fields: { b: 2 }, size: raw.length, unchanged: false }).toString()).toBe('{"b":2}');
+    const pretty = Buffer.from('{\n  "a": 1\n}');
+    expect(encodeJson({ meta, raw: pretty, fields: { a: 1 }, size: pretty.length, unchanged: true }).toString()).toBe('{"a":1}');
+    expect(joinLines([{ payload: Buffer.from('{"a":1}') }, { payload: Buffer.from('{}') }]).toString()).toBe('{"a":1}\n{}\n');
   });
 });

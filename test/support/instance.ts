@@ -109,10 +109,17 @@ export class Instance {
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** Polls `cond` until it holds. A throwing check (a coordinator not ready yet…) counts as not yet. */
 export async function waitUntil(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 120_000, everyMs = 250): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
+  let lastError: unknown;
+  for (;;) {
+    try {
+      if (await cond()) return;
+    } catch (err) {
+      lastError = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}${lastError ? ` (last error: ${(lastError as Error).message})` : ''}`);
     await sleep(everyMs);
   }
 }

@@ -1,6 +1,6 @@
 // file sink: JSON lines appended to a file with size-based rotation.
 import { retriable } from '../../core/errors.ts';
-import { concatPayloads, encodeJsonLine } from '../json-lines.ts';
+import { encodeJson, joinLines } from '../json-lines.ts';
 import type { SinkDefinition } from '../types.ts';
 import { fileVars, parseFileConfig, type FileConfig } from './config.ts';
 import { RotatingFile } from './rotating-file.ts';
@@ -15,13 +15,13 @@ export const fileSink: SinkDefinition<FileConfig> = {
   create(cfg) {
     const file = new RotatingFile(cfg.path, cfg);
     return {
-      encode: encodeJsonLine,
+      encode: encodeJson,
       async start() {
         await file.open();
       },
       async send(batch) {
         try {
-          await file.append(concatPayloads(batch.items));
+          await file.append(joinLines(batch.items));
         } catch (err) {
           const e = err as NodeJS.ErrnoException;
           throw retriable(e.code ?? 'FILE_WRITE', `cannot write ${cfg.path}: ${e.message}`, err);

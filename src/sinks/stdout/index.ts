@@ -1,7 +1,7 @@
 // stdout / stderr sinks: JSON lines on a standard stream (the STREAM output of seeds/003).
 import { retriable } from '../../core/errors.ts';
 import { parseVars } from '../../config/vars.ts';
-import { concatPayloads, encodeJsonLine } from '../json-lines.ts';
+import { encodeJson, joinLines } from '../json-lines.ts';
 import type { Batch, Sink, SinkDefinition } from '../types.ts';
 
 /** Writes and resolves when the stream has taken the bytes (honours backpressure). */
@@ -13,8 +13,8 @@ export function writeStream(stream: NodeJS.WritableStream, data: Buffer): Promis
 
 function streamSink(stream: NodeJS.WritableStream): Sink {
   return {
-    encode: encodeJsonLine,
-    send: (batch: Batch) => writeStream(stream, concatPayloads(batch.items)),
+    encode: encodeJson,
+    send: (batch: Batch) => writeStream(stream, joinLines(batch.items)),
   };
 }
 

@@ -31,6 +31,7 @@ export const kafkaVars = {
   KAFKA_HEARTBEAT_INTERVAL: v.duration({ doc: 'Heartbeat interval (below a third of the session timeout).', default: 3000, min: 100 }),
   KAFKA_REBALANCE_TIMEOUT: v.duration({ doc: 'How long the group waits for members to rejoin in a rebalance.', default: 60_000, min: 1000 }),
   KAFKA_COMMIT_INTERVAL: v.duration({ doc: 'How often acknowledged offsets are committed (also on revoke and shutdown).', default: 5000, min: 100 }),
+  KAFKA_FETCH_MAX_WAIT: v.duration({ doc: 'Longest a fetch waits for new records; also how soon a resumed partition is fetched again.', default: 500, min: 10 }),
   KAFKA_MAX_BYTES_PER_PARTITION: v.bytes({ doc: 'Fetch size per partition.', default: 1024 * 1024, min: 1024 }),
   KAFKA_DLQ_TOPIC: v.string({ doc: 'Dead-letter topic (created at start if missing).', default: 'logstream-dead-letter' }),
   KAFKA_DLQ_PARTITIONS: v.int({ doc: 'Partitions of the dead-letter topic when logstream creates it.', default: 1, min: 1 }),
@@ -48,6 +49,7 @@ export interface KafkaSourceConfig {
   rebalanceTimeoutMs: number;
   commitIntervalMs: number;
   maxBytesPerPartition: number;
+  fetchMaxWaitMs: number;
   dlqTopic: string;
   dlqPartitions: number;
   connectionTimeoutMs: number;
@@ -72,6 +74,7 @@ export function parseKafkaConfig(env: Env): KafkaSourceConfig {
     rebalanceTimeoutMs: p.KAFKA_REBALANCE_TIMEOUT,
     commitIntervalMs: p.KAFKA_COMMIT_INTERVAL,
     maxBytesPerPartition: p.KAFKA_MAX_BYTES_PER_PARTITION,
+    fetchMaxWaitMs: p.KAFKA_FETCH_MAX_WAIT,
     dlqTopic: p.KAFKA_DLQ_TOPIC,
     dlqPartitions: p.KAFKA_DLQ_PARTITIONS,
     connectionTimeoutMs: p.KAFKA_CONNECTION_TIMEOUT,

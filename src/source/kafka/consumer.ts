@@ -21,8 +21,10 @@ export interface TopicPartitions {
 }
 
 export interface SourceHandlers {
-  /** Is there room for one more record? When not, the partition is paused until resumeAll(). */
+  /** Is there room for one more record? */
   hasRoom(): boolean;
+  /** Resolves true as soon as there is room, false after `timeoutMs`. */
+  waitForRoom(timeoutMs: number): Promise<boolean>;
   /** Takes one record (synchronously). */
   onMessage(topic: string, partition: number, message: SourceMessage): void;
   /** Called after each batch with the partition's high watermark and next offset to read. */
@@ -34,6 +36,9 @@ export interface SourceHandlers {
   /** kafkajs gave up (non-retriable error): the process must exit non-zero. */
   onFatal(error: Error): void;
 }
+
+/** How long a full in-flight window is waited out inside a batch before the partition is paused. */
+const ROOM_WAIT_MS = 1000;
 
 export class KafkaGroupSource {
   readonly #cfg: KafkaSourceConfig;
@@ -82,6 +87,7 @@ export class KafkaGroupSource {
       rebalanceTimeout: this.#cfg.rebalanceTimeoutMs,
       heartbeatInterval: this.#cfg.heartbeatIntervalMs,
       maxBytesPerPartition: this.#cfg.maxBytesPerPartition,
+      maxWaitTimeInMs: this.#cfg.fetchMaxWaitMs,
       partitionAssigners: [assignerWithJoinHook(() => this.#beforeJoin())],
       allowAutoTopicCreation: false,
     });
@@ -136,10 +142,16 @@ export class KafkaGroupSource {
     for (const message of batch.messages) {
       if (!this.#accepting || !p.isRunning() || p.isStale()) break;
       if (!handlers.hasRoom()) {
-        // Kafka is the buffer: stop fetching this partition; the unresolved rest is fetched again on resume.
-        this.#consumer!.pause([{ topic, partitions: [partition] }]);
-        this.#paused.set(tp, { topic, partition });
-        break;
+        // A short wait rides out a commit; a sink that stays slow or down gets the partition paused.
+        const room = await handlers.waitForRoom(ROOM_WAIT_MS);
+        if (!this.#accepting || !p.isRunning() || p.isStale()) break;
+        if (!room) {
+          // Kafka is the buffer: stop fetching this partition; the unresolved rest is fetched again on resume.
+          this.#consumer!.pause([{ topic, partitions: [partition] }]);
+          this.#paused.set(tp, { topic, partition });
+          break;
+        }
+        await p.heartbeat();
       }
       handlers.onMessage(topic, partition, message);
       p.resolveOffset(message.offset);

@@ -1,0 +1,94 @@
+// `npm run bench`: the throughput benchmark (kcat vs logstream on a real local broker), then the query
+// engine benchmark when bench/query.bench.ts exists; prints tables and writes everything to
+// bench/results/latest.json (git-ignored). Never part of `npm test`.
+//
+// Env: BENCH_RECORDS (default 1000000), BENCH_RECORD_BYTES (default 1024),
+//      BENCH_CPU_PROF=1 (one more logstream run under --cpu-prof, summarised; profile kept in bench/results/),
+//      LOGSTREAM_KAFKA_VERSION (broker version).
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DEFAULT_KAFKA_VERSION } from '../scripts/kafka-broker.ts';
+import { requireKcat } from './lib/kcat.ts';
+import { machineInfo } from './lib/proc.ts';
+import { fmt, formatTable } from './lib/table.ts';
+import { benchOptionsFromEnv, formatThroughput, runThroughputBench, type ThroughputResult } from './throughput.bench.ts';
+
+interface QueryBenchRow {
+  name: string;
+  recordsPerSecPerCore: number;
+  recordsPerSecWall: number;
+}
+
+const BENCH_DIR = import.meta.dirname;
+const RESULTS_DIR = join(BENCH_DIR, 'results');
+
+function say(text: string): void {
+  process.stdout.write(`${text}\n`);
+}
+
+/** Runs bench/query.bench.ts's runQueryBench() if that file exists; otherwise a note. */
+async function runQueryBenchIfPresent(): Promise<{ rows: QueryBenchRow[] } | { skipped: string }> {
+  const file = join(BENCH_DIR, 'query.bench.ts');
+  if (!existsSync(file)) return { skipped: 'bench/query.bench.ts does not exist' };
+  const spec = './query.bench.ts'; // a variable: the file may not exist when this is typechecked
+  const mod = (await import(spec)) as { runQueryBench?: unknown };
+  if (typeof mod.runQueryBench !== 'function') return { skipped: 'bench/query.bench.ts does not export runQueryBench()' };
+  return { rows: (await (mod.runQueryBench as () => Promise<QueryBenchRow[]>)()) };
+}
+
+async function main(): Promise<number> {
+  try {
+    requireKcat();
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n`);
+    return 1;
+  }
+  const opts = benchOptionsFromEnv(process.env);
+  const date = new Date().toISOString();
+  const problems: string[] = [];
+
+  say(`== throughput: ${opts.records.toLocaleString('en-US')} records of ${opts.recordBytes} B ==`);
+  let throughput: ThroughputResult | { error: string };
+  try {
+    const r = await runThroughputBench(opts);
+    say(formatThroughput(r));
+    problems.push(...r.problems);
+    throughput = r;
+  } catch (err) {
+    const msg = (err as Error)?.stack ?? String(err);
+    problems.push(`throughput benchmark failed: ${(err as Error)?.message ?? msg}`);
+    process.stderr.write(`throughput benchmark failed: ${msg}\n`);
+    throughput = { error: (err as Error)?.message ?? msg };
+  }
+
+  say('\n== query engine ==');
+  let query: Awaited<ReturnType<typeof runQueryBenchIfPresent>> | { error: string };
+  try {
+    query = await runQueryBenchIfPresent();
+    if ('skipped' in query) say(`skipped: ${query.skipped}`);
+    else say(formatTable(['query', 'records/s per core', 'records/s wall'], query.rows.map((q) => [q.name, fmt(q.recordsPerSecPerCore, 0), fmt(q.recordsPerSecWall, 0)])));
+  } catch (err) {
+    const msg = (err as Error)?.message ?? String(err);
+    problems.push(`query benchmark failed: ${msg}`);
+    process.stderr.write(`query benchmark failed: ${(err as Error)?.stack ?? msg}\n`);
+    query = { error: msg };
+  }
+
+  const machine = machineInfo('kafkaVersion' in throughput ? throughput.kafkaVersion : (process.env['LOGSTREAM_KAFKA_VERSION'] ?? DEFAULT_KAFKA_VERSION));
+  say(`\nmachine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.os}, Node ${machine.node}, Kafka ${machine.kafka}, kcat ${machine.kcat}`);
+
+  await mkdir(RESULTS_DIR, { recursive: true });
+  const out = join(RESULTS_DIR, 'latest.json');
+  const params = { records: opts.records, recordBytes: opts.recordBytes, cpuProfile: opts.cpuProfile ?? false };
+  await writeFile(out, `${JSON.stringify({ date, machine, params, throughput, query, problems }, null, 2)}\n`);
+  say(`results: ${out}`);
+
+  if (problems.length > 0) {
+    process.stderr.write(`\nBENCHMARK FAILED:\n${problems.map((p) => `  - ${p}`).join('\n')}\n`);
+    return 1;
+  }
+  return 0;
+}
+
+process.exitCode = await main();

@@ -1,0 +1,29 @@
+/** Public types of the query module (re-exported by index.ts). */
+
+/** Kafka metadata of the record being processed, readable as __topic__, __partition__, ... */
+export interface QueryMeta {
+  topic: string;
+  partition: number;
+  offset: string;
+  timestamp: number;
+  key: string | null;
+  headers: Record<string, string>;
+}
+
+export interface CompiledQuery {
+  readonly text: string;
+  /** True for `*` alone (lets the pipeline skip work). */
+  readonly isPassThrough: boolean;
+  /**
+   * Returns the output record or null when dropped by `where`. Never mutates
+   * `record` (nor objects nested in it): the result is `record` itself when
+   * nothing changed, else a new object. Throws QueryRuntimeError for a
+   * runtime error that must dead-letter the record.
+   */
+  apply(record: Record<string, unknown>, meta?: QueryMeta): Record<string, unknown> | null;
+}
+
+export interface CompileOptions {
+  /** Clock for now(), in ms since the epoch (tests pin it). Default Date.now. */
+  now?: () => number;
+}

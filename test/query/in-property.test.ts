@@ -1,0 +1,36 @@
+// Differential property: the Set-based fast path of `x IN (literals)` must give
+// exactly what `x = l1 OR x = l2 ...` gives under the equality rules, nulls included.
+import { describe, expect, it } from 'vitest';
+import { compileExpression } from '../../src/query/compile.ts';
+
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const LITERALS = ["'a'", "'A'", "'1'", "'1.0'", "' 2 '", "'true'", "'FALSE'", '1', '2', '1.5', '-3', 'true', 'false', 'null', "''"];
+const VALUES: unknown[] = ['a', 'A', '1', '1.0', '2', ' 2 ', 'true', 'False', 'x', '', 1, 2, 1.5, -3, 0, true, false, null, { a: 1 }, [1], '-3', '1e0'];
+
+describe('IN fast path', () => {
+  it('agrees with the OR of equalities on random lists and values', () => {
+    let checked = 0;
+    for (let seed = 1; seed <= 300; seed++) {
+      const rnd = prng(seed);
+      const n = 1 + Math.floor(rnd() * 4);
+      const list = Array.from({ length: n }, () => LITERALS[Math.floor(rnd() * LITERALS.length)] as string);
+      const neg = rnd() < 0.3;
+      const fast = compileExpression(`x ${neg ? 'not in' : 'in'} (${list.join(', ')})`);
+      const slow = compileExpression(`${neg ? 'not ' : ''}(${list.map((l) => `x = ${l}`).join(' or ')})`);
+      for (const x of VALUES) {
+        expect(fast({ x }), `seed ${seed}: x=${JSON.stringify(x)} ${neg ? 'not ' : ''}in (${list.join(', ')})`).toBe(slow({ x }));
+        checked++;
+      }
+    }
+    expect(checked).toBe(300 * VALUES.length);
+  });
+});
