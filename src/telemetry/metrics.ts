@@ -5,7 +5,7 @@ import client from 'prom-client';
 export type Metrics = ReturnType<typeof createMetrics>;
 
 export function createMetrics(registry = new client.Registry()) {
-  client.collectDefaultMetrics({ register: registry, prefix: 'logstream_process_' });
+  client.collectDefaultMetrics({ register: registry, prefix: 'logstream_' });
   const c = <T extends string>(name: string, help: string, labelNames: readonly T[]) =>
     new client.Counter<T>({ name, help, labelNames, registers: [registry] });
   const g = <T extends string>(name: string, help: string, labelNames: readonly T[]) =>

@@ -24,7 +24,11 @@ export class Instance {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   #stderrTail = '';
 
-  constructor(name: string, env: Record<string, string>, args: string[] = ['run']) {
+  /** With `holdStdout`, nothing reads the child's stdout until readStdout(): its pipe fills and the
+   *  stdout sink blocks, as a stalled downstream would. */
+  readonly stdoutChunks: Buffer[] = [];
+
+  constructor(name: string, env: Record<string, string>, args: string[] = ['run'], opts: { holdStdout?: boolean } = {}) {
     this.name = name;
     const dir = mkdtempSync(join(tmpdir(), `ls-${name}-`));
     this.logFile = join(dir, 'stderr.log');
@@ -34,7 +38,8 @@ export class Instance {
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', HTTP_PORT: '0', HTTP_HOST: '127.0.0.1', INSTANCE_ID: name, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    this.proc.stdout!.resume();
+    this.proc.stdout!.on('data', (c: Buffer) => this.stdoutChunks.push(c));
+    if (opts.holdStdout) this.proc.stdout!.pause();
     this.proc.stderr!.on('data', (chunk: Buffer) => {
       file.write(chunk);
       const text = this.#stderrTail + chunk.toString('utf8');
@@ -52,6 +57,11 @@ export class Instance {
       file.end();
       res({ code, signal });
     }));
+  }
+
+  /** Starts (or resumes) reading the child's stdout. */
+  readStdout(): void {
+    this.proc.stdout!.resume();
   }
 
   get pid(): number {
