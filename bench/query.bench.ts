@@ -4,6 +4,7 @@
 // Run directly: `node bench/query.bench.ts`; `npm run bench` calls runQueryBench().
 import { performance } from 'node:perf_hooks';
 import { compileQuery } from '../src/query/index.ts';
+import { prng } from '../test/support/prng.ts';
 
 export interface QueryBenchRow {
   name: string;
@@ -15,16 +16,6 @@ const SEVERITIES = ['critical', 'high', 'medium', 'medium', 'low', 'low', 'infor
 const APPS = ['Box', 'Dropbox', 'Office 365', 'Salesforce', 'Slack', 'Google Drive'];
 const ACTIVITIES = ['Share', 'Download', 'Upload', 'Login', 'Delete', 'Edit'];
 
-/** Deterministic pseudo-random source so every run measures the same data. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** ~1 KiB CloudSOC-like record (as JSON text), including a ~200-byte syslog-style `message`. */
 export function makeRecord(i: number, rnd: () => number): Record<string, unknown> {

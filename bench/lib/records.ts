@@ -2,18 +2,9 @@
 // lines, every line padded to the same byte size, deterministic (seeded) but varied. Half of them
 // exactly-ish (high 30 % + critical 20 %) match `severity in ('high','critical')`.
 import { openSync, writeSync, closeSync } from 'node:fs';
+import { prng as rng } from '../../test/support/prng.ts';
+export { rng };
 
-/** mulberry32: small, fast, seedable; good enough for test data. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const USERS = ['alice.martin', 'bob.nguyen', 'carol.schmidt', 'dave.okafor', 'erin.rossi', 'frank.li', 'grace.kim', 'heidi.novak', 'ivan.petrov', 'judy.garcia', 'svc-backup', 'svc-etl'];
 const RESOURCES = [

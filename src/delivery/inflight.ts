@@ -8,7 +8,7 @@ export class InFlightLimit extends EventEmitter {
   readonly maxBytes: number;
   #records = 0;
   #bytes = 0;
-  #roomWaiters: Array<() => void> = [];
+  readonly #roomWaiters = new Waiters();
 
   constructor(maxRecords: number, maxBytes: number) {
     super();
@@ -42,34 +42,19 @@ export class InFlightLimit extends EventEmitter {
     this.#records -= records;
     this.#bytes -= bytes;
     if (!this.pressed) this.emit('low');
-    if (this.#roomWaiters.length > 0 && this.hasRoom()) {
-      const ws = this.#roomWaiters;
-      this.#roomWaiters = [];
-      for (const w of ws) w();
-    }
+    if (this.#roomWaiters.size > 0 && this.hasRoom()) this.#roomWaiters.wakeAll();
   }
 
   /** Resolves true as soon as hasRoom(), false after `timeoutMs`. */
   waitForRoom(timeoutMs: number): Promise<boolean> {
-    if (this.hasRoom()) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const waiter = (): void => {
-        clearTimeout(timer);
-        resolve(true);
-      };
-      const timer = setTimeout(() => {
-        this.#roomWaiters = this.#roomWaiters.filter((w) => w !== waiter);
-        resolve(false);
-      }, timeoutMs);
-      this.#roomWaiters.push(waiter);
-    });
+    return this.hasRoom() ? Promise.resolve(true) : this.#roomWaiters.wait(timeoutMs);
   }
 }
 
 /** Counts outstanding work and lets a caller wait until none is left. */
 export class PendingCount {
   #n = 0;
-  #waiters: Array<() => void> = [];
+  readonly #waiters = new Waiters();
 
   get value(): number {
     return this.#n;
@@ -82,26 +67,42 @@ export class PendingCount {
   done(n = 1): void {
     this.#n -= n;
     if (this.#n <= 0) {
-      this.#n = Math.max(0, this.#n);
-      const ws = this.#waiters;
-      this.#waiters = [];
-      for (const w of ws) w();
+      this.#n = 0;
+      this.#waiters.wakeAll();
     }
   }
 
   /** Resolves true when the count reaches zero, false if `timeoutMs` passes first. */
   waitForZero(timeoutMs: number): Promise<boolean> {
-    if (this.#n === 0) return Promise.resolve(true);
+    return this.#n === 0 ? Promise.resolve(true) : this.#waiters.wait(timeoutMs);
+  }
+}
+
+/** Callers waiting for a condition: each resolves true when woken, or false at its own deadline. */
+class Waiters {
+  #list: Array<() => void> = [];
+
+  get size(): number {
+    return this.#list.length;
+  }
+
+  wait(timeoutMs: number): Promise<boolean> {
     return new Promise((resolve) => {
       const waiter = (): void => {
         clearTimeout(timer);
         resolve(true);
       };
       const timer = setTimeout(() => {
-        this.#waiters = this.#waiters.filter((w) => w !== waiter);
+        this.#list = this.#list.filter((w) => w !== waiter);
         resolve(false);
       }, timeoutMs);
-      this.#waiters.push(waiter);
+      this.#list.push(waiter);
     });
+  }
+
+  wakeAll(): void {
+    const list = this.#list;
+    this.#list = [];
+    for (const w of list) w();
   }
 }

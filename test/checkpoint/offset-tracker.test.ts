@@ -1,18 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { PartitionTracker } from '../../src/checkpoint/offset-tracker.ts';
 import type { Ack } from '../../src/core/record.ts';
+import { prng } from '../support/prng.ts';
 
-/** Small seeded PRNG (mulberry32) so a failing order can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function shuffle<T>(xs: T[], rnd: () => number): T[] {
   for (let i = xs.length - 1; i > 0; i--) {

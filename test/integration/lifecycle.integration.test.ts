@@ -48,6 +48,17 @@ describe('lifecycle (real broker)', () => {
     expect(i.logs.find((l) => l.level === 'fatal')?.msg).toMatch(/start failed: .*(ECONNREFUSED|Connection error|connect)/i);
   });
 
+  it('a non-retriable consumer error (session timeout above the broker maximum) exits 1 with one clear line', async () => {
+    const s = await setup();
+    // The broker refuses JoinGroup with INVALID_SESSION_TIMEOUT (group.max.session.timeout.ms is 30 min).
+    const i = start({ ...instanceEnv(s, 'x'), KAFKA_SESSION_TIMEOUT: '40m', KAFKA_REBALANCE_TIMEOUT: '40m' });
+    const exit = await i.exited;
+    expect(exit.code).toBe(1);
+    const fatal = i.logs.filter((l) => l.level === 'fatal');
+    expect(fatal.length).toBe(1);
+    expect(fatal[0]!.msg).toMatch(/consumer stopped for good: .*session timeout/i);
+  });
+
   it('serves /healthz, /readyz and /metrics, and answers 404 elsewhere', async () => {
     const s = await setup();
     const i = start(instanceEnv(s, 'ok'));

@@ -2,16 +2,8 @@
 // exactly what `x = l1 OR x = l2 ...` gives under the equality rules, nulls included.
 import { describe, expect, it } from 'vitest';
 import { compileExpression } from '../../src/query/compile.ts';
+import { prng } from '../support/prng.ts';
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const LITERALS = ["'a'", "'A'", "'1'", "'1.0'", "' 2 '", "'true'", "'FALSE'", '1', '2', '1.5', '-3', 'true', 'false', 'null', "''"];
 const VALUES: unknown[] = ['a', 'A', '1', '1.0', '2', ' 2 ', 'true', 'False', 'x', '', 1, 2, 1.5, -3, 0, true, false, null, { a: 1 }, [1], '-3', '1e0'];

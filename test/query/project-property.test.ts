@@ -4,18 +4,8 @@
 // reproducible from the seed printed in the assertion message.
 import { describe, expect, it } from 'vitest';
 import { compileQuery } from '../../src/query/index.ts';
+import { prng } from '../support/prng.ts';
 
-/** mulberry32: tiny, fast, good enough for test data. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // Names that stress quoting and object handling: dots, spaces, quotes, keywords, prototype names.
 const NAMES = ['a', 'b', 'c_1', 'severity', 'user.name', 'x-y', 'has space', 'say "hi"', 'end', 'in', '__proto__', 'constructor', 'toString', 'ключ', '__tag__:path', 'é', '0'];

@@ -48,6 +48,8 @@ export class KafkaGroupSource {
   #admin: Admin | undefined;
   #handlers: SourceHandlers | undefined;
   #accepting = false;
+  /** Set once by stopAccepting(): a rejoin during shutdown must not start taking records again. */
+  #stopping = false;
   readonly #paused = new Map<string, { topic: string; partition: number }>();
   /** Partitions whose start position (KAFKA_START_FROM timestamp) was checked in this assignment. */
   #startChecked = new Set<string>();
@@ -96,8 +98,8 @@ export class KafkaGroupSource {
       this.#joined = true;
       this.#startChecked = new Set();
       const assignment = Object.entries(e.payload.memberAssignment).map(([topic, partitions]) => ({ topic, partitions: partitions as number[] }));
-      this.#log.info({ generation: e.payload.groupId, assignment, leader: e.payload.isLeader }, 'joined the consumer group');
-      this.#accepting = true;
+      this.#log.info({ group: e.payload.groupId, assignment, leader: e.payload.isLeader }, 'joined the consumer group');
+      this.#accepting = !this.#stopping;
       handlers.onAssigned(assignment);
     });
     consumer.on(consumer.events.CRASH, (e) => {
@@ -193,6 +195,7 @@ export class KafkaGroupSource {
 
   /** Stops taking new records (shutdown): batches already fetched are left unresolved. */
   stopAccepting(): void {
+    this.#stopping = true;
     this.#accepting = false;
   }
 
@@ -204,7 +207,7 @@ export class KafkaGroupSource {
 
   /** Leaves the group and closes connections. */
   async stop(): Promise<void> {
-    this.#accepting = false;
+    this.stopAccepting();
     try {
       await this.#consumer?.disconnect();
     } finally {
