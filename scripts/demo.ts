@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
-import { startBroker } from './kafka-broker.ts';
+import { silenceKafkajsTimeoutWarning, startBroker } from './kafka-broker.ts';
 
 const root = resolve(import.meta.dirname, '..');
 const out = join(root, 'demo-output');
@@ -34,6 +34,7 @@ function sample(i: number): string {
 }
 
 async function main(): Promise<void> {
+  silenceKafkajsTimeoutWarning();
   mkdirSync(out, { recursive: true });
   say('starting a local Apache Kafka broker (first run downloads its jars from Maven Central)…');
   const broker = await startBroker({ dataDir: join(root, '.cache', 'demo-kafka') });

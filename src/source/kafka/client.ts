@@ -23,7 +23,8 @@ export function createKafka(opts: { brokers: string[]; clientId: string; connect
       const level = LEVELS[entry.level] ?? 'info';
       const { message, ...extra } = entry.log;
       // A rejoin during a rebalance is expected; keep it out of the warnings.
-      const lvl = level === 'error' && /rebalanc|not the correct coordinator|coordinator is not available/i.test(String(message)) ? 'info' : level;
+      const routine = /rebalanc|not the correct coordinator|coordinator is (not available|loading)/i;
+      const lvl = level === 'error' && (routine.test(String(message)) || routine.test(String(extra.error ?? ''))) ? 'info' : level;
       log[lvl]({ ns: entry.namespace, ...pick(extra) }, String(message));
     },
     retry: { retries: 8, initialRetryTime: 300, maxRetryTime: 10_000 },

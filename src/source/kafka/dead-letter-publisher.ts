@@ -1,6 +1,6 @@
 // Publishes dead letters to Kafka with acks from all in-sync replicas, retrying until it succeeds
 // or until shutdown gives up (then the records stay uncommitted and are read again).
-import type { Kafka, Producer } from 'kafkajs';
+import { Partitioners, type Kafka, type Producer } from 'kafkajs';
 import { backoffDelay, sleep } from '../../delivery/backoff.ts';
 import type { DeadLetterMessage } from '../../delivery/dead-letter.ts';
 import { oneLine } from '../../core/errors.ts';
@@ -37,7 +37,7 @@ export class KafkaDeadLetterPublisher {
     } finally {
       await admin.disconnect();
     }
-    this.#producer = this.#kafka.producer({ allowAutoTopicCreation: false, idempotent: false });
+    this.#producer = this.#kafka.producer({ allowAutoTopicCreation: false, idempotent: false, createPartitioner: Partitioners.DefaultPartitioner });
     await this.#producer.connect();
   }
 
