@@ -47,6 +47,8 @@ export class SinkRunner {
   readonly #abort = new AbortController();
   #healthy = true;
   #lastError: string | undefined;
+  #lastFailureLog = 0;
+  #suppressedFailures = 0;
 
   constructor(name: string, sink: Sink, cfg: DeliveryConfig, deps: { dlq: DeadLetterQueue; metrics: Metrics; logger: Logger }) {
     this.name = name;
@@ -212,9 +214,25 @@ export class SinkRunner {
       }
       this.#setHealthy(false, f);
       const delay = retryDelay(f, attempt, this.#cfg.retryInitialMs, this.#cfg.retryMaxMs);
-      this.#log.warn({ code: f.code, class: f.deliveryClass, attempt: attempt + 1, retryInMs: delay, records: pending.length }, `send failed, will retry: ${oneLine(f.message)}`);
+      this.#logFailure(f, attempt, delay, pending.length);
       await sleep(delay, this.#abort.signal);
     }
+  }
+
+  /** A failing sink logs its first failure, then at most one line per interval (a halt: one loud
+   *  line a minute), with how many attempts were not logged in between. */
+  #logFailure(f: DeliveryError, attempt: number, retryInMs: number, records: number): void {
+    const now = Date.now();
+    const every = f.deliveryClass === 'halt' ? 60_000 : 10_000;
+    if (now - this.#lastFailureLog < every) {
+      this.#suppressedFailures++;
+      return;
+    }
+    const fields = { code: f.code, class: f.deliveryClass, attempt: attempt + 1, retryInMs, records, notLogged: this.#suppressedFailures };
+    this.#lastFailureLog = now;
+    this.#suppressedFailures = 0;
+    if (f.deliveryClass === 'halt') this.#log.error(fields, `sink halted until its configuration or credentials are fixed (records wait, nothing is committed past them): ${oneLine(f.message)}`);
+    else this.#log.warn(fields, `send failed, will retry: ${oneLine(f.message)}`);
   }
 
   #setHealthy(ok: boolean, err?: DeliveryError): void {
@@ -222,7 +240,10 @@ export class SinkRunner {
     this.#healthy = ok;
     this.#lastError = err ? `${err.code}: ${oneLine(err.message, 200)}` : undefined;
     this.#metrics.sinkHealthy.set({ sink: this.name }, ok ? 1 : 0);
-    if (ok) this.#log.info('sink delivers again');
+    if (ok) {
+      this.#log.info('sink delivers again');
+      this.#lastFailureLog = 0;
+    }
   }
 
   #deadLetter(record: PipelineRecord, ack: Ack, error: DeliveryError): void {

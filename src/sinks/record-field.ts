@@ -1,0 +1,41 @@
+// Reading a configured field of a record (`index`, `geo.city`): an exact key first, then a dotted path.
+import type { Fields } from '../core/record.ts';
+
+export function recordField(fields: Fields, path: string): unknown {
+  if (Object.hasOwn(fields, path)) return fields[path];
+  if (!path.includes('.')) return undefined;
+  let cur: unknown = fields;
+  for (const part of path.split('.')) {
+    if (cur === null || typeof cur !== 'object' || Array.isArray(cur) || !Object.hasOwn(cur, part)) return undefined;
+    cur = (cur as Record<string, unknown>)[part];
+  }
+  return cur;
+}
+
+/** A scalar as text; objects and arrays as JSON; null/undefined as undefined. */
+export function fieldText(value: unknown): string | undefined {
+  if (value === null || value === undefined) return undefined;
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  return JSON.stringify(value);
+}
+
+/**
+ * Event time in epoch milliseconds from a field value: epoch seconds or milliseconds (number or
+ * numeric text; values above 1e11 are taken as milliseconds) or ISO 8601 / RFC 3339 text.
+ * Undefined when the value is missing or unreadable (the caller falls back to the Kafka timestamp).
+ */
+export function parseEventTime(value: unknown): number | undefined {
+  let n: number | undefined;
+  if (typeof value === 'number') n = value;
+  else if (typeof value === 'string' && value.trim() !== '') {
+    const t = value.trim();
+    if (/^-?\d+(\.\d+)?$/.test(t)) n = Number(t);
+    else {
+      const ms = Date.parse(t);
+      return Number.isFinite(ms) ? ms : undefined;
+    }
+  }
+  if (n === undefined || !Number.isFinite(n) || n < 0) return undefined;
+  return n > 1e11 ? n : n * 1000;
+}

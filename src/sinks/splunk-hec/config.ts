@@ -1,0 +1,106 @@
+// Splunk HEC sink settings (HEC_*). Metadata (index, source, sourcetype, host) is each a constant or
+// taken from a record field with the constant as default.
+import { readFileSync } from 'node:fs';
+import { ConfigError } from '../../core/errors.ts';
+import type { Secret } from '../../config/secret.ts';
+import { parseVars, v, type Env } from '../../config/vars.ts';
+
+const httpUrl = (s: string): string | undefined => {
+  try {
+    const u = new URL(s);
+    if (u.protocol !== 'https:' && u.protocol !== 'http:') return `${JSON.stringify(s)} is not an http(s) URL`;
+    if (u.username || u.password) return `${JSON.stringify(u.origin)} must not carry credentials (use HEC_TOKEN)`;
+    return undefined;
+  } catch {
+    return `${JSON.stringify(s)} is not a URL`;
+  }
+};
+
+export const hecVars = {
+  HEC_URLS: v.list({ doc: 'HEC base URLs (https://splunk:8088), comma-separated; batches are spread over the healthy ones.', required: true, item: httpUrl }),
+  HEC_TOKEN: v.secret({ doc: 'HEC token, sent as `Authorization: Splunk <token>`.', required: true }),
+  HEC_ENDPOINT: v.oneOf(['event', 'raw'] as const, { doc: '`event` (/services/collector/event, JSON envelopes) or `raw` (/services/collector/raw, metadata in the query string).', default: 'event' }),
+  HEC_INDEX: v.optionalString({ doc: 'Index (constant, or the default when HEC_INDEX_FIELD is missing in a record). Unset: the token\'s default index.' }),
+  HEC_INDEX_FIELD: v.optionalString({ doc: 'Record field holding the index (e.g. `index`).' }),
+  HEC_SOURCE: v.optionalString({ doc: 'source (constant or default).' }),
+  HEC_SOURCE_FIELD: v.optionalString({ doc: 'Record field holding the source.' }),
+  HEC_SOURCETYPE: v.string({ doc: 'sourcetype (constant or default).', default: '_json' }),
+  HEC_SOURCETYPE_FIELD: v.optionalString({ doc: 'Record field holding the sourcetype.' }),
+  HEC_HOST: v.optionalString({ doc: 'host (constant or default).' }),
+  HEC_HOST_FIELD: v.optionalString({ doc: 'Record field holding the host.' }),
+  HEC_TIME_FIELD: v.optionalString({ doc: 'Record field holding the event time: epoch seconds or milliseconds (number or numeric text) or ISO 8601 text; otherwise the Kafka timestamp is used.' }),
+  HEC_FIELDS: v.list({ doc: 'Record fields sent as indexed `fields` (event endpoint only), comma-separated.', default: [] }),
+  HEC_STAMP_ORIGIN: v.bool({ doc: 'Add indexed fields kafka_topic, kafka_partition, kafka_offset, so duplicates can be removed in Splunk.', default: false }),
+  HEC_GZIP: v.bool({ doc: 'Compress request bodies (Content-Encoding: gzip).', default: true }),
+  HEC_GZIP_LEVEL: v.int({ doc: 'gzip level, 1 (fast) to 9 (small).', default: 6, min: 1, max: 9 }),
+  HEC_CONNECTIONS: v.int({ doc: 'Keep-alive connections per HEC URL.', default: 4, min: 1, max: 256 }),
+  HEC_TLS_CA_FILE: v.optionalString({ doc: 'PEM file of CA certificates to trust (instead of the system CAs).' }),
+  HEC_TLS_CERT_FILE: v.optionalString({ doc: 'PEM client certificate (mutual TLS).' }),
+  HEC_TLS_KEY_FILE: v.optionalString({ doc: 'PEM client private key (mutual TLS).' }),
+  HEC_TLS_INSECURE: v.bool({ doc: 'Skip certificate verification (logs a warning at start; never for production).', default: false }),
+  HEC_HEALTH_CHECK: v.bool({ doc: 'Check /services/collector/health at start and while a URL is marked unhealthy.', default: true }),
+};
+
+export interface MetaSource {
+  readonly constant: string | undefined;
+  readonly field: string | undefined;
+}
+
+export interface HecConfig {
+  urls: URL[];
+  token: Secret;
+  endpoint: 'event' | 'raw';
+  index: MetaSource;
+  source: MetaSource;
+  sourcetype: MetaSource;
+  host: MetaSource;
+  timeField: string | undefined;
+  fields: string[];
+  stampOrigin: boolean;
+  gzip: boolean;
+  gzipLevel: number;
+  connections: number;
+  tls: { ca?: Buffer; cert?: Buffer; key?: Buffer; insecure: boolean };
+  healthCheck: boolean;
+}
+
+function readPem(name: string, path: string | undefined, problems: string[]): Buffer | undefined {
+  if (path === undefined) return undefined;
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    problems.push(`${name}: cannot read ${JSON.stringify(path)}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+    return undefined;
+  }
+}
+
+export function parseHecConfig(env: Env): HecConfig {
+  const p = parseVars(hecVars, env);
+  const problems: string[] = [];
+  if ((p.HEC_TLS_CERT_FILE === undefined) !== (p.HEC_TLS_KEY_FILE === undefined)) problems.push('HEC_TLS_CERT_FILE: a client certificate needs HEC_TLS_KEY_FILE too (and the reverse)');
+  if (p.HEC_ENDPOINT === 'raw' && (p.HEC_FIELDS.length > 0 || p.HEC_STAMP_ORIGIN)) problems.push('HEC_FIELDS: indexed fields need HEC_ENDPOINT=event (the raw endpoint has no fields)');
+  const tls = {
+    ca: readPem('HEC_TLS_CA_FILE', p.HEC_TLS_CA_FILE, problems),
+    cert: readPem('HEC_TLS_CERT_FILE', p.HEC_TLS_CERT_FILE, problems),
+    key: readPem('HEC_TLS_KEY_FILE', p.HEC_TLS_KEY_FILE, problems),
+    insecure: p.HEC_TLS_INSECURE,
+  };
+  if (problems.length) throw new ConfigError(problems);
+  return {
+    urls: p.HEC_URLS.map((u) => new URL(u)),
+    token: p.HEC_TOKEN!,
+    endpoint: p.HEC_ENDPOINT,
+    index: { constant: p.HEC_INDEX, field: p.HEC_INDEX_FIELD },
+    source: { constant: p.HEC_SOURCE, field: p.HEC_SOURCE_FIELD },
+    sourcetype: { constant: p.HEC_SOURCETYPE, field: p.HEC_SOURCETYPE_FIELD },
+    host: { constant: p.HEC_HOST, field: p.HEC_HOST_FIELD },
+    timeField: p.HEC_TIME_FIELD,
+    fields: p.HEC_FIELDS,
+    stampOrigin: p.HEC_STAMP_ORIGIN,
+    gzip: p.HEC_GZIP,
+    gzipLevel: p.HEC_GZIP_LEVEL,
+    connections: p.HEC_CONNECTIONS,
+    tls,
+    healthCheck: p.HEC_HEALTH_CHECK,
+  };
+}

@@ -1,0 +1,80 @@
+// Pure HEC encoding: one record → one JSON event envelope (the /event endpoint), or the record's text
+// (the /raw endpoint, metadata in the query string). No I/O; tested byte for byte.
+import type { PipelineRecord } from '../../core/record.ts';
+import { fieldText, parseEventTime, recordField } from '../record-field.ts';
+import type { HecConfig, MetaSource } from './config.ts';
+
+export type HecEncodeConfig = Pick<HecConfig, 'endpoint' | 'index' | 'source' | 'sourcetype' | 'host' | 'timeField' | 'fields' | 'stampOrigin'>;
+
+function meta(record: PipelineRecord, m: MetaSource): string | undefined {
+  if (m.field !== undefined) {
+    const v = fieldText(recordField(record.fields, m.field));
+    if (v !== undefined && v !== '') return v;
+  }
+  return m.constant;
+}
+
+/** Epoch seconds with millisecond decimals, e.g. 1433188255.5 */
+export function hecTime(record: PipelineRecord, timeField: string | undefined): number {
+  const ms = (timeField !== undefined ? parseEventTime(recordField(record.fields, timeField)) : undefined) ?? record.meta.timestamp;
+  return Math.round(ms) / 1000;
+}
+
+/** The event body: a record that is only {"_raw": text} is sent as that text, anything else as JSON. */
+function eventOf(record: PipelineRecord): unknown {
+  const f = record.fields;
+  const keys = Object.keys(f);
+  return keys.length === 1 && keys[0] === '_raw' && typeof f._raw === 'string' ? f._raw : f;
+}
+
+function indexedFields(record: PipelineRecord, cfg: HecEncodeConfig): Record<string, string | string[]> | undefined {
+  if (cfg.fields.length === 0 && !cfg.stampOrigin) return undefined;
+  const out: Record<string, string | string[]> = {};
+  for (const name of cfg.fields) {
+    const v = recordField(record.fields, name);
+    if (Array.isArray(v)) {
+      const items = v.map(fieldText).filter((x): x is string => x !== undefined);
+      if (items.length > 0) out[name] = items;
+    } else {
+      const t = fieldText(v);
+      if (t !== undefined) out[name] = t;
+    }
+  }
+  if (cfg.stampOrigin) {
+    out.kafka_topic = record.meta.topic;
+    out.kafka_partition = String(record.meta.partition);
+    out.kafka_offset = record.meta.offset;
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
+export function encodeHecEvent(record: PipelineRecord, cfg: HecEncodeConfig): Buffer {
+  if (cfg.endpoint === 'raw') {
+    const e = eventOf(record);
+    return Buffer.from(typeof e === 'string' ? e : JSON.stringify(e), 'utf8');
+  }
+  const envelope: Record<string, unknown> = { time: hecTime(record, cfg.timeField) };
+  const host = meta(record, cfg.host);
+  const source = meta(record, cfg.source);
+  const sourcetype = meta(record, cfg.sourcetype);
+  const index = meta(record, cfg.index);
+  if (host !== undefined) envelope.host = host;
+  if (source !== undefined) envelope.source = source;
+  if (sourcetype !== undefined) envelope.sourcetype = sourcetype;
+  if (index !== undefined) envelope.index = index;
+  const fields = indexedFields(record, cfg);
+  if (fields) envelope.fields = fields;
+  envelope.event = eventOf(record);
+  return Buffer.from(JSON.stringify(envelope), 'utf8');
+}
+
+/** For the raw endpoint, records with different metadata go to different requests: the key is the
+ *  query string that carries it. */
+export function rawBatchKey(record: PipelineRecord, cfg: HecEncodeConfig): string {
+  const q = new URLSearchParams();
+  for (const [name, m] of [['index', cfg.index], ['source', cfg.source], ['sourcetype', cfg.sourcetype], ['host', cfg.host]] as const) {
+    const value = meta(record, m);
+    if (value !== undefined) q.set(name, value);
+  }
+  return q.toString();
+}

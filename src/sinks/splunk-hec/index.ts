@@ -1,0 +1,29 @@
+// splunk_hec sink: JSON events (or raw lines) to Splunk's HTTP Event Collector.
+import type { SinkDefinition } from '../types.ts';
+import { hecVars, parseHecConfig, type HecConfig } from './config.ts';
+import { encodeHecEvent, rawBatchKey } from './encoder.ts';
+import { HecTransport } from './transport.ts';
+
+export const splunkHecSink: SinkDefinition<HecConfig> = {
+  type: 'splunk_hec',
+  envPrefix: 'HEC',
+  summary: 'Splunk HTTP Event Collector: batched, gzip, bad events isolated and dead-lettered.',
+  vars: hecVars,
+  parseConfig: parseHecConfig,
+  deliveryDefaults: { batchMaxRecords: 1000, batchMaxBytes: 2 * 1024 * 1024, batchMaxWaitMs: 200, concurrency: 8, maxRecordBytes: 5 * 1024 * 1024 },
+  create(cfg, ctx) {
+    const transport = new HecTransport(cfg, ctx.logger);
+    return {
+      encode: (record) => encodeHecEvent(record, cfg),
+      ...(cfg.endpoint === 'raw' ? { batchKey: (record) => rawBatchKey(record, cfg) } : {}),
+      async start() {
+        if (cfg.tls.insecure) ctx.logger.warn('HEC_TLS_INSECURE=true: the HEC server certificate is NOT verified');
+        if (!cfg.healthCheck) return;
+        const problems = await transport.checkHealth();
+        for (const p of problems) ctx.logger.warn(`HEC health check failed: ${p}`);
+      },
+      send: (batch, signal) => transport.send(batch, signal),
+      stop: () => transport.close(),
+    };
+  },
+};

@@ -1,0 +1,96 @@
+import { describe, expect, it } from 'vitest';
+import type { PipelineRecord } from '../../../src/core/record.ts';
+import { encodeHecEvent, hecTime, rawBatchKey, type HecEncodeConfig } from '../../../src/sinks/splunk-hec/encoder.ts';
+import { classifyHecReply, parseHecReply, parseRetryAfter } from '../../../src/sinks/splunk-hec/status.ts';
+import { parseEventTime } from '../../../src/sinks/record-field.ts';
+
+const none = { constant: undefined, field: undefined };
+const base: HecEncodeConfig = { endpoint: 'event', index: none, source: none, sourcetype: { constant: '_json', field: undefined }, host: none, timeField: undefined, fields: [], stampOrigin: false };
+
+function rec(fields: Record<string, unknown>, timestamp = 1_700_000_000_123): PipelineRecord {
+  return { meta: { topic: 'logs', partition: 2, offset: '41', timestamp, key: null, headers: {} }, raw: null, fields, size: 0, unchanged: false };
+}
+
+describe('HEC encoder', () => {
+  it('writes the envelope with the Kafka timestamp in epoch seconds with milliseconds', () => {
+    expect(encodeHecEvent(rec({ a: 1 }), base).toString()).toBe('{"time":1700000000.123,"sourcetype":"_json","event":{"a":1}}');
+  });
+
+  it('maps metadata from record fields with constants as defaults, and indexed fields', () => {
+    const cfg: HecEncodeConfig = {
+      ...base,
+      index: { constant: 'main', field: 'idx' },
+      host: { constant: undefined, field: 'device.name' },
+      source: { constant: 'logstream', field: undefined },
+      fields: ['user', 'tags', 'n', 'obj', 'missing'],
+      stampOrigin: true,
+      timeField: 'ts',
+    };
+    const out = JSON.parse(encodeHecEvent(rec({ idx: 'security', device: { name: 'fw01' }, user: 'alice', tags: ['a', 2], n: 5, obj: { x: 1 }, ts: '2026-11-22T10:00:00.250Z' }), cfg).toString());
+    expect(out).toEqual({
+      time: 1795341600.25,
+      host: 'fw01',
+      source: 'logstream',
+      sourcetype: '_json',
+      index: 'security',
+      fields: { user: 'alice', tags: ['a', '2'], n: '5', obj: '{"x":1}', kafka_topic: 'logs', kafka_partition: '2', kafka_offset: '41' },
+      event: { idx: 'security', device: { name: 'fw01' }, user: 'alice', tags: ['a', 2], n: 5, obj: { x: 1 }, ts: '2026-11-22T10:00:00.250Z' },
+    });
+    expect(JSON.parse(encodeHecEvent(rec({ idx: '' }), cfg).toString()).index).toBe('main'); // empty field → default
+  });
+
+  it('sends a raw line as a string event, and the raw endpoint as plain text with metadata in the key', () => {
+    expect(JSON.parse(encodeHecEvent(rec({ _raw: '<34>Oct 11 su: failed' }), base).toString()).event).toBe('<34>Oct 11 su: failed');
+    const raw: HecEncodeConfig = { ...base, endpoint: 'raw', index: { constant: 'main', field: 'idx' } };
+    expect(encodeHecEvent(rec({ _raw: 'line one' }), raw).toString()).toBe('line one');
+    expect(encodeHecEvent(rec({ a: 1 }), raw).toString()).toBe('{"a":1}');
+    expect(rawBatchKey(rec({ idx: 'fw' }), raw)).toBe('index=fw&sourcetype=_json');
+  });
+
+  it('parses event times: epoch seconds, milliseconds, numeric text, ISO 8601; else undefined', () => {
+    expect(parseEventTime(1700000000)).toBe(1700000000000);
+    expect(parseEventTime(1700000000123)).toBe(1700000000123);
+    expect(parseEventTime('1700000000.5')).toBe(1700000000500);
+    expect(parseEventTime('2026-01-02T03:04:05+01:00')).toBe(Date.UTC(2026, 0, 2, 2, 4, 5));
+    expect(parseEventTime('yesterday')).toBeUndefined();
+    expect(parseEventTime(null)).toBeUndefined();
+    expect(hecTime(rec({ ts: 'garbage' }), 'ts')).toBe(1700000000.123); // falls back to the Kafka timestamp
+  });
+});
+
+describe('HEC reply classification (one function, the protocol table)', () => {
+  const reply = (status: number, body: unknown, retryAfter?: string) => classifyHecReply(parseHecReply(status, JSON.stringify(body), retryAfter));
+  it('maps every documented code to its class', () => {
+    expect(reply(200, { text: 'Success', code: 0 })).toEqual({ kind: 'ok', ackId: undefined });
+    expect(reply(200, { text: 'Success', code: 0, ackId: 7 })).toEqual({ kind: 'ok', ackId: 7 });
+    for (const [status, code] of [[403, 1], [401, 2], [401, 3], [403, 4], [400, 7], [400, 10], [400, 11], [400, 14], [400, 16]] as const) {
+      const o = reply(status, { text: 'x', code });
+      expect(o.kind, `code ${code}`).toBe('failed');
+      expect(o.kind === 'failed' && o.error.deliveryClass, `code ${code}`).toBe('halt');
+    }
+    for (const code of [5, 6, 12, 13, 15]) expect(reply(400, { text: 'bad', code, 'invalid-event-number': 3 })).toMatchObject({ kind: 'data', invalidEventNumber: 3 });
+    for (const [status, code] of [[500, 8], [503, 9], [503, 18], [503, 19], [503, 20]] as const) {
+      const o = reply(status, { text: 'busy', code });
+      expect(o.kind === 'failed' && o.error.deliveryClass, `code ${code}`).toBe('retriable');
+    }
+    expect(reply(503, { text: 'Server is busy', code: 9 }, '7')).toMatchObject({ kind: 'failed', error: { deliveryClass: 'throttled', retryAfterMs: 7000 } });
+  });
+
+  it('classifies by HTTP status when the body is not HEC JSON', () => {
+    const raw = (status: number, retryAfter?: string) => classifyHecReply(parseHecReply(status, '<html>gateway</html>', retryAfter));
+    expect(raw(429, '3')).toMatchObject({ kind: 'failed', error: { deliveryClass: 'throttled', retryAfterMs: 3000 } });
+    expect(raw(408)).toMatchObject({ kind: 'failed', error: { deliveryClass: 'throttled' } });
+    expect(raw(502)).toMatchObject({ kind: 'failed', error: { deliveryClass: 'retriable', code: 'HEC_HTTP_502' } });
+    expect(raw(501)).toMatchObject({ kind: 'failed', error: { deliveryClass: 'halt' } });
+    expect(raw(404)).toMatchObject({ kind: 'failed', error: { deliveryClass: 'halt' } });
+    expect(raw(301)).toMatchObject({ kind: 'failed', error: { deliveryClass: 'halt' } });
+    expect(raw(413).kind).toBe('too-large');
+    expect(raw(200, undefined)).toEqual({ kind: 'ok', ackId: undefined });
+  });
+
+  it('reads Retry-After as seconds or an HTTP date', () => {
+    expect(parseRetryAfter('120')).toBe(120_000);
+    expect(parseRetryAfter('Wed, 21 Oct 2015 07:28:10 GMT', Date.UTC(2015, 9, 21, 7, 28, 0))).toBe(10_000);
+    expect(parseRetryAfter(undefined)).toBeUndefined();
+  });
+});
