@@ -70,6 +70,10 @@ export class App {
     if (this.#stopping) reasons.push('stopping');
     if (!this.#source.joined) reasons.push('not a member of the consumer group (joining or rebalancing)');
     for (const r of this.#runners) if (!r.healthy) reasons.push(`sink ${r.name} failing: ${r.lastError ?? 'unknown error'}`);
+    for (const { name, sink } of this.#sinks) {
+      const problem = sink.problem?.();
+      if (problem) reasons.push(`sink ${name}: ${problem}`);
+    }
     return { ready: reasons.length === 0, reasons };
   }
 

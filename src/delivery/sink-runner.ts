@@ -5,7 +5,7 @@
 // batch is in flight the next one accumulates.
 import { DeliveryError, oneLine, toDeliveryError } from '../core/errors.ts';
 import type { Ack, PipelineRecord } from '../core/record.ts';
-import type { Batch, BatchItem, Sink } from '../sinks/types.ts';
+import type { Batch, BatchItem, SendResult, Sink } from '../sinks/types.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
 import { retryDelay, sleep } from './backoff.ts';
@@ -160,7 +160,7 @@ export class SinkRunner {
     }
   }
 
-  async #deliver(key: string, items: Item[]): Promise<void> {
+  async #deliver(key: string, items: readonly Item[]): Promise<void> {
     const started = performance.now();
     let pending = items;
     for (let attempt = 0; ; attempt++) {
@@ -185,17 +185,9 @@ export class SinkRunner {
             failure ??= f.error;
           }
         }
-        let sentBytes = 0;
-        let sent = 0;
-        for (let i = 0; i < pending.length; i++) {
-          if (failed.has(i)) continue;
-          const item = pending[i]!;
-          sentBytes += item.payload.length;
-          sent++;
-          item.ack.done();
-        }
-        this.#metrics.sentEvents.inc({ sink: this.name }, sent);
-        this.#metrics.sentBytes.inc({ sink: this.name }, sentBytes);
+        const accepted = pending.filter((_, i) => !failed.has(i));
+        if (result?.confirm) this.#awaitConfirmation(key, pending, accepted, result.confirm);
+        else this.#delivered(accepted);
         this.#metrics.batchRecords.observe({ sink: this.name }, pending.length);
         if (retry.length === 0) {
           this.#setHealthy(true);
@@ -217,6 +209,46 @@ export class SinkRunner {
       this.#logFailure(f, attempt, delay, pending.length);
       await sleep(delay, this.#abort.signal);
     }
+  }
+
+  #delivered(items: readonly Item[]): void {
+    let bytes = 0;
+    for (const item of items) {
+      bytes += item.payload.length;
+      item.ack.done();
+    }
+    this.#metrics.sentEvents.inc({ sink: this.name }, items.length);
+    this.#metrics.sentBytes.inc({ sink: this.name }, bytes);
+  }
+
+  /** Deferred confirmation: acknowledge when the peer confirms; send again what it did not. */
+  #awaitConfirmation(key: string, batch: readonly Item[], accepted: readonly Item[], confirm: NonNullable<SendResult['confirm']>): void {
+    this.#unsettled++;
+    confirm
+      .then(
+        (r) => {
+          const again: Item[] = [];
+          const failed = new Set<Item>();
+          for (const f of r.failures ?? []) {
+            const item = batch[f.index];
+            if (!item || failed.has(item)) continue;
+            failed.add(item);
+            if (f.error.deliveryClass === 'permanent') this.#deadLetter(item.record, item.ack, f.error);
+            else again.push(item);
+          }
+          this.#delivered(accepted.filter((i) => !failed.has(i)));
+          this.#resend(key, again);
+        },
+        () => this.#resend(key, accepted),
+      )
+      .finally(() => this.#settled());
+  }
+
+  #resend(key: string, items: readonly Item[]): void {
+    if (items.length === 0) return;
+    this.#metrics.retries.inc({ sink: this.name });
+    this.#unsettled++;
+    void this.#deliver(key, items).finally(() => this.#settled());
   }
 
   /** A failing sink logs its first failure, then at most one line per interval (a halt: one loud

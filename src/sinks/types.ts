@@ -23,6 +23,13 @@ export interface Batch {
 /** Per-record outcome of a send that reached the peer. Unlisted items were delivered. */
 export interface SendResult {
   readonly failures?: ReadonlyArray<{ readonly index: number; readonly error: DeliveryError }>;
+  /**
+   * Set when the peer accepted the items but confirms them later (Splunk indexer acknowledgement).
+   * The items not listed in `failures` count as delivered only when this resolves, minus the failures
+   * it lists (indexes into the same batch); a retriable failure there sends the item again. The
+   * partition's next batch does not wait for it, so a re-sent item can arrive after later ones.
+   */
+  readonly confirm?: Promise<Omit<SendResult, 'confirm'>>;
 }
 
 export interface Sink {
@@ -36,6 +43,8 @@ export interface Sink {
   start?(): Promise<void>;
   /** Called after delivery drained: flush and close. */
   stop?(): Promise<void>;
+  /** A problem the peer reports about itself (e.g. HEC's health endpoint), for /readyz; undefined when fine. */
+  problem?(): string | undefined;
 }
 
 export interface SinkContext {

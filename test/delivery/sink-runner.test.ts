@@ -179,6 +179,30 @@ describe('SinkRunner', () => {
     expect(sink.batches.length).toBe(1);
   });
 
+  it('deferred confirmation: acknowledges only when confirmed, and sends again what was not', async () => {
+    const { sink, dead, runner, trackers, push } = setup({ batchMaxRecords: 3 });
+    let confirmFirst!: (r: SendResult) => void;
+    sink.script = [
+      () => ({ confirm: new Promise<SendResult>((r) => (confirmFirst = r)) }),
+      () => ({ confirm: Promise.resolve({}) }),
+    ];
+    for (let o = 0; o < 3; o++) push(0, o);
+    runner.flush();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(trackers.get(0)!.committable).toBe(0); // accepted, not yet confirmed
+    push(0, 3);
+    runner.flush();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(sink.batches.map((b) => b.ids)).toEqual([[0, 1, 2], [3]]); // the lane did not wait for the confirmation
+    expect(trackers.get(0)!.committable).toBe(0);
+    confirmFirst({ failures: [{ index: 1, error: retriable('HEC_ACK_TIMEOUT', 'no ack') }, { index: 2, error: permanent('BAD', 'rejected') }] });
+    await runner.idle();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(sink.batches.map((b) => b.ids)).toEqual([[0, 1, 2], [3], [1]]); // 1 sent again
+    expect(dead.map((d) => d.headers['logstream.source.offset'])).toEqual(['2']);
+    expect(trackers.get(0)!.committable).toBe(4);
+  });
+
   it('abort() ends retry loops so shutdown can finish', async () => {
     const { sink, runner, trackers, push } = setup({ retryInitialMs: 50, retryMaxMs: 50 });
     sink.script = Array.from({ length: 1000 }, () => () => {

@@ -38,6 +38,10 @@ export const hecVars = {
   HEC_TLS_CERT_FILE: v.optionalString({ doc: 'PEM client certificate (mutual TLS).' }),
   HEC_TLS_KEY_FILE: v.optionalString({ doc: 'PEM client private key (mutual TLS).' }),
   HEC_TLS_INSECURE: v.bool({ doc: 'Skip certificate verification (logs a warning at start; never for production).', default: false }),
+  HEC_ACK: v.bool({ doc: 'Indexer acknowledgement: records count as delivered only when Splunk says they are indexed (Splunk Enterprise; the token must have it on).', default: false }),
+  HEC_ACK_TIMEOUT: v.duration({ doc: 'A batch whose acknowledgement does not come within this is sent again.', default: 300_000, min: 100 }),
+  HEC_ACK_POLL_INTERVAL: v.duration({ doc: 'How often /services/collector/ack is polled.', default: 10_000, min: 10 }),
+  HEC_ACK_MAX_PENDING: v.int({ doc: 'Batches awaiting acknowledgement at most; sending waits past it.', default: 200, min: 1 }),
   HEC_HEALTH_CHECK: v.bool({ doc: 'Check /services/collector/health at start and while a URL is marked unhealthy.', default: true }),
 };
 
@@ -62,6 +66,7 @@ export interface HecConfig {
   connections: number;
   tls: { ca?: Buffer; cert?: Buffer; key?: Buffer; insecure: boolean };
   healthCheck: boolean;
+  ack: { enabled: boolean; timeoutMs: number; pollIntervalMs: number; maxPending: number };
 }
 
 function readPem(name: string, path: string | undefined, problems: string[]): Buffer | undefined {
@@ -102,5 +107,6 @@ export function parseHecConfig(env: Env): HecConfig {
     connections: p.HEC_CONNECTIONS,
     tls,
     healthCheck: p.HEC_HEALTH_CHECK,
+    ack: { enabled: p.HEC_ACK, timeoutMs: p.HEC_ACK_TIMEOUT, pollIntervalMs: p.HEC_ACK_POLL_INTERVAL, maxPending: p.HEC_ACK_MAX_PENDING },
   };
 }

@@ -10,18 +10,21 @@ import type { Logger } from '../../telemetry/logger.ts';
 import type { Batch, BatchItem, SendResult } from '../types.ts';
 import type { HecConfig } from './config.ts';
 import { classifyHecReply, parseHecReply, type HecReply } from './status.ts';
+import { IndexerAcks, type AckTarget } from './indexer-ack.ts';
 
 const gzipAsync = promisify(gzip);
 const UNHEALTHY_COOLDOWN_MS = 5000;
 const NEWLINE = Buffer.from('\n');
 
-interface Target {
+interface Target extends AckTarget {
   readonly url: URL;
-  readonly pool: Pool;
   unhealthyUntil: number;
 }
 
 type Failures = Array<{ index: number; error: DeliveryError }>;
+
+/** Parts of a batch accepted under an ackId, waiting for the indexer's acknowledgement. */
+type AckWaits = Array<{ base: number; count: number; indexed: Promise<boolean> }>;
 
 export class HecTransport {
   readonly #cfg: HecConfig;
@@ -30,6 +33,8 @@ export class HecTransport {
   /** One channel per instance (required by /raw and by indexer acknowledgement). */
   readonly channel = randomUUID();
   #next = 0;
+  readonly #acks: IndexerAcks | undefined;
+  #warnedNoAckId = false;
 
   constructor(cfg: HecConfig, logger: Logger) {
     this.#cfg = cfg;
@@ -37,6 +42,8 @@ export class HecTransport {
     this.#targets = cfg.urls.map((url) => ({
       url,
       unhealthyUntil: 0,
+      cookie: undefined,
+      ackPath: '',
       pool: new Pool(url.origin, {
         connections: cfg.connections,
         pipelining: 1,
@@ -44,6 +51,17 @@ export class HecTransport {
         connect: { ca: cfg.tls.ca, cert: cfg.tls.cert, key: cfg.tls.key, rejectUnauthorized: !cfg.tls.insecure },
       }),
     }));
+    for (const t of this.#targets) t.ackPath = this.#path(t, 'ack');
+    this.#acks = cfg.ack.enabled
+      ? new IndexerAcks({
+          channel: this.channel,
+          authorization: () => `Splunk ${cfg.token.reveal()}`,
+          pollIntervalMs: cfg.ack.pollIntervalMs,
+          timeoutMs: cfg.ack.timeoutMs,
+          maxPending: cfg.ack.maxPending,
+          logger,
+        })
+      : undefined;
   }
 
   /** GET /services/collector/health on every URL; returns the problems found. */
@@ -64,11 +82,21 @@ export class HecTransport {
   }
 
   async send(batch: Batch, signal: AbortSignal): Promise<SendResult | void> {
-    const failures = await this.#deliver(batch.items, 0, batch.key, signal, true);
-    return failures.length > 0 ? { failures } : undefined;
+    const waits: AckWaits = [];
+    if (this.#acks) await this.#acks.room(signal);
+    const failures = await this.#deliver(batch.items, 0, batch.key, signal, true, waits);
+    if (waits.length === 0) return failures.length > 0 ? { failures } : undefined;
+    const confirm = Promise.all(waits.map(async (w) => ({ w, indexed: await w.indexed }))).then((results) => {
+      const lost: Failures = [];
+      const error = retriable('HEC_ACK_TIMEOUT', `no indexer acknowledgement within ${this.#cfg.ack.timeoutMs} ms; sending again`);
+      for (const { w, indexed } of results) if (!indexed) for (let i = 0; i < w.count; i++) lost.push({ index: w.base + i, error });
+      return { failures: lost };
+    });
+    return { failures, confirm };
   }
 
   async close(): Promise<void> {
+    this.#acks?.close();
     await Promise.all(this.#targets.map((t) => t.pool.close()));
   }
 
@@ -77,10 +105,11 @@ export class HecTransport {
    * The first request of a batch throws on a batch-wide error so the delivery layer retries it whole;
    * the requests of a split report such errors per item, so delivered halves are not sent again.
    */
-  async #deliver(items: readonly BatchItem[], base: number, key: string, signal: AbortSignal, top: boolean): Promise<Failures> {
+  async #deliver(items: readonly BatchItem[], base: number, key: string, signal: AbortSignal, top: boolean, waits: AckWaits): Promise<Failures> {
     let reply: HecReply;
+    let target: Target;
     try {
-      reply = await this.#post(items, key, signal);
+      [reply, target] = await this.#post(items, key, signal);
     } catch (err) {
       if (top) throw err;
       return items.map((_, i) => ({ index: base + i, error: toDeliveryError(err) }));
@@ -88,6 +117,13 @@ export class HecTransport {
     const outcome = classifyHecReply(reply);
     switch (outcome.kind) {
       case 'ok':
+        if (this.#acks) {
+          if (outcome.ackId !== undefined) waits.push({ base, count: items.length, indexed: this.#acks.wait(target, outcome.ackId) });
+          else if (!this.#warnedNoAckId) {
+            this.#warnedNoAckId = true;
+            this.#log.warn('HEC_ACK=true but HEC answered without an ackId: indexer acknowledgement is off for this token; treating accepted events as delivered');
+          }
+        }
         return [];
       case 'failed':
         if (top) throw outcome.error;
@@ -98,20 +134,20 @@ export class HecTransport {
           // Events before the invalid one were indexed; it is rejected along with everything after it.
           const bad = { index: base + n, error: outcome.error };
           const rest = items.slice(n + 1);
-          return rest.length === 0 ? [bad] : [bad, ...(await this.#deliver(rest, base + n + 1, key, signal, false))];
+          return rest.length === 0 ? [bad] : [bad, ...(await this.#deliver(rest, base + n + 1, key, signal, false, waits))];
         }
-        return this.#bisect(items, base, key, signal, outcome.error);
+        return this.#bisect(items, base, key, signal, outcome.error, waits);
       }
       case 'too-large':
-        return this.#bisect(items, base, key, signal, outcome.error);
+        return this.#bisect(items, base, key, signal, outcome.error, waits);
     }
   }
 
-  async #bisect(items: readonly BatchItem[], base: number, key: string, signal: AbortSignal, error: DeliveryError): Promise<Failures> {
+  async #bisect(items: readonly BatchItem[], base: number, key: string, signal: AbortSignal, error: DeliveryError, waits: AckWaits): Promise<Failures> {
     if (items.length === 1) return [{ index: base, error }];
     const mid = Math.ceil(items.length / 2);
-    const left = await this.#deliver(items.slice(0, mid), base, key, signal, false);
-    const right = await this.#deliver(items.slice(mid), base + mid, key, signal, false);
+    const left = await this.#deliver(items.slice(0, mid), base, key, signal, false, waits);
+    const right = await this.#deliver(items.slice(mid), base + mid, key, signal, false, waits);
     return [...left, ...right];
   }
 
@@ -128,13 +164,13 @@ export class HecTransport {
     return this.#targets.reduce((a, b) => (a.unhealthyUntil <= b.unhealthyUntil ? a : b));
   }
 
-  #path(t: Target, what: 'event' | 'raw' | 'health', query = ''): string {
+  #path(t: { url: URL }, what: 'event' | 'raw' | 'health' | 'ack', query = ''): string {
     const base = t.url.pathname.replace(/\/+$/, '');
     const prefix = base.endsWith('/services/collector') ? base : `${base}/services/collector`;
     return `${prefix}/${what}${query ? `?${query}` : ''}`;
   }
 
-  async #post(items: readonly BatchItem[], key: string, signal: AbortSignal): Promise<HecReply> {
+  async #post(items: readonly BatchItem[], key: string, signal: AbortSignal): Promise<[HecReply, Target]> {
     const raw = this.#cfg.endpoint === 'raw';
     const parts: Buffer[] = [];
     for (const it of items) {
@@ -151,16 +187,25 @@ export class HecTransport {
     };
     if (this.#cfg.gzip) headers['content-encoding'] = 'gzip';
     const t = this.#pick();
+    if (t.cookie) headers.cookie = t.cookie;
     const query = raw ? key.slice(key.indexOf('|') + 1) : '';
     try {
       const res = await t.pool.request({ method: 'POST', path: this.#path(t, raw ? 'raw' : 'event', query), headers, body, signal });
       const text = await res.body.text();
       if (res.statusCode >= 500) t.unhealthyUntil = Date.now() + UNHEALTHY_COOLDOWN_MS;
-      return parseHecReply(res.statusCode, text, res.headers['retry-after']);
+      keepCookie(t, res.headers['set-cookie']);
+      return [parseHecReply(res.statusCode, text, res.headers['retry-after']), t];
     } catch (err) {
       t.unhealthyUntil = Date.now() + UNHEALTHY_COOLDOWN_MS;
       const e = toDeliveryError(err);
       throw e.deliveryClass === 'retriable' ? retriable(e.code, `${t.url.origin}: ${e.message}`, err) : e;
     }
   }
+}
+
+/** Keeps a load balancer's cookies (name=value pairs) so acks are polled on the indexer that has them. */
+function keepCookie(t: Target, setCookie: string | string[] | undefined): void {
+  if (setCookie === undefined) return;
+  const pairs = (Array.isArray(setCookie) ? setCookie : [setCookie]).map((c) => c.split(';')[0]!.trim()).filter((c) => c.includes('='));
+  if (pairs.length > 0) t.cookie = pairs.join('; ');
 }
