@@ -45,6 +45,15 @@ const TRANSIENT_NODE_CODES = new Set([
   'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CLOSED', 'ENOSPC', 'EMFILE', 'ENFILE', 'EBUSY', 'EAGAIN',
 ]);
 
+/** TLS failures that retrying cannot fix: the peer's certificate or our trust settings are wrong. */
+const TLS_SETUP_CODES = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID', 'CERT_REVOKED', 'CERT_SIGNATURE_FAILURE', 'ERR_SSL_WRONG_VERSION_NUMBER',
+  'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA', 'ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE', 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED',
+  'ERR_SSL_UNSUPPORTED_PROTOCOL', 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION',
+]);
+
 /** Maps anything thrown by a transport to a DeliveryError. Unknown errors are retriable:
  * losing data because of an unexpected error class is worse than retrying it. */
 export function toDeliveryError(err: unknown): DeliveryError {
@@ -53,6 +62,7 @@ export function toDeliveryError(err: unknown): DeliveryError {
   const code = typeof e?.code === 'string' ? e.code : typeof e?.name === 'string' ? e.name : 'UNKNOWN';
   const message = typeof e?.message === 'string' ? e.message : String(err);
   if (e?.name === 'AbortError' || e?.name === 'TimeoutError') return retriable('TIMEOUT', message, err);
+  if (TLS_SETUP_CODES.has(code)) return halt(code, `TLS: ${message}`, err);
   if (TRANSIENT_NODE_CODES.has(code)) return retriable(code, message, err);
   return retriable(code, message, err);
 }

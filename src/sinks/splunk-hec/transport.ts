@@ -198,7 +198,7 @@ export class HecTransport {
     } catch (err) {
       t.unhealthyUntil = Date.now() + UNHEALTHY_COOLDOWN_MS;
       const e = toDeliveryError(err);
-      throw e.deliveryClass === 'retriable' ? retriable(e.code, `${t.url.origin}: ${e.message}`, err) : e;
+      throw new DeliveryError(e.deliveryClass, e.code, `${t.url.origin}: ${e.message}`, { cause: err, retryAfterMs: e.retryAfterMs });
     }
   }
 }
