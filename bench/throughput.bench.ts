@@ -2,12 +2,18 @@
 // read end to end by
 //   (a) kcat -C (librdkafka, values to /dev/null): the reference,
 //   (b) logstream → file sink,
-//   (c) logstream → file sink with QUERY="* | where severity in ('high','critical')" (drops ~half).
+//   (c) logstream → file sink with QUERY="* | where severity in ('high','critical')" (drops ~half),
+//   (d) logstream → Splunk HEC, HEC_GZIP=true (level 6), and
+//   (e) the same with HEC_GZIP=false; the HEC receiver (test/support/hec, count-only) runs in its
+//       own process, one per run, and its counters are checked after the run: every record indexed
+//       exactly once, only 200 replies.
 // Everything is measured (wall, CPU, peak RSS), nothing asserted on time; lost or duplicated records,
-// an unclean exit or a stall are reported as problems (the entry exits non-zero on any).
+// an unclean exit, a non-200 HEC reply or a stall are reported as problems (the entry exits non-zero
+// on any).
 //
 // Alone: node bench/throughput.bench.ts   (env BENCH_RECORDS, BENCH_RECORD_BYTES, BENCH_CPU_PROF=1)
 import { existsSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
 import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -15,7 +21,10 @@ import { DEFAULT_KAFKA_VERSION, silenceKafkajsTimeoutWarning, startBroker, type 
 import { formatProfileSummary, summariseCpuProfile, type ProfileSummary } from './lib/cpuprofile.ts';
 import { connectAdmin, type BenchAdmin } from './lib/kafka.ts';
 import { kcatConsumeAll, kcatProduceFile, requireKcat } from './lib/kcat.ts';
-import { REPO_ROOT, outputFile, runLogstream, slug, type LogstreamRun, type ProgressSample } from './lib/logstream.ts';
+import { HecProcess } from '../test/support/hec/process.ts';
+import type { HecStats } from '../test/support/hec/receiver.ts';
+import { REPO_ROOT, outputFile, runLogstream, slug, type LogstreamRun, type LogstreamSink, type ProgressSample } from './lib/logstream.ts';
+import { readPeakRssBytes, readProcessCpu } from './lib/proc.ts';
 import { writeRecordsFile, type GeneratedFile } from './lib/records.ts';
 import { fmt, formatTable } from './lib/table.ts';
 
@@ -54,7 +63,32 @@ export interface RunRow {
   steadyRecordsPerSec?: { min: number; median: number; max: number };
   logstream?: Omit<LogstreamRun, 'timeline'> & { timeline: ProgressSample[] };
   profile?: ProfileSummary;
+  /** HEC runs only: what the receiver process counted, and its own cost. */
+  hec?: HecRunInfo;
   problems: string[];
+}
+
+export interface HecRunInfo {
+  gzip: boolean;
+  /** Requests by route (event, health, ...) and by HTTP status ("dropped" = closed without a reply). */
+  requests: number;
+  byRoute: Record<string, number>;
+  byStatus: Record<string, number>;
+  eventsIndexed: number;
+  eventsDiscarded: number;
+  /** Request bodies as sent (compressed when gzip) and after gunzip. */
+  bytesReceived: number;
+  bytesDecoded: number;
+  /** bytesDecoded / bytesReceived. */
+  compressionRatio: number;
+  /** Receiver CPU (user+sys) from just before logstream was spawned until it exited. */
+  receiverCpuS: number;
+  receiverPeakRssMb: number;
+  receiverExit: { code: number | null; signal: string | null };
+  /** From logstream's /metrics at the end of the run. */
+  sinkRetries: number;
+  sinkErrors: number;
+  receiverStderr?: string;
 }
 
 export interface ThroughputResult {
@@ -114,6 +148,35 @@ interface LogstreamCase {
   name: string;
   query?: string;
   expectedLines: number;
+  /** Ship to a HEC receiver process instead of the file sink. */
+  hec?: { gzip: boolean };
+}
+
+const HEC_STOP_TIMEOUT_MS = 15_000;
+
+/** SIGTERM, then SIGKILL when the receiver has not exited in time. */
+async function stopHec(hec: HecProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null; killed: boolean }> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'timeout'>((r) => {
+    timer = setTimeout(() => r('timeout'), HEC_STOP_TIMEOUT_MS);
+  });
+  const first = await Promise.race([hec.stop(), timedOut]);
+  clearTimeout(timer);
+  if (first !== 'timeout') return { ...first, killed: false };
+  return { ...(await hec.stop('SIGKILL')), killed: true };
+}
+
+/** The checks of a HEC run against the receiver's counters: every record once, only 200s. */
+export function hecProblems(s: HecStats, expected: number): string[] {
+  const problems: string[] = [];
+  if (s.eventsIndexed !== expected) {
+    problems.push(`HEC receiver indexed ${s.eventsIndexed} events, expected ${expected} (${s.eventsIndexed < expected ? 'records LOST' : 'duplicates'})`);
+  }
+  const bad = Object.entries(s.byStatus).filter(([status, n]) => status !== '200' && n > 0);
+  if (bad.length > 0) problems.push(`HEC receiver sent non-200 replies: ${bad.map(([status, n]) => `${n} × ${status}`).join(', ')} (codes ${JSON.stringify(s.byCode)})`);
+  if (s.droppedConnections > 0) problems.push(`HEC receiver dropped ${s.droppedConnections} connections`);
+  if (s.eventsDiscarded > 0) problems.push(`HEC receiver discarded ${s.eventsDiscarded} events`);
+  return problems;
 }
 
 async function logstreamRow(
@@ -122,25 +185,77 @@ async function logstreamRow(
   profile: boolean,
 ): Promise<RunRow> {
   const cpuProfDir = profile ? join(ctx.workDir, `prof-${slug(c.name)}`) : undefined;
-  const r = await runLogstream({
-    name: c.name,
-    bootstrap: ctx.broker.bootstrap,
-    topic: TOPIC,
-    records: ctx.topic.records,
-    expectedLines: c.expectedLines,
-    ...(c.query !== undefined ? { query: c.query } : {}),
-    workDir: ctx.workDir,
-    admin: ctx.admin,
-    ...(cpuProfDir ? { cpuProfDir } : {}),
-  });
+  const token = randomUUID();
+  // One receiver process per run, so its counters and CPU time are this run's alone.
+  const hec = c.hec ? await HecProcess.start(['--port', '0', '--host', '127.0.0.1', '--token', token, '--count-only']) : undefined;
+  let r: LogstreamRun;
+  let hecInfo: HecRunInfo | undefined;
+  const hecIssues: string[] = [];
+  try {
+    let sink: LogstreamSink = { kind: 'file' };
+    let outputStarted: (() => Promise<boolean>) | undefined;
+    let cpuBefore = { userS: 0, sysS: 0 };
+    if (hec && c.hec) {
+      sink = { kind: 'splunk_hec', url: hec.url, token, gzip: c.hec.gzip };
+      outputStarted = async () => (await hec.stats()).eventsIndexed > 0;
+      cpuBefore = readProcessCpu(hec.proc.pid!);
+    }
+    r = await runLogstream({
+      name: c.name,
+      bootstrap: ctx.broker.bootstrap,
+      topic: TOPIC,
+      records: ctx.topic.records,
+      expectedLines: c.expectedLines,
+      ...(c.query !== undefined ? { query: c.query } : {}),
+      workDir: ctx.workDir,
+      admin: ctx.admin,
+      ...(cpuProfDir ? { cpuProfDir } : {}),
+      sink,
+      ...(outputStarted ? { outputStarted } : {}),
+    });
+    if (hec && c.hec) {
+      // logstream has exited (or was killed): nothing more can arrive.
+      const cpuAfter = readProcessCpu(hec.proc.pid!);
+      const receiverPeakRssMb = readPeakRssBytes(hec.proc.pid!) / MB;
+      const s = await hec.stats();
+      hecIssues.push(...hecProblems(s, c.expectedLines));
+      hecInfo = {
+        gzip: c.hec.gzip,
+        requests: s.requests,
+        byRoute: s.byRoute,
+        byStatus: s.byStatus,
+        eventsIndexed: s.eventsIndexed,
+        eventsDiscarded: s.eventsDiscarded,
+        bytesReceived: s.bytesReceived,
+        bytesDecoded: s.bytesDecoded,
+        compressionRatio: s.bytesDecoded / s.bytesReceived,
+        receiverCpuS: cpuAfter.userS + cpuAfter.sysS - cpuBefore.userS - cpuBefore.sysS,
+        receiverPeakRssMb,
+        receiverExit: { code: null, signal: null },
+        sinkRetries: r.metrics['logstream_sink_retries_total'] ?? Number.NaN,
+        sinkErrors: r.metrics['logstream_sink_errors_total'] ?? Number.NaN,
+      };
+    }
+  } finally {
+    if (hec) {
+      const exit = await stopHec(hec);
+      if (hecInfo) {
+        hecInfo.receiverExit = { code: exit.code, signal: exit.signal };
+        if (hec.stderr.trim() !== '') hecInfo.receiverStderr = hec.stderr.slice(-5000);
+      }
+      if (exit.killed) hecIssues.push(`HEC receiver did not exit within ${HEC_STOP_TIMEOUT_MS / 1000} s of SIGTERM; killed`);
+      else if (exit.code !== 0) hecIssues.push(`HEC receiver exit ${exit.code ?? exit.signal} (expected 0 after SIGTERM)`);
+    }
+  }
   await rm(outputFile(ctx.workDir, c.name), { force: true });
   const row = toRow(profile ? `${c.name} (cpu-prof)` : c.name, r, ctx.topic, ctx.kcatMbPerSec);
+  if (hecInfo) row.hec = hecInfo;
   if (r.startupS !== undefined) row.startupS = r.startupS;
   if (r.fromFirstRecordS !== undefined) row.mbPerSecFromFirstRecord = ctx.topic.valueBytes / MB / r.fromFirstRecordS;
   const steady = steadyRates(r.timeline, ctx.topic.records);
   if (steady) row.steadyRecordsPerSec = steady;
   row.logstream = r;
-  row.problems = r.problems.map((p) => `${c.name}: ${p}`);
+  row.problems = [...r.problems, ...hecIssues].map((p) => `${c.name}: ${p}`);
   if (r.cpuProfile) {
     row.profile = summariseCpuProfile(r.cpuProfile);
     if (ctx.opts.resultsDir) {
@@ -184,15 +299,17 @@ export async function runThroughputBench(opts: ThroughputOptions): Promise<Throu
     const runs: RunRow[] = [kcatRow];
 
     if (!existsSync(join(REPO_ROOT, 'src', 'query', 'index.ts'))) {
-      notes.push('logstream runs (b) and (c) skipped: src/query/index.ts does not exist yet, and the daemon cannot start without the query engine.');
+      notes.push('logstream runs (b) to (e) skipped: src/query/index.ts does not exist yet, and the daemon cannot start without the query engine.');
     } else {
       const ctx = { broker, admin, workDir, topic, kcatMbPerSec: kcatRow.mbPerSec, opts };
       const cases: LogstreamCase[] = [
         { name: 'logstream file', expectedLines: topic.records },
         { name: 'logstream file+query', query: SEVERITY_QUERY, expectedLines: topic.highOrCritical },
+        { name: 'logstream → HEC gzip', expectedLines: topic.records, hec: { gzip: true } },
+        { name: 'logstream → HEC no gzip', expectedLines: topic.records, hec: { gzip: false } },
       ];
-      for (const c of cases) {
-        log(`(${c.query ? 'c' : 'b'}) ${c.name} ...`);
+      for (const [i, c] of cases.entries()) {
+        log(`(${String.fromCharCode(98 + i)}) ${c.name} ...`);
         runs.push(await logstreamRow(c, ctx, false));
       }
       if (opts.cpuProfile) {
@@ -236,11 +353,42 @@ export function formatThroughput(r: ThroughputResult): string {
   out.push(
     formatTable(
       ['run', 'wall s', 'MB/s', 'records/s', 'vs kcat', 'CPU s', 'CPU s/100 MB', 'MB/CPU s', 'peak RSS MB'],
-      r.runs.map((x) => [x.name, x.wallS, x.mbPerSec, fmt(x.recordsPerSec, 0), fmt(x.ratioToKcat, 2), x.cpuS, fmt(x.cpuSPer100MB, 2), x.mbPerCpuS, fmt(x.peakRssMb, 0)]),
+      r.runs.map((x) => [x.problems.length > 0 ? `${x.name} [FAILED]` : x.name, x.wallS, x.mbPerSec, fmt(x.recordsPerSec, 0), fmt(x.ratioToKcat, 2), x.cpuS, fmt(x.cpuSPer100MB, 2), x.mbPerCpuS, fmt(x.peakRssMb, 0)]),
     ),
   );
   out.push('MB = 10^6 bytes of record values; logstream times run from process spawn to the group\'s committed offsets covering the topic.');
+  out.push('CPU and RSS are logstream\'s own; the HEC receiver\'s (same 2 cores) are in the HEC table below.');
   out.push('Alibaba\'s reference, "10 MB/s per consumer at ~20 % of one core", is 50 MB per CPU second.');
+  const hecRuns = r.runs.filter((x) => x.hec);
+  if (hecRuns.length > 0) {
+    out.push('');
+    out.push(
+      formatTable(
+        ['HEC receiver', 'requests', 'events indexed', 'non-200', 'MB received', 'MB decoded', 'gzip ratio', 'B/event', 'recv CPU s', 'recv RSS MB', 'retries', 'sink errors'],
+        hecRuns.map((x) => {
+          const h = x.hec!;
+          const non200 = Object.entries(h.byStatus).reduce((n, [status, k]) => n + (status === '200' ? 0 : k), 0);
+          return [
+            x.name,
+            fmt(h.requests, 0),
+            fmt(h.eventsIndexed, 0),
+            fmt(non200, 0),
+            fmt(h.bytesReceived / MB, 1),
+            fmt(h.bytesDecoded / MB, 1),
+            `${fmt(h.compressionRatio, 2)} : 1`,
+            fmt(h.bytesDecoded / Math.max(1, h.eventsIndexed), 0),
+            fmt(h.receiverCpuS, 1),
+            fmt(h.receiverPeakRssMb, 0),
+            fmt(h.sinkRetries, 0),
+            fmt(h.sinkErrors, 0),
+          ];
+        }),
+      ),
+    );
+    out.push('MB received = request bodies as sent (gzip); decoded = after gunzip (HEC event envelopes); B/event = decoded bytes per indexed event.');
+    out.push('The receiver (test/support/hec, --count-only: still parses and checks every event) is its own Node process; its CPU is counted from logstream\'s spawn until logstream exited.');
+    for (const x of hecRuns) if (x.hec!.receiverStderr) out.push('', `${x.name}: HEC receiver stderr:`, ...x.hec!.receiverStderr.split('\n').map((l) => `  ${l}`));
+  }
   const ls = r.runs.filter((x) => x.logstream);
   if (ls.length > 0) {
     out.push('');
@@ -258,6 +406,7 @@ export function formatThroughput(r: ThroughputResult): string {
         ]),
       ),
     );
+    out.push('start s: spawn → first record in the output file, or first event indexed by the HEC receiver.');
     for (const x of ls) {
       if (x.logstream!.warnings.length > 0) out.push('', `${x.name}: warn+ log lines:`, ...x.logstream!.warnings.map((w) => `  ${w}`));
       if (x.profile) out.push('', `${x.name}:`, formatProfileSummary(x.profile));

@@ -1,8 +1,9 @@
-// Runs one logstream daemon (`node src/main.ts run`, file sink) over a topic that already holds
-// `records` records and measures it from spawn until the group's committed offsets cover the topic:
-// wall time, CPU seconds and peak RSS of the daemon (from /proc, read at that moment, before
-// SIGTERM). Then stops it and verifies the clean exit and the output file. Problems (lost records,
-// a bad exit, a stall) are collected in `problems`, never hidden.
+// Runs one logstream daemon (`node src/main.ts run`, file sink or Splunk HEC sink) over a topic that
+// already holds `records` records and measures it from spawn until the group's committed offsets
+// cover the topic: wall time, CPU seconds and peak RSS of the daemon (from /proc, read at that
+// moment, before SIGTERM). Then stops it and verifies the clean exit and, for the file sink, the
+// output file (for HEC the caller checks its receiver). Problems (lost records, a bad exit, a stall)
+// are collected in `problems`, never hidden.
 import { spawn } from 'node:child_process';
 import { createReadStream, existsSync, openSync, closeSync, readdirSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -18,6 +19,11 @@ const POLL_MS = 200;
 const STALL_MS = 120_000;
 const EXIT_TIMEOUT_MS = 30_000;
 
+/** Where the daemon ships to: a file in `workDir` (default) or a Splunk HEC endpoint. */
+export type LogstreamSink =
+  | { kind: 'file' }
+  | { kind: 'splunk_hec'; url: string; token: string; gzip: boolean; gzipLevel?: number };
+
 export interface LogstreamRunOptions {
   /** Short name, used for the group id and file names. */
   name: string;
@@ -25,7 +31,8 @@ export interface LogstreamRunOptions {
   topic: string;
   /** Records in the topic: done when the committed offsets sum to this. */
   records: number;
-  /** Lines the file sink must have written (records that pass the query). */
+  /** Records that pass the query: the lines the file sink must have written (not checked here for
+   *  other sinks; the caller checks what their receiver got). */
   expectedLines: number;
   query?: string;
   /** Where the output file and the daemon's log go. */
@@ -33,6 +40,11 @@ export interface LogstreamRunOptions {
   admin: BenchAdmin;
   /** When set, the daemon runs with --cpu-prof into this directory. */
   cpuProfDir?: string;
+  /** Default { kind: 'file' }. */
+  sink?: LogstreamSink;
+  /** Polled every 20 ms until true: the first record has reached the sink (gives `startupS`).
+   *  Default for the file sink: the output file is not empty; none for other sinks. */
+  outputStarted?: () => boolean | Promise<boolean>;
 }
 
 export interface ProgressSample {
@@ -44,9 +56,9 @@ export interface ProgressSample {
 export interface LogstreamRun {
   /** Spawn → committed offsets cover the topic. */
   wallS: number;
-  /** Spawn → first byte in the output file. */
+  /** Spawn → first byte in the output file (other sinks: `outputStarted` first true). */
   startupS: number | undefined;
-  /** First byte in the output file → done. */
+  /** First byte in the output file (or `outputStarted`) → done. */
   fromFirstRecordS: number | undefined;
   /** Spawn → sent + filtered (from /metrics) reached `records`, before the last commit. */
   deliveredS: number | undefined;
@@ -54,7 +66,8 @@ export interface LogstreamRun {
   sysS: number;
   peakRssBytes: number;
   metrics: Record<string, number>;
-  outputLines: number;
+  /** Lines of the file sink's output; undefined for other sinks. */
+  outputLines: number | undefined;
   exitCode: number | null;
   exitAfterSigtermS: number | undefined;
   /** Log lines at warn level or above (the first 20) and how many there were. */
@@ -76,14 +89,23 @@ function daemonEnv(o: LogstreamRunOptions, httpPort: number, outFile: string): N
     KAFKA_GROUP_ID: `logstream-bench-${slug(o.name)}-${Date.now()}`,
     KAFKA_START_FROM: 'earliest',
     KAFKA_COMMIT_INTERVAL: '1s',
-    SINKS: 'file',
-    FILE_PATH: outFile,
-    FILE_MAX_BYTES: '0',
     // A port picked here rather than 0: at LOG_LEVEL=warn the daemon does not log the port it got.
     HTTP_PORT: String(httpPort),
     HTTP_HOST: '127.0.0.1',
     LOG_LEVEL: 'warn',
   };
+  const sink = o.sink ?? { kind: 'file' };
+  if (sink.kind === 'file') {
+    env['SINKS'] = 'file';
+    env['FILE_PATH'] = outFile;
+    env['FILE_MAX_BYTES'] = '0';
+  } else {
+    env['SINKS'] = 'splunk_hec';
+    env['HEC_URLS'] = sink.url;
+    env['HEC_TOKEN'] = sink.token;
+    env['HEC_GZIP'] = String(sink.gzip);
+    if (sink.gzipLevel !== undefined) env['HEC_GZIP_LEVEL'] = String(sink.gzipLevel);
+  }
   if (o.query !== undefined) env['QUERY'] = o.query;
   return env;
 }
@@ -103,6 +125,7 @@ const COUNTERS = [
   'logstream_source_received_events_total',
   'logstream_query_filtered_events_total',
   'logstream_sink_sent_events_total',
+  'logstream_sink_sent_bytes_total',
   'logstream_sink_errors_total',
   'logstream_sink_retries_total',
   'logstream_dead_letter_events_total',
@@ -211,12 +234,28 @@ export async function runLogstream(o: LogstreamRunOptions): Promise<LogstreamRun
   });
   const pid = child.pid ?? 0;
 
+  const isFile = (o.sink ?? { kind: 'file' }).kind === 'file';
+  const outputStarted = o.outputStarted ?? (isFile ? () => existsSync(outFile) && statSync(outFile).size > 0 : undefined);
   let startupS: number | undefined;
+  let probing = false;
   const firstByteWatch = setInterval(() => {
-    if (existsSync(outFile) && statSync(outFile).size > 0) {
-      startupS = elapsed();
-      clearInterval(firstByteWatch);
-    }
+    if (probing || startupS !== undefined || !outputStarted) return;
+    probing = true;
+    // An async probe (an HTTP call) must not overlap itself; a failing one just counts as "not yet".
+    void Promise.resolve()
+      .then(outputStarted)
+      .then(
+        (started) => {
+          if (started && startupS === undefined) {
+            startupS = elapsed();
+            clearInterval(firstByteWatch);
+          }
+        },
+        () => undefined,
+      )
+      .finally(() => {
+        probing = false;
+      });
   }, 20);
 
   const timeline: ProgressSample[] = [];
@@ -279,12 +318,15 @@ export async function runLogstream(o: LogstreamRunOptions): Promise<LogstreamRun
   }
   if (exitCode !== 0) problems.push(`logstream exit code ${exitCode} (expected 0 after SIGTERM)`);
 
-  const outputLines = existsSync(outFile) ? await countLines(outFile) : 0;
-  if (outputLines !== o.expectedLines) {
-    problems.push(`output file has ${outputLines} lines, expected ${o.expectedLines} (${outputLines < o.expectedLines ? 'records LOST' : 'duplicates'})`);
+  let outputLines: number | undefined;
+  if (isFile) {
+    outputLines = existsSync(outFile) ? await countLines(outFile) : 0;
+    if (outputLines !== o.expectedLines) {
+      problems.push(`output file has ${outputLines} lines, expected ${o.expectedLines} (${outputLines < o.expectedLines ? 'records LOST' : 'duplicates'})`);
+    }
+    const bad = outputLines > 0 ? await checkSample(outFile, o.query !== undefined) : undefined;
+    if (bad) problems.push(bad);
   }
-  const bad = outputLines > 0 ? await checkSample(outFile, o.query !== undefined) : undefined;
-  if (bad) problems.push(bad);
   const warn = await warnLines(logFile);
 
   let cpuProfile: string | undefined;
