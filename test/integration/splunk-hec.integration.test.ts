@@ -160,6 +160,26 @@ describe('Splunk HEC sink (real broker, spec receiver)', () => {
     expect((await inst.stop()).code).toBe(0);
   });
 
+  it('spreads over several URLs and skips one that is down; a failing health check shows in /readyz', async () => {
+    const s = await setup('hec-urls', 2);
+    const a = await receiver();
+    const b = await receiver();
+    a.setMode('unhealthy'); // HEC says its queues are full: the start-up health check reports it
+    await b.stop(); // b is down: connection refused
+    const inst = start('urls', hecEnv(s, 'urls', a, { HEC_URLS: `${a.url},${b.url}`, HEC_RETRY_MAX: '500ms' }));
+    await inst.httpPort();
+    const ready = await (await fetch(`http://127.0.0.1:${await inst.httpPort()}/readyz`)).json() as { ready: boolean; reasons: string[] };
+    expect(ready.ready).toBe(false);
+    expect(ready.reasons.join(' ')).toMatch(/HEC health: .*queues are full/);
+    expect(ready.reasons.join(' ')).toContain(b.url.replace(/\/$/, ''));
+    a.setMode('ok');
+    const run = uniqueName('run');
+    await produceJson(s.bootstrap, s.topic, ledgerRecords(run, 3000, 2));
+    await waitUntil('3000 committed', async () => (await committedSum(s)) === 3000n, 60_000, 250);
+    expect((await inst.stop()).code).toBe(0);
+    expect(tally(run, 3000, rows(a))).toMatchObject({ delivered: 3000, lost: 0, dup: 0 });
+  });
+
   it('a wrong token halts delivery: nothing dead-lettered or committed, /readyz false, and it resumes once fixed', async () => {
     const s = await setup('hec-token', 1);
     const r = await receiver();
