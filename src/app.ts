@@ -39,7 +39,11 @@ export class App {
     const dlq = new DeadLetterQueue(this.#dlqPublisher.publish);
     for (const s of cfg.sinks) {
       const name = s.definition.type;
-      const sink = s.definition.create(s.config, { name, logger: logger.child({ sink: name }) });
+      const sink = s.definition.create(s.config, {
+        name,
+        logger: logger.child({ sink: name }),
+        countTruncated: (n = 1) => this.metrics.truncated.inc({ sink: name }, n),
+      });
       this.#sinks.push({ name, sink });
       this.#runners.push(new SinkRunner(name, sink, s.delivery, { dlq, metrics: this.metrics, logger }));
     }

@@ -51,6 +51,8 @@ export interface SinkContext {
   /** Instance name of the sink (its type, unless configured otherwise). */
   readonly name: string;
   readonly logger: Logger;
+  /** Counts records the sink had to cut to fit its transport. */
+  readonly countTruncated: (n?: number) => void;
 }
 
 export interface SinkDefinition<C> {

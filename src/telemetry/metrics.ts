@@ -36,6 +36,7 @@ export function createMetrics(registry = new client.Registry()) {
       buckets: [1, 10, 50, 100, 500, 1000, 5000, 10000],
       registers: [registry],
     }),
+    truncated: c('logstream_sink_truncated_events_total', 'Records cut to fit the transport (UDP datagrams, RFC 3164 packets).', ['sink'] as const),
     deadLettered: c('logstream_dead_letter_events_total', 'Records written to the dead-letter topic.', ['sink', 'code'] as const),
     inflightRecords: g('logstream_inflight_records', 'Records read but not yet acknowledged by every sink.', [] as const),
     inflightBytes: g('logstream_inflight_bytes', 'Bytes of records read but not yet acknowledged by every sink.', [] as const),
