@@ -49,6 +49,8 @@ export class SinkRunner {
   #lastError: string | undefined;
   #lastFailureLog = 0;
   #suppressedFailures = 0;
+  /** Consecutive failed confirmations (drives their backoff). */
+  #confirmFailures = 0;
 
   constructor(name: string, sink: Sink, cfg: DeliveryConfig, deps: { dlq: DeadLetterQueue; metrics: Metrics; logger: Logger }) {
     this.name = name;
@@ -190,7 +192,7 @@ export class SinkRunner {
         else this.#delivered(accepted);
         this.#metrics.batchRecords.observe({ sink: this.name }, pending.length);
         if (retry.length === 0) {
-          this.#setHealthy(true);
+          if (!result?.confirm) this.#setHealthy(true); // else: healthy once confirmed
           this.#metrics.batchDuration.observe({ sink: this.name }, (performance.now() - started) / 1000);
           return;
         }
@@ -229,26 +231,42 @@ export class SinkRunner {
         (r) => {
           const again: Item[] = [];
           const failed = new Set<Item>();
+          let error: DeliveryError | undefined;
           for (const f of r.failures ?? []) {
             const item = batch[f.index];
             if (!item || failed.has(item)) continue;
             failed.add(item);
             if (f.error.deliveryClass === 'permanent') this.#deadLetter(item.record, item.ack, f.error);
-            else again.push(item);
+            else {
+              again.push(item);
+              error ??= f.error;
+            }
           }
           this.#delivered(accepted.filter((i) => !failed.has(i)));
-          this.#resend(key, again);
+          if (error) this.#resend(key, again, error);
+          else {
+            this.#confirmFailures = 0;
+            this.#setHealthy(true);
+          }
         },
-        () => this.#resend(key, accepted),
+        (err) => this.#resend(key, accepted, toDeliveryError(err)),
       )
       .finally(() => this.#settled());
   }
 
-  #resend(key: string, items: readonly Item[]): void {
+  /** Confirmation failed (lost ack, connection broken after the write): back off, then send again. */
+  #resend(key: string, items: readonly Item[], error: DeliveryError): void {
     if (items.length === 0) return;
+    const attempt = this.#confirmFailures++;
+    this.#metrics.sinkErrors.inc({ sink: this.name, class: error.deliveryClass, code: error.code });
     this.#metrics.retries.inc({ sink: this.name });
+    this.#setHealthy(false, error);
+    const delay = retryDelay(error, attempt, this.#cfg.retryInitialMs, this.#cfg.retryMaxMs);
+    this.#logFailure(error, attempt, delay, items.length);
     this.#unsettled++;
-    void this.#deliver(key, items).finally(() => this.#settled());
+    void sleep(delay, this.#abort.signal)
+      .then(() => this.#deliver(key, items))
+      .finally(() => this.#settled());
   }
 
   /** A failing sink logs its first failure, then at most one line per interval (a halt: one loud

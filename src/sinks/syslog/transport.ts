@@ -57,7 +57,7 @@ export class StreamTransport {
       const fail = (): void => {
         clearTimeout(timer);
         const error = conn.broken ?? retriable('CONNECTION_CLOSED', `${this.endpoint}: connection closed`);
-        resolve({ failures: Array.from({ length: count }, (_, index) => ({ index, error: new DeliveryError('retriable', error.code, `${error.message}; sending the batch again`) })) });
+        resolve({ failures: Array.from({ length: count }, (_, index) => ({ index, error: new DeliveryError(error.deliveryClass === 'halt' ? 'halt' : 'retriable', error.code, `${error.message}; sending the batch again`) })) });
       };
       if (conn.broken) return fail();
       const timer = setTimeout(() => {
