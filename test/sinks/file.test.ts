@@ -36,7 +36,7 @@ describe('file sink', () => {
   });
 
   it('maps a write failure to a retriable error naming the path', async () => {
-    const sink = fileSink.create({ path: '/nonexistent-dir/x.jsonl', maxBytes: 0, backupCount: 0, fsync: false }, { name: 'file', logger: createLogger({ level: 'silent' }) });
+    const sink = fileSink.create({ path: '/nonexistent-dir/x.jsonl', maxBytes: 0, backupCount: 0, fsync: false }, { name: 'file', logger: createLogger({ level: 'silent' }), countTruncated: () => undefined });
     const raw = Buffer.from('{}');
     const record = { meta: { topic: 't', partition: 0, offset: '0', timestamp: 0, key: null, headers: {} }, raw, fields: {}, size: 2, unchanged: false };
     await expect(sink.send({ key: 't/0', bytes: 3, items: [{ record, payload: sink.encode(record) }] }, new AbortController().signal)).rejects.toMatchObject({
