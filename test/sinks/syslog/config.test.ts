@@ -25,7 +25,7 @@ describe('syslog configuration', () => {
   it('has defaults matching the encoder tests\' base configuration', () => {
     const { transport, ...enc } = parseSyslogConfig(URL_ONLY);
     expect(enc).toEqual({ ...base, cef: { ...base.cef, version: pkg.version } });
-    expect(transport).toEqual({ protocol: 'tls', host: 'siem.example.com', port: 6514, framing: 'octet-counting', udpMaxBytes: 2048, tls: {}, rate: 0 });
+    expect(transport).toEqual({ protocol: 'tls', host: 'siem.example.com', port: 6514, framing: 'octet-counting', udpMaxBytes: 2048, tls: {}, rate: 0, confirmDelayMs: 1000 });
   });
 
   it('reads every variable', () => {
@@ -35,6 +35,7 @@ describe('syslog configuration', () => {
       SYSLOG_HOSTNAME: 'relay', SYSLOG_HOSTNAME_FIELD: 'host', SYSLOG_APP_NAME: 'ls', SYSLOG_APP_NAME_FIELD: 'app',
       SYSLOG_PROCID: '1', SYSLOG_PROCID_FIELD: 'pid', SYSLOG_MSGID: 'M', SYSLOG_MSGID_FIELD: 'type', SYSLOG_TIME_FIELD: 'ts',
       SYSLOG_SD_ID: 'logstream@32473', SYSLOG_SD_FIELDS: 'user, ip=src.ip', SYSLOG_MSG_TEMPLATE: '{user}: {.}', SYSLOG_BOM: 'true', SYSLOG_RATE: '250.5',
+      SYSLOG_CONFIRM_DELAY: '2.5s',
       CEF_VENDOR: 'V', CEF_PRODUCT: 'P', CEF_VERSION: '9', CEF_SIGNATURE: 'S', CEF_SIGNATURE_FIELD: 'rule', CEF_NAME: 'N', CEF_NAME_FIELD: 'title',
       CEF_SEVERITY_FIELD: 'risk', CEF_EXTENSION: 'src=sourceIP,suser=user,act',
     });
@@ -49,7 +50,7 @@ describe('syslog configuration', () => {
         vendor: 'V', product: 'P', version: '9', signature: { constant: 'S', field: 'rule' }, name: { constant: 'N', field: 'title' }, severityField: 'risk',
         extension: [{ name: 'src', field: 'sourceIP' }, { name: 'suser', field: 'user' }, { name: 'act', field: 'act' }],
       },
-      transport: { protocol: 'udp', host: '2001:db8::1', port: 1514, framing: 'lf', udpMaxBytes: 1400, tls: {}, rate: 250.5 },
+      transport: { protocol: 'udp', host: '2001:db8::1', port: 1514, framing: 'lf', udpMaxBytes: 1400, tls: {}, rate: 250.5, confirmDelayMs: 2500 },
     });
     expect(parseSyslogConfig({ ...URL_ONLY, SYSLOG_FACILITY: '0', SYSLOG_SEVERITY_DEFAULT: '0' })).toMatchObject({ facility: 0, severityDefault: 0 });
   });
