@@ -6,7 +6,14 @@
 //   (d) logstream → Splunk HEC, HEC_GZIP=true (level 6), and
 //   (e) the same with HEC_GZIP=false; the HEC receiver (test/support/hec, count-only) runs in its
 //       own process, one per run, and its counters are checked after the run: every record indexed
-//       exactly once, only 200 replies.
+//       exactly once, only 200 replies;
+//   (f) logstream → syslog over TLS (RFC 5425, RFC 5424 messages, octet counting, every syslog
+//       setting at its default) to bench/lib/syslog-discard-server.ts, a receiver process that only
+//       counts frames and discards them (logstream's cost alone), and
+//   (g) the same to a real rsyslogd (test/support/rsyslog.ts), which writes one JSON line per
+//       message; its output lines are counted. Either receiver must end up with exactly N messages:
+//       fewer is a failure, more is one too unless logstream retried (reconnected), and then the
+//       duplicates are reported.
 // Everything is measured (wall, CPU, peak RSS), nothing asserted on time; lost or duplicated records,
 // an unclean exit, a non-200 HEC reply or a stall are reported as problems (the entry exits non-zero
 // on any).
@@ -26,6 +33,7 @@ import type { HecStats } from '../test/support/hec/receiver.ts';
 import { REPO_ROOT, outputFile, runLogstream, slug, type LogstreamRun, type LogstreamSink, type ProgressSample } from './lib/logstream.ts';
 import { readPeakRssBytes, readProcessCpu } from './lib/proc.ts';
 import { writeRecordsFile, type GeneratedFile } from './lib/records.ts';
+import { startSyslogReceiver, type SyslogReceiver, type SyslogReceiverCounts, type SyslogReceiverKind } from './lib/syslog-receivers.ts';
 import { fmt, formatTable } from './lib/table.ts';
 
 export const SEVERITY_QUERY = "* | where severity in ('high','critical')";
@@ -65,7 +73,38 @@ export interface RunRow {
   profile?: ProfileSummary;
   /** HEC runs only: what the receiver process counted, and its own cost. */
   hec?: HecRunInfo;
+  /** Syslog runs only: what the receiver counted, and its own cost. */
+  syslog?: SyslogRunInfo;
   problems: string[];
+}
+
+export interface SyslogRunInfo {
+  receiver: SyslogReceiverKind;
+  expected: number;
+  /** Messages the receiver ended up with (discard: complete frames; rsyslog: output lines). */
+  received: number;
+  /** received - expected when positive (logstream retried after a broken connection). */
+  duplicates: number;
+  /** expected - received when positive. */
+  missing: number;
+  /** discard: sum of MSG-LEN received; rsyslog: size of its JSON-lines output file. */
+  receiverBytes: number;
+  /** Framed bytes logstream counted as delivered (logstream_sink_sent_bytes_total). */
+  sentBytes: number;
+  /** TLS connections the receiver accepted (discard only). */
+  connections: number | undefined;
+  /** logstream retried, or the receiver saw more than one connection. */
+  reconnected: boolean;
+  reconnectEvidence: string[];
+  /** logstream's exit → the receiver had all `expected` messages (rsyslog: in its output file). */
+  drainS: number | undefined;
+  /** Receiver CPU (user+sys) from just before logstream was spawned until it had settled. */
+  receiverCpuS: number;
+  receiverPeakRssMb: number;
+  receiverExit: string;
+  sinkRetries: number;
+  sinkErrors: number;
+  receiverLog?: string;
 }
 
 export interface HecRunInfo {
@@ -150,6 +189,8 @@ interface LogstreamCase {
   expectedLines: number;
   /** Ship to a HEC receiver process instead of the file sink. */
   hec?: { gzip: boolean };
+  /** Ship over syslog TLS to this receiver instead of the file sink. */
+  syslog?: { receiver: SyslogReceiverKind };
 }
 
 const HEC_STOP_TIMEOUT_MS = 15_000;
@@ -179,6 +220,46 @@ export function hecProblems(s: HecStats, expected: number): string[] {
   return problems;
 }
 
+const SYSLOG_SETTLE_QUIET_MS = 1_000;
+const SYSLOG_SETTLE_STALL_MS = 15_000;
+const SYSLOG_SETTLE_MAX_MS = 600_000;
+
+/**
+ * After logstream's exit nothing more is sent, but rsyslog may still be writing its queue out: polls
+ * the receiver until it holds at least `expected` messages and has been quiet for a second (more may
+ * still arrive: duplicates), or gives up after 15 s without progress.
+ */
+async function settleSyslog(rcv: SyslogReceiver, expected: number): Promise<{ counts: SyslogReceiverCounts; drainS: number | undefined }> {
+  const t0 = performance.now();
+  let counts = await rcv.counts();
+  let changedAt = t0;
+  let reachedAt = counts.messages >= expected ? t0 : undefined;
+  for (;;) {
+    const now = performance.now();
+    if (reachedAt !== undefined && now - changedAt >= SYSLOG_SETTLE_QUIET_MS) break;
+    if (now - changedAt >= SYSLOG_SETTLE_STALL_MS || now - t0 >= SYSLOG_SETTLE_MAX_MS) break;
+    await new Promise((r) => setTimeout(r, 100));
+    const c = await rcv.counts();
+    if (c.messages !== counts.messages) changedAt = performance.now();
+    counts = c;
+    if (reachedAt === undefined && c.messages >= expected) reachedAt = performance.now();
+  }
+  return { counts, drainS: reachedAt === undefined ? undefined : (reachedAt - t0) / 1000 };
+}
+
+/** Evidence that logstream reconnected (and so may legitimately have sent a batch twice). */
+function reconnectEvidence(r: LogstreamRun, connections: number | undefined): string[] {
+  const out: string[] = [];
+  const retries = r.metrics['logstream_sink_retries_total'] ?? 0;
+  const errors = r.metrics['logstream_sink_errors_total'] ?? 0;
+  if (retries > 0) out.push(`logstream_sink_retries_total ${retries}`);
+  if (errors > 0) out.push(`logstream_sink_errors_total ${errors}`);
+  const lines = r.warnings.filter((w) => /send failed|sending the batch again|connection|ECONNRESET|EPIPE/i.test(w));
+  if (lines.length > 0) out.push(`${lines.length} warn line(s) about the connection in logstream's log`);
+  if (connections !== undefined && connections > 1) out.push(`the receiver accepted ${connections} connections`);
+  return out;
+}
+
 async function logstreamRow(
   c: LogstreamCase,
   ctx: { broker: Broker; admin: BenchAdmin; workDir: string; topic: GeneratedFile; kcatMbPerSec: number; opts: ThroughputOptions },
@@ -188,9 +269,12 @@ async function logstreamRow(
   const token = randomUUID();
   // One receiver process per run, so its counters and CPU time are this run's alone.
   const hec = c.hec ? await HecProcess.start(['--port', '0', '--host', '127.0.0.1', '--token', token, '--count-only']) : undefined;
+  const syslogDir = join(ctx.workDir, `rsyslog-${slug(c.name)}`);
+  const syslog = c.syslog ? await startSyslogReceiver(c.syslog.receiver, syslogDir) : undefined;
   let r: LogstreamRun;
   let hecInfo: HecRunInfo | undefined;
-  const hecIssues: string[] = [];
+  let syslogInfo: SyslogRunInfo | undefined;
+  const receiverIssues: string[] = [];
   try {
     let sink: LogstreamSink = { kind: 'file' };
     let outputStarted: (() => Promise<boolean>) | undefined;
@@ -199,6 +283,11 @@ async function logstreamRow(
       sink = { kind: 'splunk_hec', url: hec.url, token, gzip: c.hec.gzip };
       outputStarted = async () => (await hec.stats()).eventsIndexed > 0;
       cpuBefore = readProcessCpu(hec.proc.pid!);
+    }
+    if (syslog) {
+      sink = { kind: 'syslog', url: syslog.url, caFile: syslog.caFile };
+      outputStarted = async () => (await syslog.counts()).messages > 0;
+      cpuBefore = readProcessCpu(syslog.pid);
     }
     r = await runLogstream({
       name: c.name,
@@ -218,7 +307,7 @@ async function logstreamRow(
       const cpuAfter = readProcessCpu(hec.proc.pid!);
       const receiverPeakRssMb = readPeakRssBytes(hec.proc.pid!) / MB;
       const s = await hec.stats();
-      hecIssues.push(...hecProblems(s, c.expectedLines));
+      receiverIssues.push(...hecProblems(s, c.expectedLines));
       hecInfo = {
         gzip: c.hec.gzip,
         requests: s.requests,
@@ -236,6 +325,36 @@ async function logstreamRow(
         sinkErrors: r.metrics['logstream_sink_errors_total'] ?? Number.NaN,
       };
     }
+    if (syslog && c.syslog) {
+      // logstream has exited: nothing more is sent; rsyslog may still be writing.
+      const { counts, drainS } = await settleSyslog(syslog, c.expectedLines);
+      const cpuAfter = readProcessCpu(syslog.pid);
+      const receiverPeakRssMb = readPeakRssBytes(syslog.pid) / MB;
+      const evidence = reconnectEvidence(r, counts.connections);
+      const received = counts.messages;
+      const expected = c.expectedLines;
+      syslogInfo = {
+        receiver: c.syslog.receiver,
+        expected,
+        received,
+        duplicates: Math.max(0, received - expected),
+        missing: Math.max(0, expected - received),
+        receiverBytes: counts.bytes,
+        sentBytes: r.metrics['logstream_sink_sent_bytes_total'] ?? Number.NaN,
+        connections: counts.connections,
+        reconnected: evidence.length > 0,
+        reconnectEvidence: evidence,
+        drainS,
+        receiverCpuS: cpuAfter.userS + cpuAfter.sysS - cpuBefore.userS - cpuBefore.sysS,
+        receiverPeakRssMb,
+        receiverExit: '',
+        sinkRetries: r.metrics['logstream_sink_retries_total'] ?? Number.NaN,
+        sinkErrors: r.metrics['logstream_sink_errors_total'] ?? Number.NaN,
+      };
+      if (received < expected) receiverIssues.push(`syslog receiver (${c.syslog.receiver}) got ${received} messages, expected ${expected}: ${expected - received} records LOST`);
+      else if (received > expected && evidence.length === 0) receiverIssues.push(`syslog receiver (${c.syslog.receiver}) got ${received} messages, expected ${expected}: ${received - expected} duplicates although logstream never reconnected`);
+      receiverIssues.push(...(await syslog.issues()));
+    }
   } finally {
     if (hec) {
       const exit = await stopHec(hec);
@@ -243,19 +362,29 @@ async function logstreamRow(
         hecInfo.receiverExit = { code: exit.code, signal: exit.signal };
         if (hec.stderr.trim() !== '') hecInfo.receiverStderr = hec.stderr.slice(-5000);
       }
-      if (exit.killed) hecIssues.push(`HEC receiver did not exit within ${HEC_STOP_TIMEOUT_MS / 1000} s of SIGTERM; killed`);
-      else if (exit.code !== 0) hecIssues.push(`HEC receiver exit ${exit.code ?? exit.signal} (expected 0 after SIGTERM)`);
+      if (exit.killed) receiverIssues.push(`HEC receiver did not exit within ${HEC_STOP_TIMEOUT_MS / 1000} s of SIGTERM; killed`);
+      else if (exit.code !== 0) receiverIssues.push(`HEC receiver exit ${exit.code ?? exit.signal} (expected 0 after SIGTERM)`);
+    }
+    if (syslog) {
+      const stopped = await syslog.stop();
+      receiverIssues.push(...stopped.problems);
+      if (syslogInfo) {
+        syslogInfo.receiverExit = stopped.exit;
+        if (stopped.log !== '') syslogInfo.receiverLog = stopped.log.slice(-5000);
+      }
+      await rm(syslogDir, { recursive: true, force: true });
     }
   }
   await rm(outputFile(ctx.workDir, c.name), { force: true });
   const row = toRow(profile ? `${c.name} (cpu-prof)` : c.name, r, ctx.topic, ctx.kcatMbPerSec);
   if (hecInfo) row.hec = hecInfo;
+  if (syslogInfo) row.syslog = syslogInfo;
   if (r.startupS !== undefined) row.startupS = r.startupS;
   if (r.fromFirstRecordS !== undefined) row.mbPerSecFromFirstRecord = ctx.topic.valueBytes / MB / r.fromFirstRecordS;
   const steady = steadyRates(r.timeline, ctx.topic.records);
   if (steady) row.steadyRecordsPerSec = steady;
   row.logstream = r;
-  row.problems = [...r.problems, ...hecIssues].map((p) => `${c.name}: ${p}`);
+  row.problems = [...r.problems, ...receiverIssues].map((p) => `${c.name}: ${p}`);
   if (r.cpuProfile) {
     row.profile = summariseCpuProfile(r.cpuProfile);
     if (ctx.opts.resultsDir) {
@@ -299,7 +428,7 @@ export async function runThroughputBench(opts: ThroughputOptions): Promise<Throu
     const runs: RunRow[] = [kcatRow];
 
     if (!existsSync(join(REPO_ROOT, 'src', 'query', 'index.ts'))) {
-      notes.push('logstream runs (b) to (e) skipped: src/query/index.ts does not exist yet, and the daemon cannot start without the query engine.');
+      notes.push('logstream runs (b) to (g) skipped: src/query/index.ts does not exist yet, and the daemon cannot start without the query engine.');
     } else {
       const ctx = { broker, admin, workDir, topic, kcatMbPerSec: kcatRow.mbPerSec, opts };
       const cases: LogstreamCase[] = [
@@ -307,6 +436,8 @@ export async function runThroughputBench(opts: ThroughputOptions): Promise<Throu
         { name: 'logstream file+query', query: SEVERITY_QUERY, expectedLines: topic.highOrCritical },
         { name: 'logstream → HEC gzip', expectedLines: topic.records, hec: { gzip: true } },
         { name: 'logstream → HEC no gzip', expectedLines: topic.records, hec: { gzip: false } },
+        { name: 'logstream → syslog TLS (discard)', expectedLines: topic.records, syslog: { receiver: 'discard' } },
+        { name: 'logstream → syslog TLS (rsyslog)', expectedLines: topic.records, syslog: { receiver: 'rsyslog' } },
       ];
       for (const [i, c] of cases.entries()) {
         log(`(${String.fromCharCode(98 + i)}) ${c.name} ...`);
@@ -357,7 +488,7 @@ export function formatThroughput(r: ThroughputResult): string {
     ),
   );
   out.push('MB = 10^6 bytes of record values; logstream times run from process spawn to the group\'s committed offsets covering the topic.');
-  out.push('CPU and RSS are logstream\'s own; the HEC receiver\'s (same 2 cores) are in the HEC table below.');
+  out.push('CPU and RSS are logstream\'s own; the receivers\' (HEC, syslog; on the same cores) are in the tables below.');
   out.push('Alibaba\'s reference, "10 MB/s per consumer at ~20 % of one core", is 50 MB per CPU second.');
   const hecRuns = r.runs.filter((x) => x.hec);
   if (hecRuns.length > 0) {
@@ -389,6 +520,42 @@ export function formatThroughput(r: ThroughputResult): string {
     out.push('The receiver (test/support/hec, --count-only: still parses and checks every event) is its own Node process; its CPU is counted from logstream\'s spawn until logstream exited.');
     for (const x of hecRuns) if (x.hec!.receiverStderr) out.push('', `${x.name}: HEC receiver stderr:`, ...x.hec!.receiverStderr.split('\n').map((l) => `  ${l}`));
   }
+  const syslogRuns = r.runs.filter((x) => x.syslog);
+  if (syslogRuns.length > 0) {
+    out.push('');
+    out.push(
+      formatTable(
+        ['syslog receiver', 'received', 'expected', 'duplicates', 'MB sent', 'B/msg sent', 'recv MB', 'conns', 'drain s', 'recv CPU s', 'recv CPU s/100 MB', 'recv RSS MB', 'retries', 'sink errors'],
+        syslogRuns.map((x) => {
+          const s = x.syslog!;
+          return [
+            x.name,
+            fmt(s.received, 0),
+            fmt(s.expected, 0),
+            fmt(s.duplicates, 0),
+            fmt(s.sentBytes / MB, 1),
+            fmt(s.sentBytes / Math.max(1, s.expected), 0),
+            fmt(s.receiverBytes / MB, 1),
+            s.connections === undefined ? '-' : fmt(s.connections, 0),
+            fmt(s.drainS, 2),
+            fmt(s.receiverCpuS, 1),
+            fmt(s.receiverCpuS / (r.topic.valueBytes / MB / 100), 2),
+            fmt(s.receiverPeakRssMb, 0),
+            fmt(s.sinkRetries, 0),
+            fmt(s.sinkErrors, 0),
+          ];
+        }),
+      ),
+    );
+    out.push('MB sent = octet-counted frames logstream counted as delivered; recv MB = discard: syslog messages received (frames without MSG-LEN SP), rsyslog: its JSON-lines output file.');
+    out.push('received = discard: complete frames; rsyslog: lines in its output file. conns = TLS connections accepted (discard only). drain s = logstream\'s exit → the receiver holding every message.');
+    out.push('recv CPU runs from logstream\'s spawn until the receiver had settled (rsyslog: written out); per 100 MB of record values. Receivers: bench/lib/syslog-discard-server.ts (count and discard), rsyslogd 8.2302 (test/support/rsyslog.ts: imtcp TLS, lmnsd_ossl, mmpstrucdata, JSON omfile).');
+    for (const x of syslogRuns) {
+      const s = x.syslog!;
+      if (s.reconnected) out.push('', `${x.name}: logstream reconnected (${s.reconnectEvidence.join('; ')}); duplicates ${s.duplicates}`);
+      if (s.receiverLog) out.push('', `${x.name}: receiver log:`, ...s.receiverLog.split('\n').map((l) => `  ${l}`));
+    }
+  }
   const ls = r.runs.filter((x) => x.logstream);
   if (ls.length > 0) {
     out.push('');
@@ -406,7 +573,7 @@ export function formatThroughput(r: ThroughputResult): string {
         ]),
       ),
     );
-    out.push('start s: spawn → first record in the output file, or first event indexed by the HEC receiver.');
+    out.push('start s: spawn → first record in the output file, first event indexed by the HEC receiver, or first message at the syslog receiver.');
     for (const x of ls) {
       if (x.logstream!.warnings.length > 0) out.push('', `${x.name}: warn+ log lines:`, ...x.logstream!.warnings.map((w) => `  ${w}`));
       if (x.profile) out.push('', `${x.name}:`, formatProfileSummary(x.profile));

@@ -1,8 +1,8 @@
-// Runs one logstream daemon (`node src/main.ts run`, file sink or Splunk HEC sink) over a topic that
+// Runs one logstream daemon (`node src/main.ts run`, file, Splunk HEC or syslog sink) over a topic that
 // already holds `records` records and measures it from spawn until the group's committed offsets
 // cover the topic: wall time, CPU seconds and peak RSS of the daemon (from /proc, read at that
 // moment, before SIGTERM). Then stops it and verifies the clean exit and, for the file sink, the
-// output file (for HEC the caller checks its receiver). Problems (lost records, a bad exit, a stall)
+// output file (for HEC and syslog the caller checks its receiver). Problems (lost records, a bad exit, a stall)
 // are collected in `problems`, never hidden.
 import { spawn } from 'node:child_process';
 import { createReadStream, existsSync, openSync, closeSync, readdirSync, statSync } from 'node:fs';
@@ -19,10 +19,13 @@ const POLL_MS = 200;
 const STALL_MS = 120_000;
 const EXIT_TIMEOUT_MS = 30_000;
 
-/** Where the daemon ships to: a file in `workDir` (default) or a Splunk HEC endpoint. */
+/** Where the daemon ships to: a file in `workDir` (default), a Splunk HEC endpoint, or a syslog
+ *  receiver (`url` tls://, tcp:// or udp://; `caFile` the CA to trust for tls://). Everything else
+ *  of the syslog sink stays at its defaults (RFC 5424, octet counting, SYSLOG_CONFIRM_DELAY). */
 export type LogstreamSink =
   | { kind: 'file' }
-  | { kind: 'splunk_hec'; url: string; token: string; gzip: boolean; gzipLevel?: number };
+  | { kind: 'splunk_hec'; url: string; token: string; gzip: boolean; gzipLevel?: number }
+  | { kind: 'syslog'; url: string; caFile?: string };
 
 export interface LogstreamRunOptions {
   /** Short name, used for the group id and file names. */
@@ -42,6 +45,8 @@ export interface LogstreamRunOptions {
   cpuProfDir?: string;
   /** Default { kind: 'file' }. */
   sink?: LogstreamSink;
+  /** More daemon environment, applied last (experiments, e.g. INFLIGHT_MAX_RECORDS); none by default. */
+  env?: Record<string, string>;
   /** Polled every 20 ms until true: the first record has reached the sink (gives `startupS`).
    *  Default for the file sink: the output file is not empty; none for other sinks. */
   outputStarted?: () => boolean | Promise<boolean>;
@@ -99,6 +104,10 @@ function daemonEnv(o: LogstreamRunOptions, httpPort: number, outFile: string): N
     env['SINKS'] = 'file';
     env['FILE_PATH'] = outFile;
     env['FILE_MAX_BYTES'] = '0';
+  } else if (sink.kind === 'syslog') {
+    env['SINKS'] = 'syslog';
+    env['SYSLOG_URL'] = sink.url;
+    if (sink.caFile !== undefined) env['SYSLOG_TLS_CA_FILE'] = sink.caFile;
   } else {
     env['SINKS'] = 'splunk_hec';
     env['HEC_URLS'] = sink.url;
@@ -107,7 +116,7 @@ function daemonEnv(o: LogstreamRunOptions, httpPort: number, outFile: string): N
     if (sink.gzipLevel !== undefined) env['HEC_GZIP_LEVEL'] = String(sink.gzipLevel);
   }
   if (o.query !== undefined) env['QUERY'] = o.query;
-  return env;
+  return { ...env, ...o.env };
 }
 
 /** Sums of the counters of a Prometheus text exposition, by metric name (all label sets added). */

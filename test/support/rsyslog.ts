@@ -587,10 +587,17 @@ action(type="omfile" file=${q(this.logFile)} template="RSYSLOG_FileFormat")
    *  first record of the next run. */
   #terminatePartialLines(): void {
     for (const f of [this.outputFile, this.#probeFile]) {
-      if (existsSync(f) && statSync(f).size > 0) {
-        const buf = readFileSync(f);
-        if (buf[buf.length - 1] !== 0x0a) appendFileSync(f, '\n');
+      const size = existsSync(f) ? statSync(f).size : 0;
+      if (size === 0) continue;
+      // Read only the last byte: the output of a long run can be larger than a Buffer may be.
+      const last = Buffer.alloc(1);
+      const fd = openSync(f, 'r');
+      try {
+        readSync(fd, last, 0, 1, size - 1);
+      } finally {
+        closeSync(fd);
       }
+      if (last[0] !== 0x0a) appendFileSync(f, '\n');
     }
   }
 

@@ -70,7 +70,7 @@ export const syslogVars = {
   SYSLOG_TLS_KEY_FILE: v.optionalString({ doc: 'PEM client private key (mutual TLS).' }),
   SYSLOG_TLS_SERVERNAME: v.optionalString({ doc: 'Name to send (SNI) and to verify the certificate against, when it is not the URL\'s host.' }),
   SYSLOG_RATE: v.number({ doc: 'Records per second at most (backpressure: the partition slows down, nothing is dropped); 0 = unlimited.', default: 0, min: 0 }),
-  SYSLOG_CONFIRM_DELAY: v.duration({ doc: 'tcp/tls: a written batch counts as delivered only if the connection is still up this long after the write; if it breaks sooner the batch is sent again (syslog has no acknowledgement).', default: 1000, min: 0 }),
+  SYSLOG_CONFIRM_DELAY: v.duration({ doc: 'tcp/tls: a written batch counts as delivered only if the connection is still up this long after the write; if it breaks sooner the batch is sent again (syslog has no acknowledgement). Records waiting here count against INFLIGHT_MAX_RECORDS.', default: 250, min: 0 }),
   CEF_VENDOR: v.string({ doc: 'CEF Device Vendor.', default: 'logstream' }),
   CEF_PRODUCT: v.string({ doc: 'CEF Device Product.', default: 'logstream' }),
   CEF_VERSION: v.string({ doc: 'CEF Device Version.', default: pkg.version }),

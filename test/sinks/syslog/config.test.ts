@@ -25,7 +25,7 @@ describe('syslog configuration', () => {
   it('has defaults matching the encoder tests\' base configuration', () => {
     const { transport, ...enc } = parseSyslogConfig(URL_ONLY);
     expect(enc).toEqual({ ...base, cef: { ...base.cef, version: pkg.version } });
-    expect(transport).toEqual({ protocol: 'tls', host: 'siem.example.com', port: 6514, framing: 'octet-counting', udpMaxBytes: 2048, tls: {}, rate: 0, confirmDelayMs: 1000 });
+    expect(transport).toEqual({ protocol: 'tls', host: 'siem.example.com', port: 6514, framing: 'octet-counting', udpMaxBytes: 2048, tls: {}, rate: 0, confirmDelayMs: 250 });
   });
 
   it('reads every variable', () => {
