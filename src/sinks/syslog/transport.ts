@@ -111,6 +111,9 @@ export class StreamTransport {
       const fail = (err: unknown): void => {
         clearTimeout(timer);
         signal.removeEventListener('abort', onAbort);
+        // A failing TLS socket can emit more than one error (an alert, then a reset): keep listening
+        // so the later ones are not unhandled.
+        socket.on('error', () => undefined);
         socket.destroy();
         const e = toDeliveryError(err);
         reject(new DeliveryError(e.deliveryClass, e.code, `${this.endpoint}: ${e.message}`, { cause: err }));
@@ -157,6 +160,8 @@ export class DatagramTransport {
     this.#t = cfg.transport;
     this.#socket = createSocket(isIp(this.#t.host) && this.#t.host.includes(':') ? 'udp6' : 'udp4');
     this.#socket.unref();
+    // Send errors reach each send's callback; this keeps a stray socket error from being unhandled.
+    this.#socket.on('error', () => undefined);
   }
 
   async send(batch: Batch): Promise<void> {
