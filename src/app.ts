@@ -57,7 +57,6 @@ export class App {
       inflightMaxRecords: cfg.inflightMaxRecords,
       inflightMaxBytes: cfg.inflightMaxBytes,
       rebalanceDrainMs: Math.min(cfg.drainTimeoutMs, Math.floor(cfg.kafka.sessionTimeoutMs / 2)),
-      commitIntervalMs: cfg.kafka.commitIntervalMs,
       onFatal: (err) => this.#fatal?.(err),
     });
     this.#http = new HttpServer({ registry: this.metrics.registry, alive: () => true, readiness: () => this.readiness() });

@@ -24,7 +24,6 @@ export interface PipelineOptions {
   inflightMaxBytes: number;
   /** Drain deadline before a rejoin; kept below the session timeout so the member is not evicted. */
   rebalanceDrainMs: number;
-  commitIntervalMs: number;
   onFatal: (err: Error) => void;
 }
 
@@ -37,7 +36,6 @@ export class Pipeline implements SourceHandlers {
   /** Read and not yet acknowledged by every sink (what a drain waits for). */
   readonly #unacked = new PendingCount();
   readonly committer: Committer;
-  #assignment: TopicPartitions[] = [];
   /** Per-record counts, flushed to prom-client once per fetched batch (label lookups are not free). */
   #counts = { received: 0, bytes: 0, raw: 0, filtered: 0 };
 
@@ -52,10 +50,6 @@ export class Pipeline implements SourceHandlers {
       }
     });
     this.committer = new Committer((offsets) => o.source.commit(offsets), () => this.#trackers.values(), o.metrics, o.logger);
-  }
-
-  get assignment(): TopicPartitions[] {
-    return this.#assignment;
   }
 
   waitForRoom(timeoutMs: number): Promise<boolean> {
@@ -175,7 +169,6 @@ export class Pipeline implements SourceHandlers {
     m.consumerLag.reset();
     m.assignedPartitions.reset();
     for (const { topic, partitions } of assignment) m.assignedPartitions.set({ topic }, partitions.length);
-    this.#assignment = assignment;
   }
 
   /** Delivers what is in flight (up to `timeoutMs`), commits it and forgets every partition. */

@@ -1,22 +1,15 @@
 // The delivery contract against a real broker with real child processes: exactly-once union across
 // a stable group, bounded duplicates after kill -9, none after SIGTERM, standby take-over.
 import { afterEach, describe, expect, it } from 'vitest';
-import { committedOffsets, createTopic, kafkaBootstrap, produceJson, uniqueName, type TestRecord } from '../support/kafka.ts';
+import { produceJson, uniqueName, type TestRecord } from '../support/kafka.ts';
 import { ledgerRecords, tally } from '../support/ledger.ts';
-import { outputs, startMember, waitForStableGroup, type GroupSetup } from '../support/group.ts';
-import { sleep, tmpDir, waitUntil, type Instance } from '../support/instance.ts';
+import { committedTotal, newGroupSetup, outputs, startMember, waitForStableGroup, type GroupSetup } from '../support/group.ts';
+import { sleep, waitUntil, type Instance } from '../support/instance.ts';
 
 const running: Instance[] = [];
 afterEach(async () => {
   await Promise.all(running.splice(0).map((i) => i.stop(5000)));
 });
-
-async function setup(name: string, partitions = 4, extraEnv: Record<string, string> = {}): Promise<GroupSetup> {
-  const bootstrap = kafkaBootstrap();
-  const topic = uniqueName(name);
-  await createTopic(bootstrap, topic, partitions);
-  return { bootstrap, topic, group: uniqueName(`${name}-g`), dir: tmpDir(name), dlqTopic: uniqueName(`${name}-dlq`), extraEnv };
-}
 
 function members(s: GroupSetup, names: string[], env: Record<string, string> = {}): Instance[] {
   const list = names.map((n) => startMember(s, n, env));
@@ -40,15 +33,12 @@ async function sentTotal(instances: Instance[]): Promise<number> {
 }
 
 async function endOffsetsCommitted(s: GroupSetup, expectedTotal: number): Promise<boolean> {
-  const committed = await committedOffsets(s.bootstrap, s.group, s.topic);
-  let sum = 0n;
-  for (const o of committed.values()) sum += o;
-  return sum === BigInt(expectedTotal);
+  return (await committedTotal(s)) === BigInt(expectedTotal);
 }
 
 describe('consumer group delivery (real broker, child processes)', () => {
   it('3 instances, 4 partitions, 100 000 records: the union of their outputs holds every record exactly once', async () => {
-    const s = await setup('union');
+    const s = await newGroupSetup('union', 4);
     const names = ['a', 'b', 'c'];
     const inst = members(s, names);
     const owned = await waitForStableGroup(inst, 4);
@@ -65,7 +55,7 @@ describe('consumer group delivery (real broker, child processes)', () => {
 
   it('kill -9 of an instance mid-stream: the others resume from its last commit, nothing is lost, duplicates stay within the in-flight limit', async () => {
     const inflight = 2000;
-    const s = await setup('kill9', 4, { INFLIGHT_MAX_RECORDS: String(inflight) });
+    const s = await newGroupSetup('kill9', 4, { INFLIGHT_MAX_RECORDS: String(inflight) });
     const names = ['a', 'b', 'c'];
     const inst = members(s, names);
     await waitForStableGroup(inst, 4);
@@ -90,7 +80,7 @@ describe('consumer group delivery (real broker, child processes)', () => {
   });
 
   it('SIGTERM of an instance mid-stream: it drains and commits, the group rebalances, lost=0 and dup=0', async () => {
-    const s = await setup('sigterm');
+    const s = await newGroupSetup('sigterm', 4);
     const names = ['a', 'b', 'c'];
     const inst = members(s, names);
     await waitForStableGroup(inst, 4);
@@ -110,7 +100,7 @@ describe('consumer group delivery (real broker, child processes)', () => {
   });
 
   it('a 5th instance for 4 partitions stays standby, and takes over when an owner stops', async () => {
-    const s = await setup('standby');
+    const s = await newGroupSetup('standby', 4);
     const names = ['a', 'b', 'c', 'd', 'e'];
     const inst = members(s, names);
     const owned = await waitForStableGroup(inst, 4);

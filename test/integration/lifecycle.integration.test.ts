@@ -2,21 +2,13 @@
 // restarts it); a healthy instance serves /healthz, /readyz and /metrics.
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createTopic, kafkaBootstrap, uniqueName } from '../support/kafka.ts';
-import { instanceEnv, type GroupSetup } from '../support/group.ts';
-import { Instance, tmpDir } from '../support/instance.ts';
+import { newGroupSetup, instanceEnv } from '../support/group.ts';
+import { Instance } from '../support/instance.ts';
 
 const running: Instance[] = [];
 afterEach(async () => {
   await Promise.all(running.splice(0).map((i) => i.stop(5000)));
 });
-
-async function setup(): Promise<GroupSetup> {
-  const bootstrap = kafkaBootstrap();
-  const topic = uniqueName('life');
-  await createTopic(bootstrap, topic, 1);
-  return { bootstrap, topic, group: uniqueName('life-g'), dir: tmpDir('life'), dlqTopic: uniqueName('life-dlq') };
-}
 
 function start(env: Record<string, string>): Instance {
   const i = new Instance('life', env);
@@ -26,7 +18,7 @@ function start(env: Record<string, string>): Instance {
 
 describe('lifecycle (real broker)', () => {
   it('a topic that does not exist stops the start with exit 1 and names it', async () => {
-    const s = await setup();
+    const s = await newGroupSetup('life', 1);
     const i = start({ ...instanceEnv(s, 'x'), KAFKA_TOPICS: 'no-such-topic-here' });
     const exit = await i.exited;
     expect(exit.code).toBe(1);
@@ -35,21 +27,21 @@ describe('lifecycle (real broker)', () => {
   });
 
   it('a sink that cannot start (file in a missing folder) stops the start with exit 1 and names the sink', async () => {
-    const s = await setup();
+    const s = await newGroupSetup('life', 1);
     const i = start({ ...instanceEnv(s, 'x'), FILE_PATH: join(s.dir, 'missing', 'out.jsonl') });
     expect((await i.exited).code).toBe(1);
     expect(i.logs.find((l) => l.level === 'fatal')?.msg).toMatch(/sink file failed to start: .*ENOENT/);
   });
 
   it('an unreachable broker fails the start with exit 1', async () => {
-    const s = await setup();
+    const s = await newGroupSetup('life', 1);
     const i = start({ ...instanceEnv(s, 'x'), KAFKA_BROKERS: '127.0.0.1:1', KAFKA_CONNECTION_TIMEOUT: '200ms' });
     expect((await i.exited).code).toBe(1);
     expect(i.logs.find((l) => l.level === 'fatal')?.msg).toMatch(/start failed: .*(ECONNREFUSED|Connection error|connect)/i);
   });
 
   it('a non-retriable consumer error (session timeout above the broker maximum) exits 1 with one clear line', async () => {
-    const s = await setup();
+    const s = await newGroupSetup('life', 1);
     // The broker refuses JoinGroup with INVALID_SESSION_TIMEOUT (group.max.session.timeout.ms is 30 min).
     const i = start({ ...instanceEnv(s, 'x'), KAFKA_SESSION_TIMEOUT: '40m', KAFKA_REBALANCE_TIMEOUT: '40m' });
     const exit = await i.exited;
@@ -60,7 +52,7 @@ describe('lifecycle (real broker)', () => {
   });
 
   it('serves /healthz, /readyz and /metrics, and answers 404 elsewhere', async () => {
-    const s = await setup();
+    const s = await newGroupSetup('life', 1);
     const i = start(instanceEnv(s, 'ok'));
     const port = await i.httpPort();
     const base = `http://127.0.0.1:${port}`;

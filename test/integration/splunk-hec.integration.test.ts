@@ -2,10 +2,10 @@
 // exactly-once with order and metadata, a 503 storm and a receiver restart, indexer acknowledgement,
 // bad-event isolation (code 6 and 413), origin stamping, and a wrong token that halts without loss.
 import { afterEach, describe, expect, it } from 'vitest';
-import { committedOffsets, createTopic, kafkaBootstrap, produceJson, readTopic, uniqueName } from '../support/kafka.ts';
+import { produceJson, readTopic, uniqueName } from '../support/kafka.ts';
 import { ledgerRecords, tally } from '../support/ledger.ts';
-import { instanceEnv, waitForStableGroup, type GroupSetup } from '../support/group.ts';
-import { Instance, sleep, tmpDir, waitUntil } from '../support/instance.ts';
+import { committedTotal, newGroupSetup, instanceEnv, waitForStableGroup, type GroupSetup } from '../support/group.ts';
+import { Instance, sleep, waitUntil } from '../support/instance.ts';
 import { HecReceiver } from '../support/hec/receiver.ts';
 
 const TOKEN = '6f1c1c4e-0000-4000-8000-logstream-test';
@@ -23,13 +23,6 @@ async function receiver(opts: ConstructorParameters<typeof HecReceiver>[0] = {})
   return r;
 }
 
-async function setup(name: string, partitions: number): Promise<GroupSetup> {
-  const bootstrap = kafkaBootstrap();
-  const topic = uniqueName(name);
-  await createTopic(bootstrap, topic, partitions);
-  return { bootstrap, topic, group: uniqueName(`${name}-g`), dir: tmpDir(name), dlqTopic: uniqueName(`${name}-dlq`) };
-}
-
 function hecEnv(s: GroupSetup, name: string, r: HecReceiver, extra: Record<string, string> = {}): Record<string, string> {
   return { ...instanceEnv(s, name), SINKS: 'splunk_hec', HEC_URLS: r.url, HEC_TOKEN: TOKEN, HEC_RETRY_MAX: '2s', ...extra };
 }
@@ -40,15 +33,11 @@ function start(name: string, env: Record<string, string>): Instance {
   return i;
 }
 
-async function committedSum(s: GroupSetup): Promise<bigint> {
-  return [...(await committedOffsets(s.bootstrap, s.group, s.topic)).values()].reduce((a, b) => a + b, 0n);
-}
-
 const rows = (r: HecReceiver) => r.events.map((e) => e.event as Record<string, unknown>);
 
 describe('Splunk HEC sink (real broker, spec receiver)', () => {
   it('100 000 records arrive exactly once, in partition order, with metadata from fields and a valid time', async () => {
-    const s = await setup('hec-all', 4);
+    const s = await newGroupSetup('hec-all', 4);
     const r = await receiver();
     const extra = {
       HEC_INDEX_FIELD: 'idx', HEC_INDEX: 'main', HEC_SOURCETYPE: 'logstream:test', HEC_SOURCE: 'kafka',
@@ -62,7 +51,7 @@ describe('Splunk HEC sink (real broker, spec receiver)', () => {
       value: { ...(rec.value as object), ts: 1_790_000_000_000 + i, device: `fw-${i % 5}`, ...(i % 10 === 0 ? { idx: 'security' } : {}) },
     }));
     await produceJson(s.bootstrap, s.topic, records, { batchSize: 2000 });
-    await waitUntil('100 000 committed', async () => (await committedSum(s)) === 100_000n, 180_000, 1000);
+    await waitUntil('100 000 committed', async () => (await committedTotal(s)) === 100_000n, 180_000, 1000);
     await Promise.all(inst.map((i) => i.stop()));
 
     const t = tally(run, 100_000, rows(r));
@@ -87,7 +76,7 @@ describe('Splunk HEC sink (real broker, spec receiver)', () => {
   });
 
   it('a 60-second 503 storm and a receiver restart lose nothing', async () => {
-    const s = await setup('hec-storm', 2);
+    const s = await newGroupSetup('hec-storm', 2);
     const r = await receiver();
     const inst = start('storm', hecEnv(s, 'storm', r, { HEC_STAMP_ORIGIN: 'true', INFLIGHT_MAX_RECORDS: '5000' }));
     await waitForStableGroup([inst], 2);
@@ -97,13 +86,13 @@ describe('Splunk HEC sink (real broker, spec receiver)', () => {
     await produceJson(s.bootstrap, s.topic, ledgerRecords(run, n, 2), { batchSize: 2000 });
     await sleep(30_000);
     expect(r.stats().byCode['9']).toBeGreaterThan(3);
-    expect(await committedSum(s)).toBe(0n); // nothing delivered, nothing committed
+    expect(await committedTotal(s)).toBe(0n); // nothing delivered, nothing committed
     expect((await fetch(`http://127.0.0.1:${await inst.httpPort()}/readyz`)).status).toBe(503);
     await sleep(30_000);
     r.setMode('ok');
     await r.waitForEvents(2000, 60_000);
     await r.restart({ keepState: true, downMs: 3000 });
-    await waitUntil('all committed', async () => (await committedSum(s)) === BigInt(n), 120_000, 1000);
+    await waitUntil('all committed', async () => (await committedTotal(s)) === BigInt(n), 120_000, 1000);
     expect((await inst.stop()).code).toBe(0);
     const t = tally(run, n, rows(r));
     process.stdout.write(`hec 503 storm + restart: lost=${t.lost} dup=${t.dup} (503 replies: ${r.stats().byCode['9']})\n`);
@@ -112,21 +101,21 @@ describe('Splunk HEC sink (real broker, spec receiver)', () => {
   });
 
   it('indexer acknowledgement: commits only after the ack says indexed; a lost ack makes the batch re-sent', async () => {
-    const s = await setup('hec-ack', 1);
+    const s = await newGroupSetup('hec-ack', 1);
     const r = await receiver({ ack: true, ackDelayMs: 2500, lbCookieName: 'lb', lbCookieValue: 'idx-7' });
     const inst = start('ack', hecEnv(s, 'ack', r, { HEC_ACK: 'true', HEC_ACK_POLL_INTERVAL: '200ms', HEC_ACK_TIMEOUT: '4s', HEC_BATCH_MAX_RECORDS: '100' }));
     await waitForStableGroup([inst], 1);
     const run = uniqueName('run');
     await produceJson(s.bootstrap, s.topic, ledgerRecords(run, 500, 1));
     await r.waitForEvents(500, 30_000);
-    expect(await committedSum(s)).toBe(0n); // received, not yet indexed: nothing committed
-    await waitUntil('500 committed after the acks', async () => (await committedSum(s)) === 500n, 30_000, 200);
+    expect(await committedTotal(s)).toBe(0n); // received, not yet indexed: nothing committed
+    await waitUntil('500 committed after the acks', async () => (await committedTotal(s)) === 500n, 30_000, 200);
 
     // The next batch's ack is lost (and its events with it): logstream must send it again.
     r.setAckDelay(0);
     r.dropAcks(1, { discardEvents: true });
     await produceJson(s.bootstrap, s.topic, ledgerRecords(run, 100, 1, 500));
-    await waitUntil('600 committed', async () => (await committedSum(s)) === 600n, 60_000, 200);
+    await waitUntil('600 committed', async () => (await committedTotal(s)) === 600n, 60_000, 200);
     expect((await inst.stop()).code).toBe(0);
     const t = tally(run, 600, rows(r));
     process.stdout.write(`hec ack: lost=${t.lost} dup=${t.dup}\n`);
@@ -137,7 +126,7 @@ describe('Splunk HEC sink (real broker, spec receiver)', () => {
   });
 
   it('one malformed event in a batch of 500: 499 delivered, 1 dead-lettered with the HEC text; the same for a 413', async () => {
-    const s = await setup('hec-bad', 1);
+    const s = await newGroupSetup('hec-bad', 1);
     const r = await receiver({ maxContentLength: 40_000 });
     r.rejectEvents((e) => (e.event as { id?: number })?.id === 42);
     const inst = start('bad', hecEnv(s, 'bad', r, { HEC_BATCH_MAX_RECORDS: '500', HEC_BATCH_MAX_WAIT: '2s', HEC_GZIP: 'false', HEC_BATCH_MAX_BYTES: '30000' }));
@@ -146,7 +135,7 @@ describe('Splunk HEC sink (real broker, spec receiver)', () => {
     const records = ledgerRecords(run, 500, 1);
     (records[300]!.value as Record<string, unknown>).pad = 'x'.repeat(60_000); // alone it is over the receiver's 40 000-byte limit
     await produceJson(s.bootstrap, s.topic, records);
-    await waitUntil('500 committed', async () => (await committedSum(s)) === 500n, 60_000, 250);
+    await waitUntil('500 committed', async () => (await committedTotal(s)) === 500n, 60_000, 250);
     const t = tally(run, 500, rows(r));
     expect(t.delivered).toBe(498);
     expect(t.dup).toBe(0);
@@ -161,7 +150,7 @@ describe('Splunk HEC sink (real broker, spec receiver)', () => {
   });
 
   it('spreads over several URLs and skips one that is down; a failing health check shows in /readyz', async () => {
-    const s = await setup('hec-urls', 2);
+    const s = await newGroupSetup('hec-urls', 2);
     const a = await receiver();
     const b = await receiver();
     a.setMode('unhealthy'); // HEC says its queues are full: the start-up health check reports it
@@ -175,13 +164,13 @@ describe('Splunk HEC sink (real broker, spec receiver)', () => {
     a.setMode('ok');
     const run = uniqueName('run');
     await produceJson(s.bootstrap, s.topic, ledgerRecords(run, 3000, 2));
-    await waitUntil('3000 committed', async () => (await committedSum(s)) === 3000n, 60_000, 250);
+    await waitUntil('3000 committed', async () => (await committedTotal(s)) === 3000n, 60_000, 250);
     expect((await inst.stop()).code).toBe(0);
     expect(tally(run, 3000, rows(a))).toMatchObject({ delivered: 3000, lost: 0, dup: 0 });
   });
 
   it('a wrong token halts delivery: nothing dead-lettered or committed, /readyz false, and it resumes once fixed', async () => {
-    const s = await setup('hec-token', 1);
+    const s = await newGroupSetup('hec-token', 1);
     const r = await receiver();
     const inst = start('tok', hecEnv(s, 'tok', r, { HEC_TOKEN: 'not-the-token', HEC_RETRY_MAX: '1s' }));
     await waitForStableGroup([inst], 1).catch(() => undefined); // readiness is false by design once it fails
@@ -191,12 +180,12 @@ describe('Splunk HEC sink (real broker, spec receiver)', () => {
     const ready = await fetch(`http://127.0.0.1:${await inst.httpPort()}/readyz`);
     expect(ready.status).toBe(503);
     expect(JSON.stringify(await ready.json())).toContain('HEC_4');
-    expect(await committedSum(s)).toBe(0n);
+    expect(await committedTotal(s)).toBe(0n);
     expect(await inst.metricSum('logstream_dead_letter_events_total')).toBe(0);
     expect(inst.logs.some((l) => l.level === 'error' && /halted/.test(l.msg))).toBe(true);
     expect(inst.logs.map((l) => JSON.stringify(l)).join('\n')).not.toContain('not-the-token'); // the token never reaches the logs
     r.addToken('not-the-token');
-    await waitUntil('200 committed after the fix', async () => (await committedSum(s)) === 200n, 30_000, 250);
+    await waitUntil('200 committed after the fix', async () => (await committedTotal(s)) === 200n, 30_000, 250);
     expect(tally(run, 200, rows(r))).toMatchObject({ delivered: 200, lost: 0, dup: 0 });
     expect((await inst.stop()).code).toBe(0);
   });

@@ -1,10 +1,10 @@
 // Kafka → logstream → a real rsyslog (test/support/rsyslog.ts): RFC 5424 over TLS with every field
 // parsed as sent, mutual TLS, rsyslog killed and restarted mid-stream, UDP truncation, RFC 3164 and CEF.
 import { afterEach, describe, expect, it } from 'vitest';
-import { committedOffsets, createTopic, kafkaBootstrap, produceJson, uniqueName } from '../support/kafka.ts';
+import { produceJson, uniqueName } from '../support/kafka.ts';
 import { ledgerRecords, tally } from '../support/ledger.ts';
-import { instanceEnv, waitForStableGroup, type GroupSetup } from '../support/group.ts';
-import { Instance, sleep, tmpDir, waitUntil } from '../support/instance.ts';
+import { committedTotal, newGroupSetup, instanceEnv, waitForStableGroup, type GroupSetup } from '../support/group.ts';
+import { Instance, sleep, waitUntil } from '../support/instance.ts';
 import { RsyslogPeer, type ParsedSyslog } from '../support/rsyslog.ts';
 
 const running: Instance[] = [];
@@ -20,21 +20,10 @@ async function peer(): Promise<RsyslogPeer> {
   return p;
 }
 
-async function setup(name: string, partitions: number): Promise<GroupSetup> {
-  const bootstrap = kafkaBootstrap();
-  const topic = uniqueName(name);
-  await createTopic(bootstrap, topic, partitions);
-  return { bootstrap, topic, group: uniqueName(`${name}-g`), dir: tmpDir(name), dlqTopic: uniqueName(`${name}-dlq`) };
-}
-
 function start(s: GroupSetup, name: string, env: Record<string, string>): Instance {
   const i = new Instance(name, { ...instanceEnv(s, name), SINKS: 'syslog', SYSLOG_RETRY_MAX: '500ms', ...env });
   running.push(i);
   return i;
-}
-
-async function committedSum(s: GroupSetup): Promise<bigint> {
-  return [...(await committedOffsets(s.bootstrap, s.group, s.topic)).values()].reduce((a, b) => a + b, 0n);
 }
 
 /** The records rsyslog received, parsed back from MSG (the record as JSON). */
@@ -44,7 +33,7 @@ const tricky = 'quote " backslash \\ bracket ] newline\nand\ttab, ünïcödé �
 
 describe('syslog sink against a real rsyslog (real broker)', () => {
   it('10 000 records over TLS: every record parsed by rsyslog with the expected fields, special characters included', async () => {
-    const s = await setup('sys-tls', 2);
+    const s = await newGroupSetup('sys-tls', 2);
     const p = await peer();
     const inst = start(s, 'tls', {
       SYSLOG_URL: `tls://127.0.0.1:${p.tlsPort}`, SYSLOG_TLS_CA_FILE: p.caFile,
@@ -59,7 +48,7 @@ describe('syslog sink against a real rsyslog (real broker)', () => {
       value: { ...(r.value as object), device: `fw-${i % 3}`, app: 'sshd', pid: String(1000 + (i % 7)), ts: 1_790_000_000_000 + i, user: `u"${i}\\]`, note: i % 100 === 0 ? tricky : 'plain' },
     }));
     await produceJson(s.bootstrap, s.topic, input, { batchSize: 2000 });
-    await waitUntil('10 000 committed', async () => (await committedSum(s)) === BigInt(n), 120_000, 500);
+    await waitUntil('10 000 committed', async () => (await committedTotal(s)) === BigInt(n), 120_000, 500);
     const msgs = await p.waitForMessages(n, 30_000);
     expect((await inst.stop()).code).toBe(0);
     expect(msgs.every((m) => m.input === 'tls')).toBe(true);
@@ -83,7 +72,7 @@ describe('syslog sink against a real rsyslog (real broker)', () => {
   });
 
   it('mutual TLS: without a client certificate nothing is delivered or committed and /readyz is false; with it, nothing is lost', async () => {
-    const s = await setup('sys-mtls', 1);
+    const s = await newGroupSetup('sys-mtls', 1);
     const p = await peer();
     const base = { SYSLOG_URL: `tls://127.0.0.1:${p.mtlsPort}`, SYSLOG_TLS_CA_FILE: p.caFile };
     const run = uniqueName('run');
@@ -92,18 +81,18 @@ describe('syslog sink against a real rsyslog (real broker)', () => {
     await waitUntil('a refused handshake', async () => (await anonymous.metricSum('logstream_sink_errors_total')) >= 2, 30_000, 250);
     const ready = await fetch(`http://127.0.0.1:${await anonymous.httpPort()}/readyz`);
     expect(ready.status).toBe(503);
-    expect(await committedSum(s)).toBe(0n);
+    expect(await committedTotal(s)).toBe(0n);
     expect(p.messages()).toEqual([]);
     expect((await anonymous.stop()).code).toBe(0);
 
     const withCert = start(s, 'cert', { ...base, SYSLOG_TLS_CERT_FILE: p.clientCertFile, SYSLOG_TLS_KEY_FILE: p.clientKeyFile });
-    await waitUntil('300 committed', async () => (await committedSum(s)) === 300n, 60_000, 250);
+    await waitUntil('300 committed', async () => (await committedTotal(s)) === 300n, 60_000, 250);
     expect((await withCert.stop()).code).toBe(0);
     expect(tally(run, 300, records(p.messages()))).toMatchObject({ delivered: 300, lost: 0, dup: 0 });
   });
 
   it('rsyslog killed and restarted mid-stream: lost=0', async () => {
-    const s = await setup('sys-kill', 2);
+    const s = await newGroupSetup('sys-kill', 2);
     const p = await peer();
     const inst = start(s, 'kill', { SYSLOG_URL: `tcp://127.0.0.1:${p.tcpPort}`, SYSLOG_RATE: '4000' });
     await waitForStableGroup([inst], 2);
@@ -114,7 +103,7 @@ describe('syslog sink against a real rsyslog (real broker)', () => {
     await p.kill();
     await sleep(2000);
     await p.restart();
-    await waitUntil('all committed', async () => (await committedSum(s)) === BigInt(n), 120_000, 500);
+    await waitUntil('all committed', async () => (await committedTotal(s)) === BigInt(n), 120_000, 500);
     await sleep(500);
     expect((await inst.stop()).code).toBe(0);
     const t = tally(run, n, records(p.messages()));
@@ -124,7 +113,7 @@ describe('syslog sink against a real rsyslog (real broker)', () => {
   });
 
   it('UDP cuts long messages and counts them; RFC 3164 and CEF lines are parsed as expected', async () => {
-    const s = await setup('sys-udp', 1);
+    const s = await newGroupSetup('sys-udp', 1);
     const p = await peer();
     const run = uniqueName('run');
     await produceJson(s.bootstrap, s.topic, [
@@ -132,7 +121,7 @@ describe('syslog sink against a real rsyslog (real broker)', () => {
       { value: { run, id: 1, severity: 'critical' } },
     ]);
     const udp = start(s, 'udp', { SYSLOG_URL: `udp://127.0.0.1:${p.udpPort}`, SYSLOG_UDP_MAX_BYTES: '1024' });
-    await waitUntil('2 committed', async () => (await committedSum(s)) === 2n, 30_000, 250);
+    await waitUntil('2 committed', async () => (await committedTotal(s)) === 2n, 30_000, 250);
     const got = await p.waitForMessages(2, 10_000);
     expect(await udp.metricSum('logstream_sink_truncated_events_total')).toBe(1);
     expect(Math.max(...got.map((m) => Buffer.byteLength(m.rawmsg ?? '')))).toBeLessThanOrEqual(1024);

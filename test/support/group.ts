@@ -1,6 +1,7 @@
 /** Starting groups of logstream instances that ship one topic to per-instance files. */
 import { join } from 'node:path';
-import { Instance, readJsonLines, waitUntil } from './instance.ts';
+import { Instance, readJsonLines, tmpDir, waitUntil } from './instance.ts';
+import { committedOffsets, createTopic, kafkaBootstrap, uniqueName } from './kafka.ts';
 
 export interface GroupSetup {
   bootstrap: string;
@@ -51,4 +52,18 @@ export async function waitForStableGroup(instances: Instance[], partitions: numb
 
 export function outputs(s: GroupSetup, names: string[]): Array<Record<string, unknown>> {
   return names.flatMap((n) => readJsonLines(join(s.dir, `${n}.jsonl`)));
+}
+
+/** A fresh topic with `partitions` partitions, and unique group, dead-letter topic and output folder. */
+export async function newGroupSetup(name: string, partitions: number, extraEnv?: Record<string, string>): Promise<GroupSetup> {
+  const bootstrap = kafkaBootstrap();
+  const topic = uniqueName(name);
+  await createTopic(bootstrap, topic, partitions);
+  return { bootstrap, topic, group: uniqueName(`${name}-g`), dir: tmpDir(name), dlqTopic: uniqueName(`${name}-dlq`), ...(extraEnv ? { extraEnv } : {}) };
+}
+
+/** The group's committed offsets on its topic, summed over partitions (= records consumed when each
+ *  partition starts at offset 0). */
+export async function committedTotal(s: GroupSetup): Promise<bigint> {
+  return [...(await committedOffsets(s.bootstrap, s.group, s.topic)).values()].reduce((a, b) => a + b, 0n);
 }

@@ -1,9 +1,9 @@
 // Splunk HEC sink settings (HEC_*). Metadata (index, source, sourcetype, host) is each a constant or
 // taken from a record field with the constant as default.
-import { readFileSync } from 'node:fs';
 import { ConfigError } from '../../core/errors.ts';
 import type { Secret } from '../../config/secret.ts';
 import { parseVars, v, type Env } from '../../config/vars.ts';
+import { readConfiguredFile } from '../../config/files.ts';
 
 const httpUrl = (s: string): string | undefined => {
   try {
@@ -69,25 +69,15 @@ export interface HecConfig {
   ack: { enabled: boolean; timeoutMs: number; pollIntervalMs: number; maxPending: number };
 }
 
-function readPem(name: string, path: string | undefined, problems: string[]): Buffer | undefined {
-  if (path === undefined) return undefined;
-  try {
-    return readFileSync(path);
-  } catch (err) {
-    problems.push(`${name}: cannot read ${JSON.stringify(path)}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
-    return undefined;
-  }
-}
-
 export function parseHecConfig(env: Env): HecConfig {
   const p = parseVars(hecVars, env);
   const problems: string[] = [];
   if ((p.HEC_TLS_CERT_FILE === undefined) !== (p.HEC_TLS_KEY_FILE === undefined)) problems.push('HEC_TLS_CERT_FILE: a client certificate needs HEC_TLS_KEY_FILE too (and the reverse)');
   if (p.HEC_ENDPOINT === 'raw' && (p.HEC_FIELDS.length > 0 || p.HEC_STAMP_ORIGIN)) problems.push('HEC_FIELDS: indexed fields need HEC_ENDPOINT=event (the raw endpoint has no fields)');
   const tls = {
-    ca: readPem('HEC_TLS_CA_FILE', p.HEC_TLS_CA_FILE, problems),
-    cert: readPem('HEC_TLS_CERT_FILE', p.HEC_TLS_CERT_FILE, problems),
-    key: readPem('HEC_TLS_KEY_FILE', p.HEC_TLS_KEY_FILE, problems),
+    ca: readConfiguredFile('HEC_TLS_CA_FILE', p.HEC_TLS_CA_FILE, problems),
+    cert: readConfiguredFile('HEC_TLS_CERT_FILE', p.HEC_TLS_CERT_FILE, problems),
+    key: readConfiguredFile('HEC_TLS_KEY_FILE', p.HEC_TLS_KEY_FILE, problems),
     insecure: p.HEC_TLS_INSECURE,
   };
   if (problems.length) throw new ConfigError(problems);

@@ -1,11 +1,11 @@
 // Syslog sink settings (SYSLOG_*, and CEF_* for the CEF formats): message format and header values,
 // each a constant or taken from a record field with the constant as default, and the transport.
-import { readFileSync } from 'node:fs';
 import { ConfigError } from '../../core/errors.ts';
 import { parseVars, v, type Env } from '../../config/vars.ts';
 import pkg from '../../../package.json' with { type: 'json' };
 import { FACILITIES, SEVERITIES, parseFacility, syslogSeverity } from './severity.ts';
 import { parseTemplate, type Template } from './template.ts';
+import { readConfiguredFile } from '../../config/files.ts';
 
 export const SYSLOG_FORMATS = ['rfc5424', 'rfc3164', 'cef-5424', 'cef-3164'] as const;
 export type SyslogFormat = (typeof SYSLOG_FORMATS)[number];
@@ -150,16 +150,6 @@ export function parseSyslogUrl(s: string): { protocol: SyslogProtocol; host: str
   return { protocol, host: u.hostname.replace(/^\[(.*)\]$/, '$1'), port };
 }
 
-function readPem(name: string, path: string | undefined, problems: string[]): Buffer | undefined {
-  if (path === undefined) return undefined;
-  try {
-    return readFileSync(path);
-  } catch (err) {
-    problems.push(`${name}: cannot read ${JSON.stringify(path)}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
-    return undefined;
-  }
-}
-
 export function parseSyslogConfig(env: Env): SyslogConfig {
   const p = parseVars(syslogVars, env);
   const problems: string[] = [];
@@ -186,9 +176,9 @@ export function parseSyslogConfig(env: Env): SyslogConfig {
   }
   if ((p.SYSLOG_TLS_CERT_FILE === undefined) !== (p.SYSLOG_TLS_KEY_FILE === undefined)) problems.push('SYSLOG_TLS_CERT_FILE: a client certificate needs SYSLOG_TLS_KEY_FILE too (and the reverse)');
   const tls: SyslogConfig['transport']['tls'] = {};
-  const ca = readPem('SYSLOG_TLS_CA_FILE', p.SYSLOG_TLS_CA_FILE, problems);
-  const cert = readPem('SYSLOG_TLS_CERT_FILE', p.SYSLOG_TLS_CERT_FILE, problems);
-  const key = readPem('SYSLOG_TLS_KEY_FILE', p.SYSLOG_TLS_KEY_FILE, problems);
+  const ca = readConfiguredFile('SYSLOG_TLS_CA_FILE', p.SYSLOG_TLS_CA_FILE, problems);
+  const cert = readConfiguredFile('SYSLOG_TLS_CERT_FILE', p.SYSLOG_TLS_CERT_FILE, problems);
+  const key = readConfiguredFile('SYSLOG_TLS_KEY_FILE', p.SYSLOG_TLS_KEY_FILE, problems);
   if (ca) tls.ca = ca;
   if (cert) tls.cert = cert;
   if (key) tls.key = key;
