@@ -13,6 +13,7 @@ import { KafkaGroupSource } from './source/kafka/consumer.ts';
 import { KafkaDeadLetterPublisher } from './source/kafka/dead-letter-publisher.ts';
 import type { Logger } from './telemetry/logger.ts';
 import { createMetrics, type Metrics } from './telemetry/metrics.ts';
+import { Webhook, WEBHOOK_PATH_PREFIX } from './webhook/index.ts';
 
 export class App {
   readonly #cfg: AppConfig;
@@ -24,6 +25,9 @@ export class App {
   readonly #runners: SinkRunner[] = [];
   readonly #pipeline: Pipeline;
   readonly #http: HttpServer;
+  readonly #webhook: Webhook | undefined;
+  /** False for a webhook-only instance (no SINKS): it joins no consumer group. */
+  readonly #consuming: boolean;
   #fatal: ((err: Error) => void) | undefined;
   #stopping: Promise<void> | undefined;
   #started = false;
@@ -60,6 +64,11 @@ export class App {
       onFatal: (err) => this.#fatal?.(err),
     });
     this.#http = new HttpServer({ registry: this.metrics.registry, alive: () => true, readiness: () => this.readiness() });
+    this.#consuming = cfg.sinks.length > 0;
+    if (cfg.webhook) {
+      this.#webhook = new Webhook(cfg.webhook, { kafka: this.#source.kafka, query, dlq, metrics: this.metrics, logger });
+      this.#http.routePrefix(WEBHOOK_PATH_PREFIX, this.#webhook.handle);
+    }
   }
 
   /** Called once if the consumer stops for good; the process should exit non-zero. */
@@ -71,7 +80,7 @@ export class App {
     const reasons: string[] = [];
     if (!this.#started) reasons.push('starting');
     if (this.#stopping) reasons.push('stopping');
-    if (!this.#source.joined) reasons.push('not a member of the consumer group (joining or rebalancing)');
+    if (this.#consuming && !this.#source.joined) reasons.push('not a member of the consumer group (joining or rebalancing)');
     for (const r of this.#runners) if (!r.healthy) reasons.push(`sink ${r.name} failing: ${r.lastError ?? 'unknown error'}`);
     for (const { name, sink } of this.#sinks) {
       const problem = sink.problem?.();
@@ -90,10 +99,27 @@ export class App {
     }
     this.httpPort = await this.#http.listen(this.#cfg.httpPort, this.#cfg.httpHost);
     await this.#dlqPublisher.start(this.#cfg.kafka.dlqPartitions);
-    this.#pipeline.committer.start(this.#cfg.kafka.commitIntervalMs);
-    await this.#source.start(this.#pipeline);
+    if (this.#webhook) {
+      try {
+        await this.#webhook.start();
+      } catch (err) {
+        throw new Error(`webhook failed to start: ${oneLine(String((err as Error).message))}`, { cause: err });
+      }
+    }
+    if (this.#consuming) {
+      this.#pipeline.committer.start(this.#cfg.kafka.commitIntervalMs);
+      await this.#source.start(this.#pipeline);
+    }
     this.#started = true;
-    this.#log.info({ httpPort: this.httpPort, sinks: this.#sinks.map((s) => s.name), topics: this.#cfg.kafka.topics, group: this.#cfg.kafka.groupId }, 'logstream started');
+    this.#log.info(
+      {
+        httpPort: this.httpPort,
+        sinks: this.#sinks.map((s) => s.name),
+        ...(this.#consuming ? { topics: this.#cfg.kafka.topics, group: this.#cfg.kafka.groupId } : {}),
+        ...(this.#cfg.webhook ? { webhook: Object.fromEntries(this.#cfg.webhook.products) } : {}),
+      },
+      'logstream started',
+    );
   }
 
   /** Graceful stop; idempotent. Resolves with whether everything in flight was delivered. */
@@ -112,6 +138,7 @@ export class App {
       this.#dlqPublisher.abort();
     }
     await this.#source.stop().catch((err) => this.#log.warn(`leaving the group failed: ${oneLine(String(err?.message ?? err))}`));
+    await this.#webhook?.stop();
     for (const { name, sink } of this.#sinks) {
       await sink.stop?.().catch((err) => this.#log.warn({ sink: name }, `sink close failed: ${oneLine(String(err?.message ?? err))}`));
     }

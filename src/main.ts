@@ -9,6 +9,7 @@ commands:
   run                  consume the Kafka group and ship records to the configured sinks (default)
   check-config         validate the environment and print the resolved configuration (secrets masked)
   query '<spl>'        run a query over JSON lines on stdin (--file q.spl to read it from a file)
+  webhook new-key [p]  print a new webhook key and the hash to put in WEBHOOK_KEYS
   help                 this text
 
 Configuration comes from environment variables: see README.md.
@@ -35,6 +36,10 @@ async function main(argv: string[]): Promise<number | undefined> {
     case 'query': {
       const { queryCommand } = await import('./cli/query.ts');
       return queryCommand(rest, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
+    }
+    case 'webhook': {
+      const { webhookCommand } = await import('./cli/webhook.ts');
+      return webhookCommand(rest, process.stdout, process.stderr);
     }
     case 'help':
     case '--help':

@@ -8,6 +8,11 @@ export function checkConfigCommand(env: NodeJS.ProcessEnv, out: NodeJS.WritableS
   const printable = {
     ...cfg,
     sinks: cfg.sinks.map((s) => ({ type: s.definition.type, config: s.config, delivery: s.delivery })),
+    webhook: cfg.webhook && {
+      ...cfg.webhook,
+      products: Object.fromEntries(cfg.webhook.products),
+      keys: cfg.webhook.keys.map((k) => ({ product: k.product, keyId: k.hash.slice('sha256:'.length, 'sha256:'.length + 12) })),
+    },
   };
   out.write(`${JSON.stringify(printable, null, 2)}\n`);
 }

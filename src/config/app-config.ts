@@ -6,12 +6,13 @@ import { parseDeliveryConfig, type DeliveryConfig } from '../delivery/config.ts'
 import { SINKS, findSink } from '../sinks/index.ts';
 import type { AnySinkDefinition } from '../sinks/types.ts';
 import { parseKafkaConfig, type KafkaSourceConfig } from '../source/kafka/config.ts';
+import { parseWebhookConfig, type WebhookConfig } from '../webhook/config.ts';
 import { parseVars, v, type Env } from './vars.ts';
 
 export const appVars = {
   SINKS: v.list({
-    doc: `Sinks every record is delivered to, comma-separated: ${SINKS.map((s) => s.type).join(', ')}.`,
-    required: true,
+    doc: `Sinks every record is delivered to, comma-separated: ${SINKS.map((s) => s.type).join(', ')}. Required unless WEBHOOK_PRODUCTS is set (an instance with only the webhook joins no consumer group).`,
+    required: false,
     item: (s) => (findSink(s) ? undefined : `unknown sink ${JSON.stringify(s)} (known: ${SINKS.map((d) => d.type).join(', ')})`),
   }),
   QUERY: v.optionalString({ doc: "Filter/transform query, e.g. `* | where severity in ('high','critical')` (docs/query.md). Default `*`." }),
@@ -36,6 +37,8 @@ export interface AppConfig {
   kafka: KafkaSourceConfig;
   query: string;
   sinks: SinkSetup[];
+  /** The pull webhook, when WEBHOOK_PRODUCTS is set. */
+  webhook: WebhookConfig | undefined;
   inflightMaxRecords: number;
   inflightMaxBytes: number;
   drainTimeoutMs: number;
@@ -58,7 +61,11 @@ function collect<T>(problems: string[], fn: () => T): T | undefined {
 
 export function loadConfig(env: Env): AppConfig {
   const problems: string[] = [];
-  const kafka = collect(problems, () => parseKafkaConfig(env));
+  const webhook = collect(problems, () => parseWebhookConfig(env));
+  const sinksSet = (env['SINKS'] ?? '').trim() !== '';
+  const webhookOn = (env['WEBHOOK_PRODUCTS'] ?? '').trim() !== '';
+  if (!sinksSet && !webhookOn) problems.push('SINKS: is required but not set (or set WEBHOOK_PRODUCTS for an instance that only serves the webhook)');
+  const kafka = collect(problems, () => parseKafkaConfig(env, { consuming: sinksSet || !webhookOn }));
   const app = collect(problems, () => parseVars(appVars, env));
   let query = '*';
   if (app) {
@@ -87,6 +94,7 @@ export function loadConfig(env: Env): AppConfig {
     kafka,
     query,
     sinks,
+    webhook,
     inflightMaxRecords: app.INFLIGHT_MAX_RECORDS,
     inflightMaxBytes: app.INFLIGHT_MAX_BYTES,
     drainTimeoutMs: app.DRAIN_TIMEOUT,

@@ -4,6 +4,7 @@ import type { VarSpecs } from './vars.ts';
 import { deliveryVars, DELIVERY_DEFAULTS } from '../delivery/config.ts';
 import { kafkaVars } from '../source/kafka/config.ts';
 import { SINKS } from '../sinks/index.ts';
+import { webhookVars } from '../webhook/config.ts';
 
 function rows(specs: VarSpecs): string[] {
   return Object.entries(specs).map(([name, s]) => {
@@ -23,6 +24,7 @@ export function configReference(): string {
     if (Object.keys(sink.vars).length === 0) continue;
     out.push(`### Sink \`${sink.type}\``, '', sink.summary, '', ...header, ...rows(sink.vars), '');
   }
+  out.push('### Webhook (pull)', '', 'GET /v1/logstream/{product} on the HTTP server: JSON lines since the key\'s cursor (see "Webhook" above).', '', ...header, ...rows(webhookVars), '');
   out.push(
     '### Shared delivery settings (every sink, under its prefix)',
     '',

@@ -1,4 +1,5 @@
-// The instance's HTTP server: /metrics (Prometheus), /healthz (alive), /readyz (joined and sinks healthy).
+// The instance's HTTP server: /metrics (Prometheus), /healthz (alive), /readyz (joined and sinks healthy),
+// and the webhook's /v1/logstream/{product} when it is on.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
@@ -13,6 +14,8 @@ export type Route = (req: IncomingMessage, res: ServerResponse) => Promise<void>
 export class HttpServer {
   readonly #server: Server;
   readonly #routes = new Map<string, Route>();
+  /** Path prefix → handler that takes every method and checks it itself (the webhook). */
+  readonly #prefixes: Array<[string, Route]> = [];
 
   constructor(deps: { registry: Registry; alive: () => boolean; readiness: () => Readiness }) {
     this.#routes.set('/metrics', async (_req, res) => {
@@ -29,6 +32,13 @@ export class HttpServer {
     });
     this.#server = createServer((req, res) => {
       const path = (req.url ?? '/').split('?')[0]!;
+      const prefixed = this.#prefixes.find(([prefix]) => path.startsWith(prefix) && path.length > prefix.length);
+      if (prefixed) {
+        Promise.resolve(prefixed[1](req, res)).catch(() => {
+          if (!res.headersSent) res.writeHead(500).end();
+        });
+        return;
+      }
       const route = this.#routes.get(path);
       if (!route || (req.method !== 'GET' && req.method !== 'HEAD')) {
         res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}');
@@ -41,9 +51,9 @@ export class HttpServer {
     this.#server.keepAliveTimeout = 65_000;
   }
 
-  /** Later capabilities (the webhook) add routes here. */
-  route(path: string, handler: Route): void {
-    this.#routes.set(path, handler);
+  /** Every path under `prefix` goes to `handler`, whatever the method. */
+  routePrefix(prefix: string, handler: Route): void {
+    this.#prefixes.push([prefix, handler]);
   }
 
   listen(port: number, host: string): Promise<number> {

@@ -47,5 +47,17 @@ export function createMetrics(registry = new client.Registry()) {
     commits: c('logstream_commits_total', 'Offset commits, by result.', ['result'] as const),
     rebalances: c('logstream_rebalances_total', 'Group rebalances this instance took part in.', [] as const),
     sinkHealthy: g('logstream_sink_healthy', '1 when the sink delivers, 0 while it fails or is halted.', ['sink'] as const),
+    webhookRequests: c('logstream_webhook_requests_total', 'Webhook calls, by product and HTTP status.', ['product', 'status'] as const),
+    webhookRecords: c('logstream_webhook_records_total', 'Records returned by webhook calls whose response went out.', ['product'] as const),
+    webhookBytes: c('logstream_webhook_bytes_total', 'Bytes of JSON lines returned by webhook calls, before compression.', ['product'] as const),
+    webhookCursorResets: c('logstream_webhook_cursor_resets_total', 'Cursors reset because their key was not called for longer than WEBHOOK_CURSOR_EXPIRY.', ['product'] as const),
+    webhookSkipped: c('logstream_webhook_skipped_records_total', 'Records never returned: skipped by a cursor reset, or deleted by retention before a call read them.', ['product'] as const),
+    webhookDuration: new client.Histogram<'product'>({
+      name: 'logstream_webhook_request_duration_seconds',
+      help: 'Time to serve a webhook call.',
+      labelNames: ['product'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers: [registry],
+    }),
   };
 }

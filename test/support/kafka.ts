@@ -85,6 +85,8 @@ export interface TestRecord {
   /** A Buffer or string is sent as-is; anything else is JSON.stringify'd. */
   value: unknown | Buffer | string;
   headers?: Record<string, string>;
+  /** Record timestamp (CreateTime), epoch ms; default now. */
+  timestamp?: number;
 }
 
 /** Produces `records` in order, `batchSize` (default 1000) per request, acks=all. */
@@ -112,6 +114,7 @@ export async function produceJson(
         if (r.key !== undefined) m.key = r.key;
         if (r.partition !== undefined) m.partition = r.partition;
         if (r.headers !== undefined) m.headers = r.headers;
+        if (r.timestamp !== undefined) m.timestamp = String(r.timestamp);
         return m;
       });
       await producer.send({ topic, acks: -1, messages });

@@ -20,7 +20,7 @@ export function parseStartPosition(raw: string): StartPosition | undefined {
 
 export const kafkaVars = {
   KAFKA_BROKERS: v.list({ doc: 'Bootstrap brokers, comma-separated host:port.', required: true, item: hostPort }),
-  KAFKA_TOPICS: v.list({ doc: 'Topics to consume, comma-separated.', required: true }),
+  KAFKA_TOPICS: v.list({ doc: 'Topics to consume, comma-separated (not needed by a webhook-only instance, which has no SINKS).', required: true }),
   KAFKA_GROUP_ID: v.string({ doc: 'Consumer group shared by all replicas; progress is committed to it.', default: 'logstream' }),
   KAFKA_CLIENT_ID: v.string({ doc: 'Client id (defaults to logstream-<hostname>).', default: `logstream-${hostname()}`, }),
   KAFKA_START_FROM: v.string({
@@ -55,8 +55,10 @@ export interface KafkaSourceConfig {
   connectionTimeoutMs: number;
 }
 
-export function parseKafkaConfig(env: Env): KafkaSourceConfig {
-  const p = parseVars(kafkaVars, env);
+/** `consuming: false` (a webhook-only instance: no consumer group) makes KAFKA_TOPICS optional. */
+export function parseKafkaConfig(env: Env, opts: { consuming: boolean } = { consuming: true }): KafkaSourceConfig {
+  const specs = opts.consuming ? kafkaVars : { ...kafkaVars, KAFKA_TOPICS: v.list({ doc: kafkaVars.KAFKA_TOPICS.doc, default: [] }) };
+  const p = parseVars(specs, env);
   const startFrom = parseStartPosition(p.KAFKA_START_FROM);
   const problems: string[] = [];
   if (!startFrom) problems.push(`KAFKA_START_FROM: must be earliest, latest, an ISO 8601 time or epoch seconds/ms, got ${JSON.stringify(p.KAFKA_START_FROM)}`);
