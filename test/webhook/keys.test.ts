@@ -32,3 +32,19 @@ describe('webhook keys', () => {
     expect(ring.verify('web', web.hash)).toBeUndefined();
   });
 });
+
+describe('logstream webhook new-key', () => {
+  it('prints a key and the matching hash line to configure', async () => {
+    const { webhookCommand } = await import('../../src/cli/webhook.ts');
+    let out = '';
+    let err = '';
+    const w = (f: (s: string) => void) => ({ write: (s: string) => (f(s), true) }) as unknown as NodeJS.WritableStream;
+    expect(webhookCommand(['new-key', 'web'], w((s) => (out += s)), w((s) => (err += s)))).toBe(0);
+    const key = /^key: {2}(lsk_\S+)$/m.exec(out)?.[1];
+    const hash = /^hash: (sha256:[0-9a-f]{64})$/m.exec(out)?.[1];
+    expect(key && hash && hashKey(key) === hash).toBe(true);
+    expect(out).toContain(`WEBHOOK_KEYS=web=${hash}`);
+    expect(webhookCommand(['rotate'], w((s) => (out += s)), w((s) => (err += s)))).toBe(2);
+    expect(err).toMatch(/usage: logstream webhook new-key/);
+  });
+});
