@@ -1,5 +1,6 @@
 // `npm run bench`: the throughput benchmark (kcat vs logstream on a real local broker), then the query
-// engine benchmark when bench/query.bench.ts exists; prints tables and writes everything to
+// engine benchmark when bench/query.bench.ts exists, then the webhook benchmark (a 100 000-record
+// window served to a caller, BENCH_WEBHOOK_RECORDS); prints tables and writes everything to
 // bench/results/latest.json (git-ignored). Never part of `npm test`.
 //
 // Env: BENCH_RECORDS (default 1000000), BENCH_RECORD_BYTES (default 1024),
@@ -13,6 +14,7 @@ import { requireKcat } from './lib/kcat.ts';
 import { machineInfo } from './lib/proc.ts';
 import { fmt, formatTable } from './lib/table.ts';
 import { benchOptionsFromEnv, formatThroughput, runThroughputBench, type ThroughputResult } from './throughput.bench.ts';
+import { formatWebhook, runWebhookBench, type WebhookBenchResult } from './webhook.bench.ts';
 
 interface QueryBenchRow {
   name: string;
@@ -75,13 +77,27 @@ async function main(): Promise<number> {
     query = { error: msg };
   }
 
+  const webhookRecords = Number(process.env['BENCH_WEBHOOK_RECORDS'] ?? 100_000);
+  say(`\n== webhook: a ${webhookRecords.toLocaleString('en-US')}-record window ==`);
+  let webhook: WebhookBenchResult | { error: string };
+  try {
+    webhook = await runWebhookBench({ records: webhookRecords, recordBytes: opts.recordBytes, log: (l) => process.stderr.write(`${l}\n`) });
+    say(formatWebhook(webhook));
+    problems.push(...webhook.problems);
+  } catch (err) {
+    const msg = (err as Error)?.message ?? String(err);
+    problems.push(`webhook benchmark failed: ${msg}`);
+    process.stderr.write(`webhook benchmark failed: ${(err as Error)?.stack ?? msg}\n`);
+    webhook = { error: msg };
+  }
+
   const machine = machineInfo('kafkaVersion' in throughput ? throughput.kafkaVersion : (process.env['LOGSTREAM_KAFKA_VERSION'] ?? DEFAULT_KAFKA_VERSION));
   say(`\nmachine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.os}, Node ${machine.node}, Kafka ${machine.kafka}, kcat ${machine.kcat}`);
 
   await mkdir(RESULTS_DIR, { recursive: true });
   const out = join(RESULTS_DIR, 'latest.json');
   const params = { records: opts.records, recordBytes: opts.recordBytes, cpuProfile: opts.cpuProfile ?? false };
-  await writeFile(out, `${JSON.stringify({ date, machine, params, throughput, query, problems }, null, 2)}\n`);
+  await writeFile(out, `${JSON.stringify({ date, machine, params, throughput, query, webhook, problems }, null, 2)}\n`);
   say(`results: ${out}`);
 
   if (problems.length > 0) {

@@ -96,7 +96,7 @@ export class Webhook {
     const started = performance.now();
     const url = req.url ?? '';
     const path = url.split('?')[0]!;
-    const product = decodeURIComponent(path.slice(WEBHOOK_PATH_PREFIX.length)).slice(0, 64);
+    const product = safeDecode(path.slice(WEBHOOK_PATH_PREFIX.length)).slice(0, 64);
     const log: CallLog = { product, status: 0 };
     try {
       await this.#serve(req, res, url, product, log);
@@ -251,6 +251,15 @@ export class Webhook {
 }
 
 const NEWLINE = Buffer.from('\n');
+
+/** A malformed %-escape names no product (401 like any unknown one), it does not fail the call. */
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return '';
+  }
+}
 
 function acceptsGzip(header: string | string[] | undefined): boolean {
   const v = Array.isArray(header) ? header.join(',') : (header ?? '');
