@@ -1,6 +1,7 @@
 // The one place that builds kafkajs clients: logging bridged to pino, quiet partitioner warnings.
 import { Kafka, logLevel, type KafkaConfig, type LogEntry } from 'kafkajs';
 import type { Logger } from '../../telemetry/logger.ts';
+import { registerCodecs } from './codecs.ts';
 import { silenceKafkajsTimeoutWarning } from './warnings.ts';
 
 const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
@@ -12,6 +13,7 @@ const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
 
 export function createKafka(opts: { brokers: string[]; clientId: string; connectionTimeoutMs?: number; logger: Logger }): Kafka {
   silenceKafkajsTimeoutWarning();
+  registerCodecs();
   const log = opts.logger.child({ component: 'kafkajs' });
   const config: KafkaConfig = {
     brokers: opts.brokers,
