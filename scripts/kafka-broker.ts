@@ -165,11 +165,17 @@ export interface BrokerOptions {
   extraProps?: Record<string, string>;
   /** How long to wait for the broker to answer, default 60 000 ms. */
   startTimeoutMs?: number;
+  /** A SASL_SSL listener beside the plaintext one: TLS with this PEM certificate and key (PKCS#8),
+   *  SCRAM-SHA-256 and SCRAM-SHA-512 enabled, these users created when the data dir is formatted
+   *  (Kafka's own StorageTool --add-scram). Only for a fresh data dir. */
+  saslSsl?: { certFile: string; keyFile: string; scramUsers: ReadonlyArray<{ mechanism: 'SCRAM-SHA-256' | 'SCRAM-SHA-512'; name: string; password: string }> };
 }
 
 export interface Broker {
   /** "127.0.0.1:<port>" */
   bootstrap: string;
+  /** "127.0.0.1:<port>" of the SASL_SSL listener, when one was asked for. */
+  saslSslBootstrap?: string;
   port: number;
   controllerPort: number;
   version: string;
@@ -384,14 +390,30 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<Broker> {
   let controllerPort = opts.controllerPort || listenerPort(existing.get('listeners'), 'CONTROLLER') || (await freePort());
   while (controllerPort === port) controllerPort = await freePort();
 
+  const saslPort = opts.saslSsl ? listenerPort(existing.get('listeners'), 'SASL_SSL') || (await freePort()) : undefined;
+  const saslProps: Record<string, string> = {};
+  if (opts.saslSsl && saslPort !== undefined) {
+    // One PEM file with the key and the certificate: Kafka's PEM keystore.
+    const pem = join(dataDir, 'sasl-ssl-keystore.pem');
+    await writeFile(pem, `${await readFile(opts.saslSsl.keyFile, 'utf8')}\n${await readFile(opts.saslSsl.certFile, 'utf8')}`);
+    Object.assign(saslProps, {
+      'ssl.keystore.type': 'PEM',
+      'ssl.keystore.location': pem,
+      'ssl.client.auth': 'none',
+      'sasl.enabled.mechanisms': 'SCRAM-SHA-256,SCRAM-SHA-512',
+      'listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config': 'org.apache.kafka.common.security.scram.ScramLoginModule required;',
+      'listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config': 'org.apache.kafka.common.security.scram.ScramLoginModule required;',
+    });
+  }
+  const sasl = saslPort === undefined ? '' : `,SASL_SSL://127.0.0.1:${saslPort}`;
   const base: Record<string, string> = {
     'process.roles': 'broker,controller',
     'node.id': '1',
     'controller.quorum.voters': `1@127.0.0.1:${controllerPort}`,
-    listeners: `PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
-    'advertised.listeners': `PLAINTEXT://127.0.0.1:${port}`,
+    listeners: `PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}${sasl}`,
+    'advertised.listeners': `PLAINTEXT://127.0.0.1:${port}${sasl}`,
     'controller.listener.names': 'CONTROLLER',
-    'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    'listener.security.protocol.map': `PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT${sasl ? ',SASL_SSL:SASL_SSL' : ''}`,
     'inter.broker.listener.name': 'PLAINTEXT',
     'log.dirs': logDirs,
     'num.partitions': '1',
@@ -411,6 +433,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<Broker> {
     'group.min.session.timeout.ms': '3000',
     'log.retention.hours': '87600',
     'log.retention.check.interval.ms': '300000',
+    ...saslProps,
   };
   // Base settings, then the previous file's values (so extraProps of an earlier start on this
   // dataDir stay; ports/paths are always regenerated), then this call's extraProps.
@@ -428,7 +451,11 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<Broker> {
     const clusterId = newClusterId();
     const res = await run(
       'java',
-      ['-Xmx256m', '-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC', '-Xshare:auto', '-cp', classpath, ...logProps, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', propsFile],
+      [
+        '-Xmx256m', '-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC', '-Xshare:auto', '-cp', classpath, ...logProps,
+        'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', propsFile,
+        ...(opts.saslSsl?.scramUsers ?? []).flatMap((u) => ['--add-scram', `${u.mechanism}=[name=${u.name},password=${u.password}]`]),
+      ],
       { timeoutMs: 120_000 },
     );
     if (res.code !== 0) {
@@ -568,7 +595,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<Broker> {
     return killing;
   };
 
-  return { bootstrap, port, controllerPort, version, dataDir, logFile, pid, exited, stop, kill };
+  return { bootstrap, ...(saslPort === undefined ? {} : { saslSslBootstrap: `127.0.0.1:${saslPort}` }), port, controllerPort, version, dataDir, logFile, pid, exited, stop, kill };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -98,7 +98,18 @@ export class App {
       }
     }
     this.httpPort = await this.#http.listen(this.#cfg.httpPort, this.#cfg.httpHost);
-    await this.#dlqPublisher.start(this.#cfg.kafka.dlqPartitions);
+    // A connection problem names the endpoint (a message that names its variable already says enough).
+    const where = `Kafka ${this.#cfg.kafka.brokers.join(',')} (KAFKA_BROKERS${this.#cfg.kafka.security.sasl ? `, SASL ${this.#cfg.kafka.security.sasl.mechanism}` : ''}${this.#cfg.kafka.security.tls ? ', TLS' : ''})`;
+    const kafkaError = (err: unknown): Error => {
+      const msg = oneLine(String((err as Error)?.message ?? err));
+      return new Error(/^KAFKA_[A-Z_]+: /.test(msg) ? msg : `${where}: ${msg}`, { cause: err });
+    };
+    if (this.#cfg.kafka.security.tls?.insecure) this.#log.warn('KAFKA_TLS_INSECURE=true: the broker certificates are NOT verified');
+    try {
+      await this.#dlqPublisher.start(this.#cfg.kafka.dlqPartitions);
+    } catch (err) {
+      throw kafkaError(err);
+    }
     if (this.#webhook) {
       try {
         await this.#webhook.start();
@@ -108,7 +119,11 @@ export class App {
     }
     if (this.#consuming) {
       this.#pipeline.committer.start(this.#cfg.kafka.commitIntervalMs);
-      await this.#source.start(this.#pipeline);
+      try {
+        await this.#source.start(this.#pipeline);
+      } catch (err) {
+        throw kafkaError(err);
+      }
     }
     this.#started = true;
     this.#log.info(

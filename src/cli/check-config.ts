@@ -14,5 +14,12 @@ export function checkConfigCommand(env: NodeJS.ProcessEnv, out: NodeJS.WritableS
       keys: cfg.webhook.keys.map((k) => ({ product: k.product, keyId: k.hash.slice('sha256:'.length, 'sha256:'.length + 12) })),
     },
   };
-  out.write(`${JSON.stringify(printable, null, 2)}\n`);
+  out.write(`${JSON.stringify(printable, hideFileContents, 2)}\n`);
+}
+
+/** Files read at load (CA, certificates, private keys) print as their size, never their bytes. */
+function hideFileContents(this: unknown, key: string, value: unknown): unknown {
+  const raw = (this as Record<string, unknown>)[key];
+  if (Buffer.isBuffer(raw)) return `<${raw.length} bytes read>`;
+  return value;
 }

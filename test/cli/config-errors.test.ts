@@ -1,7 +1,9 @@
 // A bad configuration fails at start, before any connection, naming the variable and the problem.
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../support/instance.ts';
+import { readFileSync } from 'node:fs';
+import { REPO_ROOT, tmpDir } from '../support/instance.ts';
+import { makeTestPki } from '../support/pki.ts';
 
 function run(env: Record<string, string>, args = ['run']) {
   const r = spawnSync(process.execPath, ['src/main.ts', ...args], { cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8', timeout: 30_000 });
@@ -37,6 +39,30 @@ describe('configuration errors at start', () => {
     expect(cfg.kafka.brokers).toEqual(['127.0.0.1:1']);
     expect(cfg.query).toBe("* | where severity = 'high'");
     expect(cfg.sinks[0].type).toBe('stdout');
+  });
+
+  it('check-config never prints TLS private keys or passwords, only that files were read', async () => {
+    const pki = await makeTestPki(tmpDir('cc-pki'), 'check-config');
+    const r = run(
+      {
+        ...ok,
+        KAFKA_TLS_CA_FILE: pki.caFile,
+        KAFKA_TLS_CERT_FILE: pki.clientCertFile,
+        KAFKA_TLS_KEY_FILE: pki.clientKeyFile,
+        KAFKA_SASL_MECHANISM: 'scram-sha-512',
+        KAFKA_SASL_USERNAME: 'svc',
+        KAFKA_SASL_PASSWORD: 'pw-must-not-show',
+      },
+      ['check-config'],
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const key = readFileSync(pki.clientKeyFile, 'utf8');
+    const keyBody = key.split('\n')[1]!;
+    expect(r.stdout).not.toContain(keyBody);
+    expect(r.stdout).not.toContain('pw-must-not-show');
+    const cfg = JSON.parse(r.stdout);
+    expect(cfg.kafka.security.tls.key).toMatch(/^<\d+ bytes read>$/);
+    expect(cfg.kafka.security.sasl).toEqual({ mechanism: 'scram-sha-512', username: 'svc', password: '**REDACTED**' });
   });
 
   it('an unknown command is a usage error', () => {

@@ -2,6 +2,7 @@
 import { Kafka, logLevel, type KafkaConfig, type LogEntry } from 'kafkajs';
 import type { Logger } from '../../telemetry/logger.ts';
 import { registerCodecs } from './codecs.ts';
+import { kafkajsSasl, kafkajsTls, type KafkaSecurity } from './security.ts';
 import { silenceKafkajsTimeoutWarning } from './warnings.ts';
 
 const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
@@ -11,7 +12,7 @@ const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.DEBUG]: 'debug',
 };
 
-export function createKafka(opts: { brokers: string[]; clientId: string; connectionTimeoutMs?: number; logger: Logger }): Kafka {
+export function createKafka(opts: { brokers: string[]; clientId: string; connectionTimeoutMs?: number; security?: KafkaSecurity; logger: Logger }): Kafka {
   silenceKafkajsTimeoutWarning();
   registerCodecs();
   const log = opts.logger.child({ component: 'kafkajs' });
@@ -31,6 +32,10 @@ export function createKafka(opts: { brokers: string[]; clientId: string; connect
     },
     retry: { retries: 8, initialRetryTime: 300, maxRetryTime: 10_000 },
   };
+  const ssl = kafkajsTls(opts.security?.tls);
+  const sasl = kafkajsSasl(opts.security?.sasl);
+  if (ssl) config.ssl = ssl;
+  if (sasl) config.sasl = sasl;
   return new Kafka(config);
 }
 

@@ -2,6 +2,7 @@
 import { parseVars, v, type Env } from '../../config/vars.ts';
 import { hostname } from 'node:os';
 import { ConfigError } from '../../core/errors.ts';
+import { kafkaSecurityVars, parseKafkaSecurity, type KafkaSecurity } from './security.ts';
 
 const hostPort = (s: string): string | undefined =>
   /^[A-Za-z0-9.\-_\[\]:]+:\d{1,5}$/.test(s) ? undefined : `${JSON.stringify(s)} is not host:port`;
@@ -36,6 +37,7 @@ export const kafkaVars = {
   KAFKA_DLQ_TOPIC: v.string({ doc: 'Dead-letter topic (created at start if missing).', default: 'logstream-dead-letter' }),
   KAFKA_DLQ_PARTITIONS: v.int({ doc: 'Partitions of the dead-letter topic when logstream creates it.', default: 1, min: 1 }),
   KAFKA_CONNECTION_TIMEOUT: v.duration({ doc: 'TCP connect timeout to a broker.', default: 10_000, min: 100 }),
+  ...kafkaSecurityVars,
 };
 
 export interface KafkaSourceConfig {
@@ -53,6 +55,7 @@ export interface KafkaSourceConfig {
   dlqTopic: string;
   dlqPartitions: number;
   connectionTimeoutMs: number;
+  security: KafkaSecurity;
 }
 
 /** `consuming: false` (a webhook-only instance: no consumer group) makes KAFKA_TOPICS optional. */
@@ -64,6 +67,7 @@ export function parseKafkaConfig(env: Env, opts: { consuming: boolean } = { cons
   if (!startFrom) problems.push(`KAFKA_START_FROM: must be earliest, latest, an ISO 8601 time or epoch seconds/ms, got ${JSON.stringify(p.KAFKA_START_FROM)}`);
   if (p.KAFKA_HEARTBEAT_INTERVAL * 3 > p.KAFKA_SESSION_TIMEOUT) problems.push('KAFKA_HEARTBEAT_INTERVAL: must be at most a third of KAFKA_SESSION_TIMEOUT');
   if (p.KAFKA_TOPICS.includes(p.KAFKA_DLQ_TOPIC)) problems.push('KAFKA_DLQ_TOPIC: must not be one of KAFKA_TOPICS (dead letters would be read again)');
+  const security = parseKafkaSecurity(p, env, problems);
   if (problems.length) throw new ConfigError(problems);
   return {
     brokers: p.KAFKA_BROKERS,
@@ -80,5 +84,6 @@ export function parseKafkaConfig(env: Env, opts: { consuming: boolean } = { cons
     dlqTopic: p.KAFKA_DLQ_TOPIC,
     dlqPartitions: p.KAFKA_DLQ_PARTITIONS,
     connectionTimeoutMs: p.KAFKA_CONNECTION_TIMEOUT,
+    security,
   };
 }

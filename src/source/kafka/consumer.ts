@@ -58,7 +58,7 @@ export class KafkaGroupSource {
   constructor(cfg: KafkaSourceConfig, logger: Logger, kafka?: Kafka) {
     this.#cfg = cfg;
     this.#log = logger.child({ component: 'source' });
-    this.#kafka = kafka ?? createKafka({ brokers: cfg.brokers, clientId: cfg.clientId, connectionTimeoutMs: cfg.connectionTimeoutMs, logger });
+    this.#kafka = kafka ?? createKafka({ brokers: cfg.brokers, clientId: cfg.clientId, connectionTimeoutMs: cfg.connectionTimeoutMs, security: cfg.security, logger });
   }
 
   get kafka(): Kafka {

@@ -1,0 +1,115 @@
+// A secured cluster: a second local broker with a SASL_SSL listener (TLS with a test CA, SCRAM users
+// created by Kafka's own StorageTool). logstream connects with TLS + SCRAM-SHA-512 (and -256), and fails
+// clearly — non-zero exit, a message naming the cause, no password anywhere — with a wrong password or
+// an untrusted CA.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startBroker, type Broker } from '../../scripts/kafka-broker.ts';
+import { committedTotal, outputs, type GroupSetup } from '../support/group.ts';
+import { Instance, tmpDir, waitUntil } from '../support/instance.ts';
+import { createTopic, produceJson, uniqueName } from '../support/kafka.ts';
+import { ledgerRecords, tally } from '../support/ledger.ts';
+import { makeTestPki, type TestPki } from '../support/pki.ts';
+
+const PASSWORD_512 = `alice-${Math.random().toString(36).slice(2)}`;
+const PASSWORD_256 = `bob-${Math.random().toString(36).slice(2)}`;
+let broker: Broker;
+let pki: TestPki;
+let dir: string;
+
+beforeAll(async () => {
+  dir = tmpDir('kafka-sec');
+  pki = await makeTestPki(join(dir, 'pki'), 'kafka');
+  broker = await startBroker({
+    heapMb: 512,
+    saslSsl: {
+      certFile: pki.serverCertFile,
+      keyFile: pki.serverKeyFile,
+      scramUsers: [
+        { mechanism: 'SCRAM-SHA-512', name: 'alice', password: PASSWORD_512 },
+        { mechanism: 'SCRAM-SHA-256', name: 'bob', password: PASSWORD_256 },
+      ],
+    },
+  });
+});
+
+afterAll(async () => {
+  await broker?.stop();
+});
+
+function secureEnv(s: GroupSetup, name: string, env: Record<string, string>): Record<string, string> {
+  return {
+    KAFKA_BROKERS: broker.saslSslBootstrap!,
+    KAFKA_TOPICS: s.topic,
+    KAFKA_GROUP_ID: s.group,
+    KAFKA_DLQ_TOPIC: s.dlqTopic,
+    KAFKA_COMMIT_INTERVAL: '1s',
+    KAFKA_SESSION_TIMEOUT: '6s',
+    KAFKA_HEARTBEAT_INTERVAL: '1s',
+    KAFKA_CONNECTION_TIMEOUT: '3s',
+    SINKS: 'file',
+    FILE_PATH: join(s.dir, `${name}.jsonl`),
+    ...env,
+  };
+}
+
+async function newSetup(name: string): Promise<GroupSetup> {
+  const topic = uniqueName(name);
+  await createTopic(broker.bootstrap, topic, 2);
+  return { bootstrap: broker.bootstrap, topic, group: uniqueName(`${name}-g`), dir: tmpDir(name), dlqTopic: uniqueName(`${name}-dlq`) };
+}
+
+describe('Kafka over TLS with SCRAM (real SASL_SSL listener)', () => {
+  it('consumes and commits with TLS + SCRAM-SHA-512 (password from a file) and with SCRAM-SHA-256', async () => {
+    const s = await newSetup('scram');
+    const run = uniqueName('run');
+    await produceJson(broker.bootstrap, s.topic, ledgerRecords(run, 1000, 2));
+    const pwFile = join(dir, 'alice.pw');
+    writeFileSync(pwFile, `${PASSWORD_512}\n`);
+    const a = new Instance('scram512', secureEnv(s, 'scram512', { KAFKA_TLS_CA_FILE: pki.caFile, KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'alice', KAFKA_SASL_PASSWORD_FILE: pwFile }));
+    try {
+      await waitUntil('1000 committed', async () => (await committedTotal(s)) === 1000n, 60_000, 500);
+      expect(tally(run, 1000, outputs(s, ['scram512']))).toMatchObject({ delivered: 1000, lost: 0, dup: 0, altered: 0 });
+      expect((await a.stop()).code).toBe(0);
+    } finally {
+      a.kill('SIGKILL');
+    }
+    expect(JSON.stringify(a.logs)).not.toContain(PASSWORD_512);
+
+    const s2 = await newSetup('scram256');
+    await produceJson(broker.bootstrap, s2.topic, ledgerRecords(run, 100, 2));
+    const b = new Instance('scram256', secureEnv(s2, 'scram256', { KAFKA_TLS_CA_FILE: pki.caFile, KAFKA_SASL_MECHANISM: 'scram-sha-256', KAFKA_SASL_USERNAME: 'bob', KAFKA_SASL_PASSWORD: PASSWORD_256 }));
+    try {
+      await waitUntil('100 committed', async () => (await committedTotal(s2)) === 100n, 60_000, 500);
+      expect((await b.stop()).code).toBe(0);
+    } finally {
+      b.kill('SIGKILL');
+    }
+  });
+
+  it('a wrong password: exits non-zero naming the authentication failure, never printing the password', async () => {
+    const s = await newSetup('badpw');
+    const inst = new Instance('badpw', secureEnv(s, 'badpw', { KAFKA_TLS_CA_FILE: pki.caFile, KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'alice', KAFKA_SASL_PASSWORD: 'not-the-password' }));
+    const exit = await Promise.race([inst.exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 90_000))]);
+    inst.kill('SIGKILL');
+    expect(exit).not.toBe('timeout');
+    expect((exit as { code: number }).code).toBe(1);
+    const text = JSON.stringify(inst.logs);
+    const fatal = inst.logs.find((l) => l.level === 'fatal')?.msg ?? '';
+    expect(fatal).toMatch(new RegExp(`^start failed: Kafka ${broker.saslSslBootstrap} \\(KAFKA_BROKERS, SASL scram-sha-512, TLS\\): .*authentication failed.*invalid credentials`, 'i'));
+    expect(text).not.toContain('not-the-password');
+  });
+
+  it('a CA that did not sign the broker certificate: exits non-zero naming the certificate problem', async () => {
+    const s = await newSetup('badca');
+    const other = await makeTestPki(join(dir, 'other-pki'), 'other');
+    const inst = new Instance('badca', secureEnv(s, 'badca', { KAFKA_TLS_CA_FILE: other.caFile, KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'alice', KAFKA_SASL_PASSWORD: PASSWORD_512 }));
+    const exit = await Promise.race([inst.exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 90_000))]);
+    inst.kill('SIGKILL');
+    expect(exit).not.toBe('timeout');
+    expect((exit as { code: number }).code).toBe(1);
+    const fatal = inst.logs.find((l) => l.level === 'fatal')?.msg ?? '';
+    expect(fatal).toMatch(new RegExp(`^start failed: Kafka ${broker.saslSslBootstrap} \\(KAFKA_BROKERS, SASL scram-sha-512, TLS\\): .*(certificate|unable to verify)`, 'i'));
+  });
+});

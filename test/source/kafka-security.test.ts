@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../src/core/errors.ts';
+import { parseKafkaConfig } from '../../src/source/kafka/config.ts';
+import { kafkajsSasl, kafkajsTls } from '../../src/source/kafka/security.ts';
+
+const base = { KAFKA_BROKERS: 'b:9093', KAFKA_TOPICS: 't' };
+
+function problems(env: Record<string, string>): string[] {
+  try {
+    parseKafkaConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  return [];
+}
+
+describe('Kafka TLS and SASL settings', () => {
+  it('plaintext by default', () => {
+    expect(parseKafkaConfig(base).security).toEqual({ tls: undefined, sasl: undefined });
+  });
+
+  it('TLS with verification on; SCRAM with the password kept secret', () => {
+    const cfg = parseKafkaConfig({ ...base, KAFKA_TLS: 'true', KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'p@ss' });
+    expect(kafkajsTls(cfg.security.tls)).toEqual({ rejectUnauthorized: true, minVersion: 'TLSv1.2' });
+    expect(kafkajsSasl(cfg.security.sasl)).toEqual({ mechanism: 'scram-sha-512', username: 'u', password: 'p@ss' });
+    expect(JSON.stringify(cfg)).not.toContain('p@ss');
+  });
+
+  it('any TLS setting turns TLS on; insecure is explicit', () => {
+    const cfg = parseKafkaConfig({ ...base, KAFKA_TLS_SERVERNAME: 'broker.internal', KAFKA_TLS_INSECURE: 'true' });
+    expect(kafkajsTls(cfg.security.tls)).toEqual({ rejectUnauthorized: false, minVersion: 'TLSv1.2', servername: 'broker.internal' });
+  });
+
+  it('aws-msk-iam: TLS and an OAUTHBEARER token provider, region from AWS_REGION', () => {
+    const cfg = parseKafkaConfig({ ...base, KAFKA_SASL_MECHANISM: 'aws-msk-iam', AWS_REGION: 'eu-west-1' });
+    expect(cfg.security.tls).toEqual({ insecure: false });
+    expect(cfg.security.sasl).toEqual({ mechanism: 'aws-msk-iam', region: 'eu-west-1' });
+    const sasl = kafkajsSasl(cfg.security.sasl) as { mechanism: string; oauthBearerProvider: unknown };
+    expect(sasl.mechanism).toBe('oauthbearer');
+    expect(typeof sasl.oauthBearerProvider).toBe('function');
+  });
+
+  it('names the variable for every wrong combination', () => {
+    expect(problems({ ...base, KAFKA_SASL_MECHANISM: 'scram-sha-256' })).toEqual([
+      'KAFKA_SASL_USERNAME: is required with KAFKA_SASL_MECHANISM=scram-sha-256',
+      'KAFKA_SASL_PASSWORD: is required with KAFKA_SASL_MECHANISM=scram-sha-256 (or KAFKA_SASL_PASSWORD_FILE)',
+    ]);
+    expect(problems({ ...base, KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'p' })).toEqual([
+      'KAFKA_TLS: SASL PLAIN sends the password as is: turn TLS on (KAFKA_TLS=true)',
+    ]);
+    expect(problems({ ...base, KAFKA_SASL_USERNAME: 'u' })[0]).toMatch(/^KAFKA_SASL_MECHANISM: is none but/);
+    expect(problems({ ...base, KAFKA_TLS_CERT_FILE: '/etc/hosts' })).toEqual(['KAFKA_TLS_KEY_FILE: mutual TLS needs both KAFKA_TLS_CERT_FILE and KAFKA_TLS_KEY_FILE']);
+    expect(problems({ ...base, KAFKA_TLS_CA_FILE: '/nonexistent/ca.pem' })).toEqual(['KAFKA_TLS_CA_FILE: cannot read "/nonexistent/ca.pem": ENOENT']);
+    expect(problems({ ...base, KAFKA_SASL_MECHANISM: 'gssapi' })[0]).toMatch(/^KAFKA_SASL_MECHANISM: must be one of none, plain, scram-sha-256, scram-sha-512, aws-msk-iam/);
+    expect(problems({ ...base, KAFKA_SASL_MECHANISM: 'aws-msk-iam' })).toEqual(['KAFKA_SASL_AWS_REGION: is required with KAFKA_SASL_MECHANISM=aws-msk-iam (or set AWS_REGION)']);
+  });
+});
