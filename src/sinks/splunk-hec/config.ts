@@ -3,21 +3,11 @@
 import { ConfigError } from '../../core/errors.ts';
 import type { Secret } from '../../config/secret.ts';
 import { parseVars, v, type Env } from '../../config/vars.ts';
-import { readConfiguredFile } from '../../config/files.ts';
-
-const httpUrl = (s: string): string | undefined => {
-  try {
-    const u = new URL(s);
-    if (u.protocol !== 'https:' && u.protocol !== 'http:') return `${JSON.stringify(s)} is not an http(s) URL`;
-    if (u.username || u.password) return `${JSON.stringify(u.origin)} must not carry credentials (use HEC_TOKEN)`;
-    return undefined;
-  } catch {
-    return `${JSON.stringify(s)} is not a URL`;
-  }
-};
+import { httpTlsVars, parseHttpTls, type HttpTls } from '../http/tls.ts';
+import { httpUrlProblem } from '../http/url.ts';
 
 export const hecVars = {
-  HEC_URLS: v.list({ doc: 'HEC base URLs (https://splunk:8088), comma-separated; batches are spread over the healthy ones.', required: true, item: httpUrl }),
+  HEC_URLS: v.list({ doc: 'HEC base URLs (https://splunk:8088), comma-separated; batches are spread over the healthy ones.', required: true, item: (u) => httpUrlProblem(u, 'HEC_TOKEN') }),
   HEC_TOKEN: v.secret({ doc: 'HEC token, sent as `Authorization: Splunk <token>`.', required: true }),
   HEC_ENDPOINT: v.oneOf(['event', 'raw'] as const, { doc: '`event` (/services/collector/event, JSON envelopes) or `raw` (/services/collector/raw, metadata in the query string).', default: 'event' }),
   HEC_INDEX: v.optionalString({ doc: 'Index (constant, or the default when HEC_INDEX_FIELD is missing in a record). Unset: the token\'s default index.' }),
@@ -34,10 +24,7 @@ export const hecVars = {
   HEC_GZIP: v.bool({ doc: 'Compress request bodies (Content-Encoding: gzip).', default: true }),
   HEC_GZIP_LEVEL: v.int({ doc: 'gzip level, 1 (fast) to 9 (small).', default: 6, min: 1, max: 9 }),
   HEC_CONNECTIONS: v.int({ doc: 'Keep-alive connections per HEC URL.', default: 4, min: 1, max: 256 }),
-  HEC_TLS_CA_FILE: v.optionalString({ doc: 'PEM file of CA certificates to trust (instead of the system CAs).' }),
-  HEC_TLS_CERT_FILE: v.optionalString({ doc: 'PEM client certificate (mutual TLS).' }),
-  HEC_TLS_KEY_FILE: v.optionalString({ doc: 'PEM client private key (mutual TLS).' }),
-  HEC_TLS_INSECURE: v.bool({ doc: 'Skip certificate verification (logs a warning at start; never for production).', default: false }),
+  ...httpTlsVars('HEC'),
   HEC_ACK: v.bool({ doc: 'Indexer acknowledgement: records count as delivered only when Splunk says they are indexed (Splunk Enterprise; the token must have it on).', default: false }),
   HEC_ACK_TIMEOUT: v.duration({ doc: 'A batch whose acknowledgement does not come within this is sent again.', default: 300_000, min: 100 }),
   HEC_ACK_POLL_INTERVAL: v.duration({ doc: 'How often /services/collector/ack is polled.', default: 10_000, min: 10 }),
@@ -64,7 +51,7 @@ export interface HecConfig {
   gzip: boolean;
   gzipLevel: number;
   connections: number;
-  tls: { ca?: Buffer; cert?: Buffer; key?: Buffer; insecure: boolean };
+  tls: HttpTls;
   healthCheck: boolean;
   ack: { enabled: boolean; timeoutMs: number; pollIntervalMs: number; maxPending: number };
 }
@@ -72,14 +59,8 @@ export interface HecConfig {
 export function parseHecConfig(env: Env): HecConfig {
   const p = parseVars(hecVars, env);
   const problems: string[] = [];
-  if ((p.HEC_TLS_CERT_FILE === undefined) !== (p.HEC_TLS_KEY_FILE === undefined)) problems.push('HEC_TLS_CERT_FILE: a client certificate needs HEC_TLS_KEY_FILE too (and the reverse)');
   if (p.HEC_ENDPOINT === 'raw' && (p.HEC_FIELDS.length > 0 || p.HEC_STAMP_ORIGIN)) problems.push('HEC_FIELDS: indexed fields need HEC_ENDPOINT=event (the raw endpoint has no fields)');
-  const tls = {
-    ca: readConfiguredFile('HEC_TLS_CA_FILE', p.HEC_TLS_CA_FILE, problems),
-    cert: readConfiguredFile('HEC_TLS_CERT_FILE', p.HEC_TLS_CERT_FILE, problems),
-    key: readConfiguredFile('HEC_TLS_KEY_FILE', p.HEC_TLS_KEY_FILE, problems),
-    insecure: p.HEC_TLS_INSECURE,
-  };
+  const tls = parseHttpTls('HEC', p, problems);
   if (problems.length) throw new ConfigError(problems);
   return {
     urls: p.HEC_URLS.map((u) => new URL(u)),

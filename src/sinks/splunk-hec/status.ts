@@ -1,6 +1,9 @@
 // The one place that maps a HEC reply (HTTP status + HEC code) to what logstream does with it,
 // as the table in the protocol notes says. Unknown codes are never treated as success.
 import { DeliveryError, halt, permanent, retriable, throttled } from '../../core/errors.ts';
+import { parseRetryAfter } from '../http/retry-after.ts';
+
+export { parseRetryAfter };
 
 export interface HecReply {
   readonly status: number;
@@ -43,15 +46,6 @@ export function classifyHecReply(r: HecReply): HecOutcome {
   // 501, redirects (never followed), 404 (wrong URL), any other 4xx or an unknown HEC code: a setup
   // problem. Halting keeps the records (nothing is committed past them) until someone fixes it.
   return { kind: 'failed', error: halt(code, what) };
-}
-
-/** Retry-After in seconds or as an HTTP date. */
-export function parseRetryAfter(value: string | string[] | undefined, now = Date.now()): number | undefined {
-  const v = Array.isArray(value) ? value[0] : value;
-  if (v === undefined || v.trim() === '') return undefined;
-  if (/^\d+$/.test(v.trim())) return Number(v.trim()) * 1000;
-  const at = Date.parse(v);
-  return Number.isFinite(at) ? Math.max(0, at - now) : undefined;
 }
 
 /** Reads a HEC JSON reply body; a body that is not HEC JSON leaves code and text undefined. */

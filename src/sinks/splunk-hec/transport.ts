@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { Pool } from 'undici';
 import { DeliveryError, oneLine, retriable, toDeliveryError } from '../../core/errors.ts';
 import type { Logger } from '../../telemetry/logger.ts';
+import { tlsConnectOptions } from '../http/tls.ts';
 import type { Batch, BatchItem, SendResult } from '../types.ts';
 import type { HecConfig } from './config.ts';
 import { classifyHecReply, parseHecReply, type HecReply } from './status.ts';
@@ -48,7 +49,7 @@ export class HecTransport {
         connections: cfg.connections,
         pipelining: 1,
         keepAliveTimeout: 30_000,
-        connect: { ca: cfg.tls.ca, cert: cfg.tls.cert, key: cfg.tls.key, rejectUnauthorized: !cfg.tls.insecure },
+        connect: tlsConnectOptions(cfg.tls),
       }),
     }));
     for (const t of this.#targets) t.ackPath = this.#path(t, 'ack');

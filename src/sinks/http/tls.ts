@@ -1,0 +1,56 @@
+// TLS settings of the HTTP sinks (<PREFIX>_TLS_*): trusted CAs, a client certificate for mutual TLS,
+// and an explicit, loud opt-out of verification. Files are read at load, so a wrong path fails at start.
+import { readConfiguredFile } from '../../config/files.ts';
+import { Secret } from '../../config/secret.ts';
+import { v, type VarSpec } from '../../config/vars.ts';
+
+type FileVar<P extends string> = `${P}_TLS_CA_FILE` | `${P}_TLS_CERT_FILE` | `${P}_TLS_KEY_FILE`;
+export type HttpTlsVarSpecs<P extends string> = Record<FileVar<P>, VarSpec<string | undefined>> & Record<`${P}_TLS_INSECURE`, VarSpec<boolean>>;
+export type HttpTlsValues<P extends string> = Record<FileVar<P>, string | undefined> & Record<`${P}_TLS_INSECURE`, boolean>;
+
+export interface HttpTls {
+  readonly ca?: Buffer;
+  readonly cert?: Buffer;
+  /** The client key as PEM text; a Secret so that check-config and logs never print it. */
+  readonly key?: Secret;
+  readonly insecure: boolean;
+}
+
+/** The four TLS variables under `prefix`, in the order they are documented. */
+export function httpTlsVars<P extends string>(prefix: P): HttpTlsVarSpecs<P> {
+  return {
+    [`${prefix}_TLS_CA_FILE`]: v.optionalString({ doc: 'PEM file of CA certificates to trust (instead of the system CAs).' }),
+    [`${prefix}_TLS_CERT_FILE`]: v.optionalString({ doc: 'PEM client certificate (mutual TLS).' }),
+    [`${prefix}_TLS_KEY_FILE`]: v.optionalString({ doc: 'PEM client private key (mutual TLS).' }),
+    [`${prefix}_TLS_INSECURE`]: v.bool({ doc: 'Skip certificate verification (logs a warning at start; never for production).', default: false }),
+  } as HttpTlsVarSpecs<P>;
+}
+
+/** Reads the configured files; problems (each naming its variable) are appended to `problems`.
+ *  `p` is the parsed variables of a group that includes httpTlsVars(prefix). */
+export function parseHttpTls<P extends string>(prefix: P, p: HttpTlsValues<P>, problems: string[]): HttpTls {
+  const values = p as Readonly<Record<string, string | boolean | undefined>>;
+  const file = (suffix: string): string | undefined => values[`${prefix}${suffix}`] as string | undefined;
+  const certFile = file('_TLS_CERT_FILE');
+  const keyFile = file('_TLS_KEY_FILE');
+  if ((certFile === undefined) !== (keyFile === undefined)) problems.push(`${prefix}_TLS_CERT_FILE: a client certificate needs ${prefix}_TLS_KEY_FILE too (and the reverse)`);
+  const ca = readConfiguredFile(`${prefix}_TLS_CA_FILE`, file('_TLS_CA_FILE'), problems);
+  const cert = readConfiguredFile(`${prefix}_TLS_CERT_FILE`, certFile, problems);
+  const key = readConfiguredFile(`${prefix}_TLS_KEY_FILE`, keyFile, problems);
+  return {
+    ...(ca ? { ca } : {}),
+    ...(cert ? { cert } : {}),
+    ...(key ? { key: new Secret(key.toString('utf8')) } : {}),
+    insecure: values[`${prefix}_TLS_INSECURE`] === true,
+  };
+}
+
+/** The `connect` options of an undici Pool / Agent for these settings. */
+export function tlsConnectOptions(tls: HttpTls): { ca?: Buffer; cert?: Buffer; key?: string; rejectUnauthorized: boolean } {
+  return {
+    ...(tls.ca ? { ca: tls.ca } : {}),
+    ...(tls.cert ? { cert: tls.cert } : {}),
+    ...(tls.key ? { key: tls.key.reveal() } : {}),
+    rejectUnauthorized: !tls.insecure,
+  };
+}
