@@ -10,6 +10,8 @@ commands:
   check-config         validate the environment and print the resolved configuration (secrets masked)
   query '<spl>'        run a query over JSON lines on stdin (--file q.spl to read it from a file)
   webhook new-key [p]  print a new webhook key and the hash to put in WEBHOOK_KEYS
+  reset-offsets --group G --to <time|earliest|latest> [--topic T]... [--dry-run]
+                       move a stopped group's committed offsets (replay from a time)
   help                 this text
 
 Configuration comes from environment variables: see README.md.
@@ -40,6 +42,10 @@ async function main(argv: string[]): Promise<number | undefined> {
     case 'webhook': {
       const { webhookCommand } = await import('./cli/webhook.ts');
       return webhookCommand(rest, process.stdout, process.stderr);
+    }
+    case 'reset-offsets': {
+      const { resetOffsetsCommand } = await import('./cli/reset-offsets.ts');
+      return resetOffsetsCommand(rest, process.env, { stdout: process.stdout, stderr: process.stderr });
     }
     case 'help':
     case '--help':
