@@ -1,5 +1,31 @@
 // Reading a configured field of a record (`index`, `geo.city`): an exact key first, then a dotted path.
-import type { Fields } from '../core/record.ts';
+// recordValue also reads the Kafka metadata by the query's names: __topic__, __partition__, __offset__,
+// __timestamp__, __key__, __headers__.<name>, so sinks can stamp or route on them.
+import type { Fields, PipelineRecord } from '../core/record.ts';
+
+const HEADERS_PREFIX = '__headers__.';
+
+/** A record field, or Kafka metadata when `path` is one of the metadata names (checked first). */
+export function recordValue(record: PipelineRecord, path: string): unknown {
+  if (path.startsWith('__')) {
+    const m = record.meta;
+    switch (path) {
+      case '__topic__':
+        return m.topic;
+      case '__partition__':
+        return m.partition;
+      case '__offset__':
+        return m.offset;
+      case '__timestamp__':
+        return m.timestamp;
+      case '__key__':
+        return m.key ?? undefined;
+      default:
+        if (path.startsWith(HEADERS_PREFIX)) return m.headers[path.slice(HEADERS_PREFIX.length)];
+    }
+  }
+  return recordField(record.fields, path);
+}
 
 export function recordField(fields: Fields, path: string): unknown {
   if (Object.hasOwn(fields, path)) return fields[path];

@@ -75,6 +75,27 @@ describe('Splunk HEC sink (real broker, spec receiver)', () => {
     expect(r.stats().byCode['0']).toBeGreaterThan(0);
   });
 
+  it('Kafka key and headers: usable in the query and stamped into indexed fields', async () => {
+    const s = await newGroupSetup('hec-meta', 2);
+    const r = await receiver();
+    const inst = start('meta', hecEnv(s, 'meta', r, {
+      QUERY: "* | where __headers__.tenant = 't-1'",
+      HEC_FIELDS: 'tenant=__headers__.tenant,kafka_key=__key__,severity',
+      HEC_INDEX_FIELD: '__headers__.index',
+    }));
+    const run = uniqueName('run');
+    await produceJson(s.bootstrap, s.topic, ledgerRecords(run, 100, 2).map((rec, i) => ({ ...rec, key: `user-${i}`, headers: { tenant: `t-${i % 2}`, index: 'audit' } })));
+    await waitUntil('100 committed', async () => (await committedTotal(s)) === 100n, 60_000, 500);
+    expect(r.events).toHaveLength(50);
+    for (const e of r.events) {
+      const ev = e.event as { id: number; severity: string };
+      expect(ev.id % 2).toBe(1);
+      expect(e.fields).toEqual({ tenant: 't-1', kafka_key: `user-${ev.id}`, severity: ev.severity });
+      expect(e.index).toBe('audit');
+    }
+    expect((await inst.stop()).code).toBe(0);
+  });
+
   it('a 60-second 503 storm and a receiver restart lose nothing', async () => {
     const s = await newGroupSetup('hec-storm', 2);
     const r = await receiver();

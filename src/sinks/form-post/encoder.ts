@@ -3,7 +3,7 @@
 // holding the lines. No I/O.
 import type { PipelineRecord } from '../../core/record.ts';
 import { encodeJson, joinLines } from '../json-lines.ts';
-import { fieldText, recordField } from '../record-field.ts';
+import { fieldText, recordValue } from '../record-field.ts';
 import type { BatchItem } from '../types.ts';
 import type { FormPostConfig } from './config.ts';
 import { encodeMultipart, randomBoundary, type MultipartBody } from './multipart.ts';
@@ -19,7 +19,7 @@ export const encodeRecord: (record: PipelineRecord) => Buffer = encodeJson;
 /** The record's product: FORMPOST_PRODUCT_FIELD when it holds non-empty text, else FORMPOST_PRODUCT. */
 export function productOf(record: PipelineRecord, cfg: Pick<FormPostConfig, 'product' | 'productField'>): string {
   if (cfg.productField === undefined) return cfg.product;
-  const t = fieldText(recordField(record.fields, cfg.productField))?.trim();
+  const t = fieldText(recordValue(record, cfg.productField))?.trim();
   if (t === undefined || t === '') return cfg.product;
   return t.length > MAX_PRODUCT_CHARS ? t.slice(0, MAX_PRODUCT_CHARS) : t;
 }

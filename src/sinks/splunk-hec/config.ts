@@ -19,7 +19,11 @@ export const hecVars = {
   HEC_HOST: v.optionalString({ doc: 'host (constant or default).' }),
   HEC_HOST_FIELD: v.optionalString({ doc: 'Record field holding the host.' }),
   HEC_TIME_FIELD: v.optionalString({ doc: 'Record field holding the event time: epoch seconds or milliseconds (number or numeric text) or ISO 8601 text; otherwise the Kafka timestamp is used.' }),
-  HEC_FIELDS: v.list({ doc: 'Record fields sent as indexed `fields` (event endpoint only), comma-separated.', default: [] }),
+  HEC_FIELDS: v.list({
+    doc: 'Indexed `fields` (event endpoint only), comma-separated: `field` or `name=field`, where field may be Kafka metadata: `__topic__`, `__partition__`, `__offset__`, `__timestamp__`, `__key__`, `__headers__.<name>` (e.g. `tenant=__headers__.tenant,kafka_key=__key__`).',
+    default: [],
+    item: (s) => (/^[^=]+(=[^=]+)?$/.test(s) ? undefined : `${JSON.stringify(s)} is not field or name=field`),
+  }),
   HEC_STAMP_ORIGIN: v.bool({ doc: 'Add indexed fields kafka_topic, kafka_partition, kafka_offset, so duplicates can be removed in Splunk.', default: false }),
   HEC_GZIP: v.bool({ doc: 'Compress request bodies (Content-Encoding: gzip).', default: true }),
   HEC_GZIP_LEVEL: v.int({ doc: 'gzip level, 1 (fast) to 9 (small).', default: 6, min: 1, max: 9 }),
@@ -46,7 +50,8 @@ export interface HecConfig {
   sourcetype: MetaSource;
   host: MetaSource;
   timeField: string | undefined;
-  fields: string[];
+  /** Indexed fields: the HEC field name and where its value comes from (a field or Kafka metadata). */
+  fields: Array<{ name: string; path: string }>;
   stampOrigin: boolean;
   gzip: boolean;
   gzipLevel: number;
@@ -71,7 +76,10 @@ export function parseHecConfig(env: Env): HecConfig {
     sourcetype: { constant: p.HEC_SOURCETYPE, field: p.HEC_SOURCETYPE_FIELD },
     host: { constant: p.HEC_HOST, field: p.HEC_HOST_FIELD },
     timeField: p.HEC_TIME_FIELD,
-    fields: p.HEC_FIELDS,
+    fields: p.HEC_FIELDS.map((item) => {
+      const eq = item.indexOf('=');
+      return eq < 0 ? { name: item, path: item } : { name: item.slice(0, eq).trim(), path: item.slice(eq + 1).trim() };
+    }),
     stampOrigin: p.HEC_STAMP_ORIGIN,
     gzip: p.HEC_GZIP,
     gzipLevel: p.HEC_GZIP_LEVEL,

@@ -1,14 +1,14 @@
 // Pure HEC encoding: one record → one JSON event envelope (the /event endpoint), or the record's text
 // (the /raw endpoint, metadata in the query string). No I/O; tested byte for byte.
 import type { PipelineRecord } from '../../core/record.ts';
-import { fieldText, parseEventTime, recordField } from '../record-field.ts';
+import { fieldText, parseEventTime, recordField, recordValue } from '../record-field.ts';
 import type { HecConfig, MetaSource } from './config.ts';
 
 export type HecEncodeConfig = Pick<HecConfig, 'endpoint' | 'index' | 'source' | 'sourcetype' | 'host' | 'timeField' | 'fields' | 'stampOrigin'>;
 
 function meta(record: PipelineRecord, m: MetaSource): string | undefined {
   if (m.field !== undefined) {
-    const v = fieldText(recordField(record.fields, m.field));
+    const v = fieldText(recordValue(record, m.field));
     if (v !== undefined && v !== '') return v;
   }
   return m.constant;
@@ -30,8 +30,8 @@ function eventOf(record: PipelineRecord): unknown {
 function indexedFields(record: PipelineRecord, cfg: HecEncodeConfig): Record<string, string | string[]> | undefined {
   if (cfg.fields.length === 0 && !cfg.stampOrigin) return undefined;
   const out: Record<string, string | string[]> = {};
-  for (const name of cfg.fields) {
-    const v = recordField(record.fields, name);
+  for (const { name, path } of cfg.fields) {
+    const v = recordValue(record, path);
     if (Array.isArray(v)) {
       const items = v.map(fieldText).filter((x): x is string => x !== undefined);
       if (items.length > 0) out[name] = items;

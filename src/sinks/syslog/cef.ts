@@ -2,7 +2,7 @@
 // the message of an RFC 5424 or 3164 line. Pure; escaping per the CEF specification (header: `\` and `|`;
 // extension values: `\` and `=`, newlines as `\n` / `\r`).
 import type { PipelineRecord } from '../../core/record.ts';
-import { fieldText, recordField } from '../record-field.ts';
+import { fieldText, recordValue } from '../record-field.ts';
 import type { CefConfig, ValueSource } from './config.ts';
 import { cefFromSyslog, cefSeverity } from './severity.ts';
 
@@ -20,7 +20,7 @@ export function escapeCefValue(text: string): string {
 
 function valueOf(record: PipelineRecord, s: ValueSource): string {
   if (s.field !== undefined) {
-    const t = fieldText(recordField(record.fields, s.field));
+    const t = fieldText(recordValue(record, s.field));
     if (t !== undefined && t !== '') return t;
   }
   return s.constant ?? '';
@@ -28,7 +28,7 @@ function valueOf(record: PipelineRecord, s: ValueSource): string {
 
 /** The record's CEF severity: CEF_SEVERITY_FIELD when set and readable, else the syslog severity's. */
 export function cefSeverityOf(record: PipelineRecord, cfg: CefConfig, syslogSeverity: number): number {
-  const own = cfg.severityField === undefined ? undefined : cefSeverity(recordField(record.fields, cfg.severityField));
+  const own = cfg.severityField === undefined ? undefined : cefSeverity(recordValue(record, cfg.severityField));
   return own ?? cefFromSyslog(syslogSeverity);
 }
 
@@ -36,7 +36,7 @@ export function cefSeverityOf(record: PipelineRecord, cfg: CefConfig, syslogSeve
 export function cefExtension(record: PipelineRecord, cfg: CefConfig): string {
   const pairs: string[] = [];
   for (const { name, field } of cfg.extension) {
-    const t = fieldText(recordField(record.fields, field));
+    const t = fieldText(recordValue(record, field));
     if (t !== undefined) pairs.push(`${name}=${escapeCefValue(t)}`);
   }
   return pairs.join(' ');

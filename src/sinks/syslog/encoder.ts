@@ -1,7 +1,7 @@
 // Pure syslog encoding: one record → one RFC 5424 or RFC 3164 message (without framing, see
 // framing.ts), its MSG the record's text or, for the CEF formats, a CEF line. Tested byte for byte.
 import type { PipelineRecord } from '../../core/record.ts';
-import { fieldText, parseEventTime, recordField } from '../record-field.ts';
+import { fieldText, parseEventTime, recordValue } from '../record-field.ts';
 import { encodeCef } from './cef.ts';
 import type { SyslogConfig, ValueSource } from './config.ts';
 import { cutUtf8 } from './framing.ts';
@@ -25,7 +25,7 @@ const MAX_TIME_MS = 253402300799999;
 
 function valueOf(record: PipelineRecord, s: ValueSource): string | undefined {
   if (s.field !== undefined) {
-    const t = fieldText(recordField(record.fields, s.field));
+    const t = fieldText(recordValue(record, s.field));
     if (t !== undefined && t !== '') return t;
   }
   return s.constant;
@@ -54,13 +54,13 @@ export function escapeParamValue(text: string): string {
 
 /** The record's syslog severity: its severity field when readable, else the configured default. */
 export function severityOf(record: PipelineRecord, cfg: Pick<SyslogEncodeConfig, 'severityField' | 'severityDefault'>): number {
-  return syslogSeverity(recordField(record.fields, cfg.severityField)) ?? cfg.severityDefault;
+  return syslogSeverity(recordValue(record, cfg.severityField)) ?? cfg.severityDefault;
 }
 
 /** Event time in epoch ms: the time field when readable, else the Kafka timestamp; undefined when
  *  neither fits a 4-digit year (Kafka reports -1 for messages without a timestamp). */
 export function eventTime(record: PipelineRecord, timeField: string | undefined): number | undefined {
-  const fromField = timeField !== undefined ? parseEventTime(recordField(record.fields, timeField)) : undefined;
+  const fromField = timeField !== undefined ? parseEventTime(recordValue(record, timeField)) : undefined;
   for (const ms of [fromField, record.meta.timestamp]) {
     if (ms !== undefined && Number.isFinite(ms) && ms >= 0 && ms <= MAX_TIME_MS) return Math.floor(ms);
   }
@@ -93,7 +93,7 @@ export function structuredData(record: PipelineRecord, sd: SyslogEncodeConfig['s
   if (sd === undefined) return NIL;
   let params = '';
   for (const { name, field } of sd.params) {
-    const value = recordField(record.fields, field);
+    const value = recordValue(record, field);
     const items = Array.isArray(value) ? value : [value];
     for (const item of items) {
       const t = fieldText(item);

@@ -1,7 +1,7 @@
 // SYSLOG_MSG_TEMPLATE: text with `{field}` placeholders (`{.}` = the whole record as JSON), parsed
 // once at start so that a broken template is a configuration error, not a per-record one.
 import type { PipelineRecord } from '../../core/record.ts';
-import { fieldText, recordField } from '../record-field.ts';
+import { fieldText, recordValue } from '../record-field.ts';
 
 /** Literal text, or a field path ('.' = the whole record). */
 export type TemplatePart = { readonly text: string } | { readonly field: string };
@@ -51,7 +51,7 @@ export function renderTemplate(record: PipelineRecord, template: Template | unde
   for (const p of template) {
     if ('text' in p) out += p.text;
     else if (p.field === '.') out += JSON.stringify(record.fields);
-    else out += fieldText(recordField(record.fields, p.field)) ?? '';
+    else out += fieldText(recordValue(record, p.field)) ?? '';
   }
   return out;
 }

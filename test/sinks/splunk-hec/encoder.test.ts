@@ -22,7 +22,7 @@ describe('HEC encoder', () => {
       index: { constant: 'main', field: 'idx' },
       host: { constant: undefined, field: 'device.name' },
       source: { constant: 'logstream', field: undefined },
-      fields: ['user', 'tags', 'n', 'obj', 'missing'],
+      fields: ['user', 'tags', 'n', 'obj', 'missing'].map((name) => ({ name, path: name })),
       stampOrigin: true,
       timeField: 'ts',
     };
@@ -37,6 +37,25 @@ describe('HEC encoder', () => {
       event: { idx: 'security', device: { name: 'fw01' }, user: 'alice', tags: ['a', 2], n: 5, obj: { x: 1 }, ts: '2026-11-22T10:00:00.250Z' },
     });
     expect(JSON.parse(encodeHecEvent(rec({ idx: '' }), cfg).toString()).index).toBe('main'); // empty field → default
+  });
+
+  it('indexed fields and metadata can come from Kafka metadata: topic, partition, offset, key, headers', () => {
+    const r: PipelineRecord = { ...rec({ a: 1 }), meta: { topic: 'logs', partition: 3, offset: '99', timestamp: 1_700_000_000_000, key: 'k-7', headers: { tenant: 't-9' } } };
+    const cfg: HecEncodeConfig = {
+      ...base,
+      index: { constant: 'main', field: '__headers__.tenant' },
+      fields: [
+        { name: 'tenant', path: '__headers__.tenant' },
+        { name: 'kafka_key', path: '__key__' },
+        { name: 'src', path: '__topic__' },
+        { name: 'p', path: '__partition__' },
+        { name: 'o', path: '__offset__' },
+        { name: 'nope', path: '__headers__.absent' },
+      ],
+    };
+    const out = JSON.parse(encodeHecEvent(r, cfg).toString());
+    expect(out.index).toBe('t-9');
+    expect(out.fields).toEqual({ tenant: 't-9', kafka_key: 'k-7', src: 'logs', p: '3', o: '99' });
   });
 
   it('sends a raw line as a string event, and the raw endpoint as plain text with metadata in the key', () => {
