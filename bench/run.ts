@@ -1,6 +1,6 @@
 // `npm run bench`: the throughput benchmark (kcat vs logstream on a real local broker), then the query
 // engine benchmark when bench/query.bench.ts exists, then the webhook benchmark (a 100 000-record
-// window served to a caller, BENCH_WEBHOOK_RECORDS); prints tables and writes everything to
+// window served to a caller, BENCH_WEBHOOK_RECORDS), then the rolling-restart cost (3 instances); prints tables and writes everything to
 // bench/results/latest.json (git-ignored). Never part of `npm test`.
 //
 // Env: BENCH_RECORDS (default 1000000), BENCH_RECORD_BYTES (default 1024),
@@ -15,6 +15,7 @@ import { machineInfo } from './lib/proc.ts';
 import { fmt, formatTable } from './lib/table.ts';
 import { benchOptionsFromEnv, formatThroughput, runThroughputBench, type ThroughputResult } from './throughput.bench.ts';
 import { formatWebhook, runWebhookBench, type WebhookBenchResult } from './webhook.bench.ts';
+import { formatRollingRestart, runRollingRestartBench, type RollingRestartResult } from './rolling-restart.bench.ts';
 
 interface QueryBenchRow {
   name: string;
@@ -91,13 +92,26 @@ async function main(): Promise<number> {
     webhook = { error: msg };
   }
 
+  say('\n== rolling restart: 3 instances, 6 partitions, SIGTERM + restart each in turn under 2000 records/s ==');
+  let rolling: RollingRestartResult | { error: string };
+  try {
+    rolling = await runRollingRestartBench({ ratePerSec: Number(process.env['BENCH_RESTART_RATE'] ?? 2000), log: (l) => process.stderr.write(`${l}\n`) });
+    say(formatRollingRestart(rolling));
+    problems.push(...rolling.problems);
+  } catch (err) {
+    const msg = (err as Error)?.message ?? String(err);
+    problems.push(`rolling restart benchmark failed: ${msg}`);
+    process.stderr.write(`rolling restart benchmark failed: ${(err as Error)?.stack ?? msg}\n`);
+    rolling = { error: msg };
+  }
+
   const machine = machineInfo('kafkaVersion' in throughput ? throughput.kafkaVersion : (process.env['LOGSTREAM_KAFKA_VERSION'] ?? DEFAULT_KAFKA_VERSION));
   say(`\nmachine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.os}, Node ${machine.node}, Kafka ${machine.kafka}, kcat ${machine.kcat}`);
 
   await mkdir(RESULTS_DIR, { recursive: true });
   const out = join(RESULTS_DIR, 'latest.json');
   const params = { records: opts.records, recordBytes: opts.recordBytes, cpuProfile: opts.cpuProfile ?? false };
-  await writeFile(out, `${JSON.stringify({ date, machine, params, throughput, query, webhook, problems }, null, 2)}\n`);
+  await writeFile(out, `${JSON.stringify({ date, machine, params, throughput, query, webhook, rolling, problems }, null, 2)}\n`);
   say(`results: ${out}`);
 
   if (problems.length > 0) {
