@@ -12,6 +12,7 @@ commands:
   webhook new-key [p]  print a new webhook key and the hash to put in WEBHOOK_KEYS
   reset-offsets --group G --to <time|earliest|latest> [--topic T]... [--dry-run]
                        move a stopped group's committed offsets (replay from a time)
+  s3 test              write a test object to <S3_PREFIX>/test in S3_BUCKET (the Log Stream "Test" button)
   help                 this text
 
 Configuration comes from environment variables: see README.md.
@@ -42,6 +43,10 @@ async function main(argv: string[]): Promise<number | undefined> {
     case 'webhook': {
       const { webhookCommand } = await import('./cli/webhook.ts');
       return webhookCommand(rest, process.stdout, process.stderr);
+    }
+    case 's3': {
+      const { s3Command } = await import('./cli/s3.ts');
+      return s3Command(rest, process.env, process.stdout, process.stderr);
     }
     case 'reset-offsets': {
       const { resetOffsetsCommand } = await import('./cli/reset-offsets.ts');

@@ -20,6 +20,8 @@ interface OpenBatch {
   items: Item[];
   bytes: number;
   timer: NodeJS.Timeout | undefined;
+  /** Its wait is over but its lane was busy (Sink.accumulateWhileBusy): sealed when the lane frees. */
+  due: boolean;
 }
 
 /** A key's sealed batches, sent one at a time in order. */
@@ -91,7 +93,7 @@ export class SinkRunner {
       open = undefined;
     }
     if (!open) {
-      open = { items: [], bytes: 0, timer: undefined };
+      open = { items: [], bytes: 0, timer: undefined, due: false };
       this.#open.set(key, open);
       this.#unsettled++;
     }
@@ -99,9 +101,20 @@ export class SinkRunner {
     open.bytes += payload.length;
     if (open.items.length >= this.#cfg.batchMaxRecords || open.bytes >= this.#cfg.batchMaxBytes) {
       this.#seal(key);
-    } else if (open.timer === undefined) {
-      open.timer = setTimeout(() => this.#seal(key), this.#cfg.batchMaxWaitMs);
+    } else if (open.timer === undefined && !open.due) {
+      open.timer = setTimeout(() => this.#waitOver(key), this.#cfg.batchMaxWaitMs);
     }
+  }
+
+  /** A partial batch waited long enough: sealed, unless the sink accumulates while its previous batch
+   *  of the same key is still being written (then it grows until that write ends, up to the caps). */
+  #waitOver(key: string): void {
+    const open = this.#open.get(key);
+    if (!open) return;
+    open.timer = undefined;
+    const lane = this.#lanes.get(key);
+    if (this.#sink.accumulateWhileBusy && lane && (lane.busy || lane.queue.length > 0)) open.due = true;
+    else this.#seal(key);
   }
 
   /** Seals every partial batch now (drain on revoke or shutdown). */
@@ -146,7 +159,10 @@ export class SinkRunner {
         this.#active--;
         lane.busy = false;
         if (lane.queue.length > 0) this.#ready.push(lane);
-        else this.#lanes.delete(lane.key);
+        else {
+          this.#lanes.delete(lane.key);
+          if (this.#open.get(lane.key)?.due) this.#seal(lane.key); // what accumulated meanwhile goes next
+        }
         this.#settled();
         this.#pump();
       });

@@ -1,11 +1,13 @@
 // The explicit, typed list of sinks. Adding a sink = a folder under src/sinks/ and one line here.
 import { fileSink } from './file/index.ts';
+import { formPostSink } from './form-post/index.ts';
+import { s3Sink } from './s3/index.ts';
 import { splunkHecSink } from './splunk-hec/index.ts';
 import { syslogSink } from './syslog/index.ts';
 import { stderrSink, stdoutSink } from './stdout/index.ts';
 import type { AnySinkDefinition } from './types.ts';
 
-export const SINKS: readonly AnySinkDefinition[] = [stdoutSink, stderrSink, fileSink, splunkHecSink, syslogSink];
+export const SINKS: readonly AnySinkDefinition[] = [stdoutSink, stderrSink, fileSink, splunkHecSink, syslogSink, formPostSink, s3Sink];
 
 export function findSink(type: string): AnySinkDefinition | undefined {
   return SINKS.find((s) => s.type === type);

@@ -37,6 +37,13 @@ export interface Sink {
   encode(record: PipelineRecord): Buffer;
   /** Optional extra batching key (e.g. an S3 log type): records with different keys never share a batch. */
   batchKey?(record: PipelineRecord): string;
+  /**
+   * True: a partial batch whose wait is over is not sealed while the previous batch of its key is
+   * still being sent; it keeps accumulating (up to the batch caps) and goes as soon as that send ends
+   * (the S3 seed: "written immediately unless a write is in progress, then up to 1000 entries or
+   * ~100 MiB are accumulated for the next write"). False (default): sealed on time, queued behind.
+   */
+  readonly accumulateWhileBusy?: boolean;
   /** Sends one batch. Throw a DeliveryError (or any error: treated as retriable) when nothing was delivered. */
   send(batch: Batch, signal: AbortSignal): Promise<SendResult | void>;
   /** I/O that must succeed before consuming starts (open files, connect, test writes). */

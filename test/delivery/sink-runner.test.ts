@@ -74,6 +74,46 @@ describe('SinkRunner', () => {
     expect(trackers.get(0)!.committable).toBe(4);
   });
 
+  it('accumulateWhileBusy: while a key\'s batch is being sent, the next one grows instead of being sealed on time', async () => {
+    const timed = setup({ batchMaxWaitMs: 0, batchMaxRecords: 1000 });
+    const acc = setup({ batchMaxWaitMs: 0, batchMaxRecords: 1000 });
+    Object.assign(acc.sink, { accumulateWhileBusy: true });
+    for (const t of [timed, acc]) {
+      // a slow peer: each send takes ~30 ms; a record arrives every ~3 ms
+      const send = t.sink.send.bind(t.sink);
+      t.sink.send = async (b) => {
+        await new Promise((r) => setTimeout(r, 30));
+        return send(b);
+      };
+      for (let o = 0; o < 40; o++) {
+        t.push(0, o);
+        await new Promise((r) => setTimeout(r, 3));
+      }
+      t.runner.flush();
+      await t.runner.idle();
+      expect(t.sink.batches.flatMap((b) => b.ids)).toEqual([...Array(40).keys()]);
+      expect(t.trackers.get(0)!.committable).toBe(40);
+    }
+    // sealed on time: one batch per wait (tiny batches queue up behind the slow send)
+    expect(timed.sink.batches.length).toBeGreaterThan(15);
+    // accumulated: the first record goes at once, then one batch per send
+    expect(acc.sink.batches[0]!.ids).toEqual([0]);
+    expect(acc.sink.batches.length).toBeLessThanOrEqual(6);
+    expect(acc.sink.maxParallelPerKey).toBe(1);
+  });
+
+  it('accumulateWhileBusy still honours the caps and other keys', async () => {
+    const t = setup({ batchMaxWaitMs: 0, batchMaxRecords: 5 });
+    Object.assign(t.sink, { accumulateWhileBusy: true });
+    for (let o = 0; o < 23; o++) t.push(o % 2, o);
+    await new Promise((r) => setTimeout(r, 5));
+    for (let o = 23; o < 40; o++) t.push(o % 2, o);
+    t.runner.flush();
+    await t.runner.idle();
+    expect(t.sink.batches.every((b) => b.ids.length <= 5)).toBe(true);
+    for (const p of [0, 1]) expect(t.sink.batches.filter((b) => b.key === `t/${p}`).flatMap((b) => b.ids)).toEqual([...Array(40).keys()].filter((o) => o % 2 === p));
+  });
+
   it('keeps partition order: one batch per partition in flight, partitions in parallel', async () => {
     const { sink, runner, push } = setup({ batchMaxRecords: 2, concurrency: 8 });
     for (let o = 0; o < 40; o++) push(o % 4, o);

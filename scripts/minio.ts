@@ -1,0 +1,330 @@
+/**
+ * A real S3 server, MinIO (https://github.com/minio/minio), for the S3 sink's tests and benchmark.
+ * Library and CLI, on the pattern of scripts/kafka-broker.ts and scripts/elasticmq.ts.
+ *
+ * MinIO publishes no release binaries to a registry we use, so it is built from the Go module proxy:
+ * `GOBIN=<repo>/.cache/minio/bin go install github.com/minio/minio@<version>` (Go ≥ 1.24 on PATH; the
+ * build takes several minutes on 2 cores and is done once: an existing binary is reused). The proxy
+ * resolves `latest` to a pseudo-version of the master branch and refuses MinIO's RELEASE.* tags, so the
+ * version is pinned to that pseudo-version. The server runs as a child process bound to 127.0.0.1 only,
+ * with everything in one directory:
+ *
+ *   <dataDir>/data        the single drive (buckets and objects; kept across restart())
+ *   <dataDir>/minio.out   server stdout/stderr
+ *
+ * CLI:
+ *   node scripts/minio.ts fetch
+ *   node scripts/minio.ts start [--port N] [--console-port N] [--data-dir D] [--bucket NAME]...
+ *     prints S3_ENDPOINT=…, AWS_ACCESS_KEY_ID=…, AWS_SECRET_ACCESS_KEY=… and runs until SIGINT/SIGTERM.
+ *
+ * Env: LOGSTREAM_MINIO_VERSION overrides DEFAULT_MINIO_VERSION (a new version builds a new binary).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { freePort } from './kafka-broker.ts';
+
+export const DEFAULT_MINIO_VERSION = 'v0.0.0-20260212201848-7aac2a2c5b7c';
+export const MINIO_MODULE = 'github.com/minio/minio';
+/** Root credentials of the test server (MinIO wants a password of at least 8 characters). */
+export const MINIO_ROOT_USER = 'logstream-minio';
+export const MINIO_ROOT_PASSWORD = 'logstream-minio-secret-never-logged';
+
+const REPO_ROOT = resolve(import.meta.dirname, '..');
+const BUILD_TIMEOUT_MS = 60 * 60_000;
+
+function resolveVersion(version?: string): string {
+  const v = version ?? process.env['LOGSTREAM_MINIO_VERSION'] ?? DEFAULT_MINIO_VERSION;
+  if (!/^v[0-9A-Za-z.+_-]+$/.test(v)) throw new Error(`invalid MinIO module version ${JSON.stringify(v)}`);
+  return v;
+}
+
+/** <repo>/.cache/minio/bin for the default version, bin-<version> for another one. */
+function binDir(version: string): string {
+  return join(REPO_ROOT, '.cache', 'minio', version === DEFAULT_MINIO_VERSION ? 'bin' : `bin-${version}`);
+}
+
+/**
+ * Makes sure the minio binary of `version` exists and returns its path. Builds it with `go install`
+ * into a temp GOBIN renamed into place, so an interrupted or concurrent build never leaves half a
+ * binary; progress (packages compiled) goes to `progress` every 30 s.
+ */
+export async function ensureMinio(version?: string, progress: (line: string) => void = (l) => writeSync(2, `${l}\n`)): Promise<string> {
+  const v = resolveVersion(version);
+  const dir = binDir(v);
+  const bin = join(dir, 'minio');
+  if (existsSync(bin)) return bin;
+  await mkdir(join(REPO_ROOT, '.cache', 'minio'), { recursive: true });
+  const tmp = await mkdtemp(join(REPO_ROOT, '.cache', 'minio', 'gobin.tmp-'));
+  const t0 = Date.now();
+  try {
+    progress(`building ${MINIO_MODULE}@${v} with go install (once; several minutes on 2 cores)…`);
+    let packages = 0;
+    let last = '';
+    let output = '';
+    const child = spawn('go', ['install', '-v', `${MINIO_MODULE}@${v}`], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, GOBIN: tmp, GOFLAGS: `${process.env['GOFLAGS'] ?? ''} -buildvcs=false`.trim(), GOTOOLCHAIN: process.env['GOTOOLCHAIN'] ?? 'auto' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const onData = (chunk: Buffer): void => {
+      const text = chunk.toString('utf8');
+      output = (output + text).slice(-20_000);
+      for (const line of text.split('\n')) {
+        if (line.trim() === '') continue;
+        if (!line.startsWith('go: ')) packages++;
+        last = line.trim();
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    const ticker = setInterval(() => progress(`  … ${Math.round((Date.now() - t0) / 1000)} s, ${packages} packages built (last: ${last})`), 30_000);
+    const killer = setTimeout(() => child.kill('SIGKILL'), BUILD_TIMEOUT_MS);
+    const result = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res, rej) => {
+      child.once('error', (err) => rej(new Error(`cannot run go (Go ≥ 1.24 must be on PATH to build MinIO): ${err.message}`)));
+      child.once('close', (code, signal) => res({ code, signal }));
+    }).finally(() => {
+      clearInterval(ticker);
+      clearTimeout(killer);
+    });
+    if (result.code !== 0) throw new Error(`go install ${MINIO_MODULE}@${v} failed (${result.code ?? result.signal}):\n${output.split('\n').slice(-40).join('\n')}`);
+    if (!existsSync(join(tmp, 'minio'))) throw new Error(`go install ${MINIO_MODULE}@${v} produced no minio binary in ${tmp}`);
+    await mkdir(dir, { recursive: true });
+    if (!existsSync(bin)) await rename(join(tmp, 'minio'), bin); // else another build won the race
+    progress(`minio built in ${Math.round((Date.now() - t0) / 1000)} s: ${bin}`);
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+  return bin;
+}
+
+export interface MinioOptions {
+  version?: string;
+  /** S3 API port on 127.0.0.1; default a free one. Pass the previous port to restart "the same" server. */
+  port?: number;
+  consolePort?: number;
+  /** Default: a fresh temp dir. Reuse it to keep buckets and objects across a restart. */
+  dataDir?: string;
+  /** MINIO_SITE_REGION: the region the server says it is in (and checks signatures against). */
+  region?: string;
+  /** MINIO_KMS_SECRET_KEY (`<name>:<base64 32 bytes>`): a built-in KMS key, needed for SSE-S3 / SSE-KMS. */
+  kmsSecretKey?: string;
+  /** More MINIO_* settings, e.g. MINIO_API_REQUESTS_MAX to make it throttle (429 TooManyRequests). */
+  env?: Record<string, string>;
+  startTimeoutMs?: number;
+}
+
+export interface MinioServer {
+  /** http://127.0.0.1:<port> */
+  endpoint: string;
+  port: number;
+  consolePort: number;
+  version: string;
+  dataDir: string;
+  /** <dataDir>/minio.out */
+  logFile: string;
+  pid: number;
+  accessKeyId: string;
+  secretAccessKey: string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** SIGTERM, SIGKILL after 20 s. Idempotent. */
+  stop(): Promise<void>;
+  /** SIGKILL. Idempotent. */
+  kill(): Promise<void>;
+}
+
+const children = new Set<ChildProcess>();
+let exitHook = false;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function live(endpoint: string): Promise<boolean> {
+  try {
+    const res = await fetch(`${endpoint}/minio/health/live`, { signal: AbortSignal.timeout(2000) });
+    await res.arrayBuffer();
+    return res.status === 200;
+  } catch {
+    return false;
+  }
+}
+
+function tail(file: string, n: number): string {
+  try {
+    return readFileSync(file, 'utf8').split('\n').slice(-n).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+export async function startMinio(opts: MinioOptions = {}): Promise<MinioServer> {
+  const version = resolveVersion(opts.version);
+  const bin = await ensureMinio(version);
+  const dataDir = resolve(opts.dataDir ?? (await mkdtemp(join(tmpdir(), 'logstream-minio-'))));
+  await mkdir(join(dataDir, 'data'), { recursive: true });
+  const port = opts.port ?? (await freePort());
+  const consolePort = opts.consolePort ?? (await freePort());
+  const endpoint = `http://127.0.0.1:${port}`;
+  const logFile = join(dataDir, 'minio.out');
+  const fd = openSync(logFile, 'a');
+  let child: ChildProcess;
+  try {
+    child = spawn(bin, ['server', join(dataDir, 'data'), '--address', `127.0.0.1:${port}`, '--console-address', `127.0.0.1:${consolePort}`, '--quiet'], {
+      cwd: dataDir,
+      env: {
+        PATH: process.env['PATH'] ?? '',
+        HOME: dataDir,
+        MINIO_ROOT_USER,
+        MINIO_ROOT_PASSWORD,
+        MINIO_UPDATE: 'off',
+        MINIO_BROWSER: 'off',
+        ...(opts.region ? { MINIO_SITE_REGION: opts.region } : {}),
+        ...(opts.kmsSecretKey ? { MINIO_KMS_SECRET_KEY: opts.kmsSecretKey } : {}),
+        ...opts.env,
+      },
+      stdio: ['ignore', fd, fd],
+    });
+  } finally {
+    closeSync(fd);
+  }
+  const spawnError = await new Promise<Error | undefined>((r) => {
+    child.once('spawn', () => r(undefined));
+    child.once('error', r);
+  });
+  if (spawnError || child.pid === undefined) throw new Error(`cannot start ${bin}: ${spawnError?.message ?? 'no pid'}`);
+  const pid = child.pid;
+  child.unref();
+  children.add(child);
+  if (!exitHook) {
+    exitHook = true;
+    process.on('exit', () => {
+      for (const c of children) c.kill('SIGKILL');
+    });
+  }
+  let exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => {
+    child.once('exit', (code, signal) => {
+      exitInfo = { code, signal };
+      children.delete(child);
+      r(exitInfo);
+    });
+  });
+  const kill = async (): Promise<void> => {
+    if (exitInfo === undefined) child.kill('SIGKILL');
+    const keepAlive = setInterval(() => {}, 1000); // the child is unref'd
+    try {
+      await exited;
+    } finally {
+      clearInterval(keepAlive);
+    }
+  };
+  const deadline = Date.now() + (opts.startTimeoutMs ?? 60_000);
+  for (;;) {
+    if (exitInfo !== undefined) throw new Error(`minio exited during startup (${exitInfo.code ?? exitInfo.signal}):\n${tail(logFile, 30)}`);
+    if (await live(endpoint)) break;
+    if (Date.now() > deadline) {
+      await kill();
+      throw new Error(`minio on ${endpoint} was not live in time; killed it:\n${tail(logFile, 30)}`);
+    }
+    await sleep(100);
+  }
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      if (exitInfo !== undefined) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+      const keepAlive = setInterval(() => {}, 1000);
+      await exited;
+      clearTimeout(timer);
+      clearInterval(keepAlive);
+    })();
+    return stopping;
+  };
+  return { endpoint, port, consolePort, version, dataDir, logFile, pid, accessKeyId: MINIO_ROOT_USER, secretAccessKey: MINIO_ROOT_PASSWORD, exited, stop, kill };
+}
+
+// ---------------------------------------------------------------------------------------------
+// CLI
+
+const err = (line: string): void => {
+  writeSync(2, `${line}\n`);
+};
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      version: { type: 'string' },
+      port: { type: 'string' },
+      'console-port': { type: 'string' },
+      'data-dir': { type: 'string' },
+      bucket: { type: 'string', multiple: true },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const cmd = positionals[0];
+  if (values.help || (cmd !== 'fetch' && cmd !== 'start')) {
+    err('usage: node scripts/minio.ts fetch [--version V]\n       node scripts/minio.ts start [--version V] [--port N] [--console-port N] [--data-dir D] [--bucket NAME]...');
+    return values.help ? 0 : 2;
+  }
+  const t0 = Date.now();
+  if (cmd === 'fetch') {
+    const bin = await ensureMinio(values.version);
+    err(`minio ${resolveVersion(values.version)} ready: ${bin} (${Date.now() - t0} ms)`);
+    return 0;
+  }
+  const num = (name: string, raw: string | undefined): number | undefined => {
+    if (raw === undefined) return undefined;
+    const n = Number(raw);
+    if (!(Number.isInteger(n) && n > 0 && n < 65536)) throw new Error(`--${name} must be a port number, got ${JSON.stringify(raw)}`);
+    return n;
+  };
+  const port = num('port', values.port);
+  const consolePort = num('console-port', values['console-port']);
+  const server = await startMinio({
+    ...(values.version ? { version: values.version } : {}),
+    ...(port ? { port } : {}),
+    ...(consolePort ? { consolePort } : {}),
+    ...(values['data-dir'] ? { dataDir: values['data-dir'] } : {}),
+  });
+  if ((values.bucket ?? []).length > 0) {
+    const { CreateBucketCommand, S3Client } = await import('@aws-sdk/client-s3');
+    const s3 = new S3Client({ region: 'us-east-1', endpoint: server.endpoint, forcePathStyle: true, credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey } });
+    for (const b of values.bucket ?? []) await s3.send(new CreateBucketCommand({ Bucket: b }));
+    s3.destroy();
+  }
+  err(`minio ready in ${Date.now() - t0} ms, pid ${server.pid}, data dir ${server.dataDir}, log ${server.logFile}`);
+  writeSync(1, `S3_ENDPOINT=${server.endpoint}\nAWS_ACCESS_KEY_ID=${server.accessKeyId}\nAWS_SECRET_ACCESS_KEY=${server.secretAccessKey}\n`);
+  const keepAlive = setInterval(() => {}, 1 << 30);
+  return new Promise<number>((done) => {
+    let stopping = false;
+    const onSignal = (): void => {
+      stopping = true;
+      void server.stop().then(() => {
+        clearInterval(keepAlive);
+        done(0);
+      });
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    void server.exited.then((info) => {
+      if (stopping) return;
+      clearInterval(keepAlive);
+      err(`minio exited (${info.code ?? info.signal}); see ${server.logFile}`);
+      done(1);
+    });
+  });
+}
+
+if (import.meta.main) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e: unknown) => {
+      err(e instanceof Error ? e.message : String(e));
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,40 @@
+// s3 sink: batches of records as JSON-lines objects in the StrongDM Log Stream layout
+// (<prefix>/<logType>/YYYY/MM/DD/HH/MM/<uuid>.json), for SIEMs that ingest from a bucket.
+import type { SinkDefinition } from '../types.ts';
+import { parseS3Config, s3Vars, type S3Config } from './config.ts';
+import { encodeS3Record } from './encoder.ts';
+import { recordFolder } from './object-key.ts';
+import { S3Transport } from './transport.ts';
+
+const MiB = 1024 * 1024;
+
+export const s3Sink: SinkDefinition<S3Config> = {
+  type: 's3',
+  envPrefix: 'S3',
+  summary: 'JSON-lines objects in an S3 bucket (or an S3-compatible store), in the StrongDM Log Stream key layout.',
+  vars: s3Vars,
+  parseConfig: parseS3Config,
+  // The seed: records are written immediately, unless a write is in progress; then up to 1000 entries
+  // or about 100 MiB accumulate for the next write (accumulateWhileBusy below; the wait is 0).
+  deliveryDefaults: { batchMaxRecords: 1000, batchMaxBytes: 100 * MiB, batchMaxWaitMs: 0, concurrency: 16, requestTimeoutMs: 120_000 },
+  create(cfg, ctx) {
+    const transport = new S3Transport(cfg, ctx.logger);
+    return {
+      encode: encodeS3Record,
+      accumulateWhileBusy: true,
+      // One object per log type and minute: the key's folders hold for every line in it.
+      batchKey: (record) => recordFolder(record, cfg),
+      async start() {
+        if (!cfg.testOnStart) return;
+        const written = await transport.writeTestObject();
+        ctx.logger.info({ bucket: written.bucket, key: written.key }, 'S3 test object written (S3_TEST_ON_START)');
+      },
+      async send(batch, signal) {
+        await transport.send(batch, signal);
+      },
+      async stop() {
+        transport.close();
+      },
+    };
+  },
+};

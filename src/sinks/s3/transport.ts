@@ -1,0 +1,124 @@
+// Writes each delivery batch as one S3 object through the AWS SDK: PutObject, or a multipart upload
+// above S3_MULTIPART_THRESHOLD. The batch is acknowledged only when S3 answered with an ETag.
+//
+// The SDK is built with maxAttempts 1: the delivery layer (src/delivery) does every retry, with its own
+// backoff and health reporting. The SDK's automatic CRC32 checksums are off (WHEN_REQUIRED): every PUT
+// and part carries its signed SHA-256 and the S3_CHECKSUM header instead (integrity.ts), computed once.
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DeliveryError, halt, oneLine } from '../../core/errors.ts';
+import type { Logger } from '../../telemetry/logger.ts';
+import type { Batch } from '../types.ts';
+import type { S3Config } from './config.ts';
+import { digestsOf, objectBody, type Digests } from './encoder.ts';
+import { explainS3Error, s3Fault, type S3Target } from './faults.ts';
+import { integrityInput, signedPayload } from './integrity.ts';
+import { multipartUpload, type ObjectHeaders } from './multipart.ts';
+import { batchObjectId, objectKey, recordFolder, testObjectKey } from './object-key.ts';
+
+/** The Test button's object (seeds/004): the same record StrongDM writes to <prefix>/test. */
+export const TEST_RECORD = { formatVersion: 'v1.0.0', logType: 'activities', actorAccountID: 'a-0000000000000000', timestamp: '0001-01-01T00:00:00Z' };
+
+export interface WrittenObject {
+  bucket: string;
+  key: string;
+  bytes: number;
+}
+
+export class S3Transport {
+  readonly #cfg: S3Config;
+  readonly #client: S3Client;
+  readonly #log: Logger;
+  readonly target: S3Target;
+
+  constructor(cfg: S3Config, logger: Logger) {
+    this.#cfg = cfg;
+    this.#log = logger;
+    this.target = { bucket: cfg.bucket, region: cfg.region, endpoint: cfg.endpoint };
+    const agent = { keepAlive: true, maxSockets: cfg.connections };
+    // Only the SDK's own text warnings reach our log. Its structured entries carry the command input
+    // (record bodies) and a failed call is reported by the delivery layer anyway.
+    const sdkLog = (...args: unknown[]): void => {
+      if (args.every((a) => typeof a === 'string')) logger.warn(`AWS SDK: ${oneLine(args.join(' '))}`);
+    };
+    this.#client = new S3Client({
+      region: cfg.region,
+      ...(cfg.endpoint !== undefined ? { endpoint: cfg.endpoint } : {}),
+      forcePathStyle: cfg.forcePathStyle,
+      maxAttempts: 1,
+      followRegionRedirects: false,
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+      logger: { debug: () => {}, info: () => {}, warn: sdkLog, error: sdkLog },
+      requestHandler: { httpAgent: agent, httpsAgent: agent, connectionTimeout: 10_000 },
+    });
+  }
+
+  /** Headers every object gets: type, encoding, encryption, storage class. */
+  headers(key: string, opts: { gzip: boolean; contentType: string; metadata?: Record<string, string> }): ObjectHeaders {
+    const { sse, storageClass } = this.#cfg;
+    const h: ObjectHeaders = { Bucket: this.#cfg.bucket, Key: key, ContentType: opts.contentType };
+    if (opts.gzip) h.ContentEncoding = 'gzip';
+    if (sse.mode !== undefined) h.ServerSideEncryption = sse.mode;
+    if (sse.kmsKeyId !== undefined) h.SSEKMSKeyId = sse.kmsKeyId;
+    if (sse.bucketKey !== undefined) h.BucketKeyEnabled = sse.bucketKey;
+    if (storageClass !== undefined) h.StorageClass = storageClass;
+    if (opts.metadata) h.Metadata = opts.metadata;
+    return h;
+  }
+
+  /** One PutObject with the integrity headers of `digests` (which must be those of `body`: tests pass
+   *  others to see S3 refuse them). */
+  async putObject(head: ObjectHeaders, body: Buffer, digests: Digests, signal: AbortSignal): Promise<void> {
+    const cmd = new PutObjectCommand({ ...head, Body: body, ContentLength: body.length, ...integrityInput(digests) });
+    const r = await this.#client.send(signedPayload(cmd, digests.sha256), { abortSignal: signal });
+    // Anything that answers 200 to a PUT is not S3: S3 always returns the object's ETag.
+    if (!r.ETag) throw halt('S3_NO_ETAG', `PutObject ${head.Key} returned no ETag: ${this.target.endpoint ?? 'the endpoint'} does not behave like S3`);
+  }
+
+  /** One batch → one object at <prefix>/<logType>/YYYY/MM/DD/HH/MM/<uuid>.json[.gz]. */
+  async send(batch: Batch, signal: AbortSignal): Promise<WrittenObject> {
+    const records = batch.items.map((i) => i.record);
+    const body = await objectBody(batch.items, this.#cfg);
+    const key = objectKey(this.#cfg, recordFolder(records[0]!, this.#cfg), batchObjectId(records, body.digests.sha256));
+    const first = records[0]!.meta;
+    const head = this.headers(key, {
+      gzip: this.#cfg.gzip,
+      contentType: this.#cfg.contentType,
+      metadata: { 'logstream-records': String(records.length), 'logstream-origin': `${first.topic}/${first.partition}/${first.offset}-${records[records.length - 1]!.meta.offset}` },
+    });
+    const { thresholdBytes, partBytes, concurrency } = this.#cfg.multipart;
+    try {
+      if (body.bytes.length > thresholdBytes) await multipartUpload(this.#client, head, body.bytes, { partBytes, concurrency, checksum: this.#cfg.checksum, signal });
+      else await this.putObject(head, body.bytes, body.digests, signal);
+    } catch (err) {
+      throw s3Fault(err, this.target);
+    }
+    if (this.#log.isLevelEnabled('debug')) this.#log.debug({ key, records: records.length, bytes: body.bytes.length }, 'object written');
+    return { bucket: this.#cfg.bucket, key, bytes: body.bytes.length };
+  }
+
+  /**
+   * The Test button: writes the test record to <prefix>/test with the same encryption and storage class
+   * as the log objects. Throws an Error whose message says what is wrong (region, bucket, credentials,
+   * permission, endpoint), without secrets.
+   */
+  async writeTestObject(timeoutMs = 20_000): Promise<WrittenObject> {
+    const key = testObjectKey(this.#cfg.prefix);
+    const body = Buffer.from(`${JSON.stringify(TEST_RECORD)}\n`);
+    const signal = AbortSignal.timeout(timeoutMs);
+    try {
+      await this.putObject(this.headers(key, { gzip: false, contentType: 'application/json' }), body, digestsOf(body, this.#cfg.checksum), signal);
+    } catch (err) {
+      const where = `s3://${this.#cfg.bucket}/${key} (region ${this.#cfg.region}${this.#cfg.endpoint ? `, endpoint ${this.#cfg.endpoint}` : ''})`;
+      const why = signal.aborted
+        ? `no answer within ${timeoutMs} ms from ${this.#cfg.endpoint ?? 'S3'}: check S3_ENDPOINT, DNS and the network`
+        : err instanceof DeliveryError ? err.message : explainS3Error(err, this.target);
+      throw new Error(`cannot write the test object ${where}: ${why}`, { cause: err });
+    }
+    return { bucket: this.#cfg.bucket, key, bytes: body.length };
+  }
+
+  close(): void {
+    this.#client.destroy();
+  }
+}
