@@ -13,12 +13,23 @@
 //   (g) the same to a real rsyslogd (test/support/rsyslog.ts), which writes one JSON line per
 //       message; its output lines are counted. Either receiver must end up with exactly N messages:
 //       fewer is a failure, more is one too unless logstream retried (reconnected), and then the
-//       duplicates are reported.
+//       duplicates are reported;
+//   (h) logstream → form POST (multipart/form-data, 20 rows per POST, every setting at its default)
+//       to the busboy receiver of test/support/form-receiver in its own process (--count-only: it
+//       still checks every body strictly); it must end up with exactly N rows, no POST over 20 rows,
+//       only 200 replies;
+//   (i) logstream → S3 (a real MinIO, bench/lib/s3.ts), JSON lines and gzip: every object is read back,
+//       each record must be in exactly one object, in the Log Stream key layout, within the limits;
+//   (k) logstream → SQS (a real ElasticMQ, bench/lib/sqs.ts, every SQS setting at its default) on its own
+//       topic of BENCH_SQS_RECORDS (default 100 000) records, with kcat measured on that topic too: every
+//       message is received back, each record exactly once.
 // Everything is measured (wall, CPU, peak RSS), nothing asserted on time; lost or duplicated records,
 // an unclean exit, a non-200 HEC reply or a stall are reported as problems (the entry exits non-zero
 // on any).
 //
-// Alone: node bench/throughput.bench.ts   (env BENCH_RECORDS, BENCH_RECORD_BYTES, BENCH_CPU_PROF=1)
+// Alone: node bench/throughput.bench.ts   (env BENCH_RECORDS, BENCH_RECORD_BYTES, BENCH_CPU_PROF=1,
+//        BENCH_RUNS=hec,form: only the logstream runs whose name contains one of these, case-insensitive;
+//        kcat always runs)
 import { existsSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -35,6 +46,9 @@ import { readPeakRssBytes, readProcessCpu } from './lib/proc.ts';
 import { writeRecordsFile, type GeneratedFile } from './lib/records.ts';
 import { startSyslogReceiver, type SyslogReceiver, type SyslogReceiverCounts, type SyslogReceiverKind } from './lib/syslog-receivers.ts';
 import { fmt, formatTable } from './lib/table.ts';
+import { formatFormPostRuns, startFormPostReceiver, type FormPostRunInfo } from './lib/form-post.ts';
+import { formatS3Runs, startS3Bench, type S3RunInfo } from './lib/s3.ts';
+import { formatSqsRuns, prepareSqsTopic, sqsRecordCount, startSqsBench, SQS_TOPIC, type SqsRunInfo } from './lib/sqs.ts';
 
 export const SEVERITY_QUERY = "* | where severity in ('high','critical')";
 const PARTITIONS = 4;
@@ -46,6 +60,8 @@ export interface ThroughputOptions {
   recordBytes: number;
   /** Broker JVM heap, default 2048 MB. */
   heapMb?: number;
+  /** Only the logstream runs whose name contains one of these (lower case); all when undefined. */
+  runs?: string[];
   /** Profile the daemon of run (b) with --cpu-prof; the profile is copied to `resultsDir`. */
   cpuProfile?: boolean;
   resultsDir?: string;
@@ -75,6 +91,12 @@ export interface RunRow {
   hec?: HecRunInfo;
   /** Syslog runs only: what the receiver counted, and its own cost. */
   syslog?: SyslogRunInfo;
+  /** Form POST runs only: what the receiver counted, and its own cost. */
+  formPost?: FormPostRunInfo;
+  /** S3 runs only: what was read back from MinIO, and its cost. */
+  s3?: S3RunInfo;
+  /** SQS runs only: what was received back from ElasticMQ, and its cost. */
+  sqs?: SqsRunInfo;
   problems: string[];
 }
 
@@ -191,6 +213,12 @@ interface LogstreamCase {
   hec?: { gzip: boolean };
   /** Ship over syslog TLS to this receiver instead of the file sink. */
   syslog?: { receiver: SyslogReceiverKind };
+  /** POST multipart forms to a form receiver process instead of the file sink. */
+  formPost?: boolean;
+  /** Write objects to a MinIO instead of the file sink. */
+  s3?: { gzip: boolean };
+  /** Send to an ElasticMQ queue instead of the file sink (reads ctx.topicName). */
+  sqs?: boolean;
 }
 
 const HEC_STOP_TIMEOUT_MS = 15_000;
@@ -262,7 +290,7 @@ function reconnectEvidence(r: LogstreamRun, connections: number | undefined): st
 
 async function logstreamRow(
   c: LogstreamCase,
-  ctx: { broker: Broker; admin: BenchAdmin; workDir: string; topic: GeneratedFile; kcatMbPerSec: number; opts: ThroughputOptions },
+  ctx: { broker: Broker; admin: BenchAdmin; workDir: string; topic: GeneratedFile; topicName?: string; kcatMbPerSec: number; opts: ThroughputOptions },
   profile: boolean,
 ): Promise<RunRow> {
   const cpuProfDir = profile ? join(ctx.workDir, `prof-${slug(c.name)}`) : undefined;
@@ -271,9 +299,15 @@ async function logstreamRow(
   const hec = c.hec ? await HecProcess.start(['--port', '0', '--host', '127.0.0.1', '--token', token, '--count-only']) : undefined;
   const syslogDir = join(ctx.workDir, `rsyslog-${slug(c.name)}`);
   const syslog = c.syslog ? await startSyslogReceiver(c.syslog.receiver, syslogDir) : undefined;
+  const form = c.formPost ? await startFormPostReceiver() : undefined;
+  const s3 = c.s3 ? await startS3Bench(c.s3) : undefined;
+  let s3Info: S3RunInfo | undefined;
+  const sqs = c.sqs ? await startSqsBench() : undefined;
+  let sqsInfo: SqsRunInfo | undefined;
   let r: LogstreamRun;
   let hecInfo: HecRunInfo | undefined;
   let syslogInfo: SyslogRunInfo | undefined;
+  let formInfo: FormPostRunInfo | undefined;
   const receiverIssues: string[] = [];
   try {
     let sink: LogstreamSink = { kind: 'file' };
@@ -289,10 +323,22 @@ async function logstreamRow(
       outputStarted = async () => (await syslog.counts()).messages > 0;
       cpuBefore = readProcessCpu(syslog.pid);
     }
+    if (form) {
+      sink = { kind: 'form_post', url: form.url };
+      outputStarted = form.outputStarted;
+    }
+    if (s3) {
+      sink = s3.sink;
+      outputStarted = s3.outputStarted;
+    }
+    if (sqs) {
+      sink = sqs.sink;
+      outputStarted = sqs.outputStarted;
+    }
     r = await runLogstream({
       name: c.name,
       bootstrap: ctx.broker.bootstrap,
-      topic: TOPIC,
+      topic: ctx.topicName ?? TOPIC,
       records: ctx.topic.records,
       expectedLines: c.expectedLines,
       ...(c.query !== undefined ? { query: c.query } : {}),
@@ -355,7 +401,26 @@ async function logstreamRow(
       else if (received > expected && evidence.length === 0) receiverIssues.push(`syslog receiver (${c.syslog.receiver}) got ${received} messages, expected ${expected}: ${received - expected} duplicates although logstream never reconnected`);
       receiverIssues.push(...(await syslog.issues()));
     }
+    if (form) {
+      // logstream has exited (or was killed): nothing more can arrive.
+      const done = await form.finish(c.expectedLines, r.metrics);
+      formInfo = done.info;
+      receiverIssues.push(...done.problems);
+    }
+    if (s3) {
+      const done = await s3.finish(c.expectedLines, r.metrics);
+      s3Info = done.info;
+      receiverIssues.push(...done.problems);
+    }
+    if (sqs) {
+      const done = await sqs.finish(c.expectedLines, r.metrics);
+      sqsInfo = done.info;
+      receiverIssues.push(...done.problems);
+    }
   } finally {
+    if (s3) await s3.stop();
+    if (sqs) await sqs.stop();
+    if (form) receiverIssues.push(...(await form.stop(formInfo)));
     if (hec) {
       const exit = await stopHec(hec);
       if (hecInfo) {
@@ -379,6 +444,9 @@ async function logstreamRow(
   const row = toRow(profile ? `${c.name} (cpu-prof)` : c.name, r, ctx.topic, ctx.kcatMbPerSec);
   if (hecInfo) row.hec = hecInfo;
   if (syslogInfo) row.syslog = syslogInfo;
+  if (formInfo) row.formPost = formInfo;
+  if (s3Info) row.s3 = s3Info;
+  if (sqsInfo) row.sqs = sqsInfo;
   if (r.startupS !== undefined) row.startupS = r.startupS;
   if (r.fromFirstRecordS !== undefined) row.mbPerSecFromFirstRecord = ctx.topic.valueBytes / MB / r.fromFirstRecordS;
   const steady = steadyRates(r.timeline, ctx.topic.records);
@@ -428,7 +496,7 @@ export async function runThroughputBench(opts: ThroughputOptions): Promise<Throu
     const runs: RunRow[] = [kcatRow];
 
     if (!existsSync(join(REPO_ROOT, 'src', 'query', 'index.ts'))) {
-      notes.push('logstream runs (b) to (g) skipped: src/query/index.ts does not exist yet, and the daemon cannot start without the query engine.');
+      notes.push('logstream runs (b) to (h) skipped: src/query/index.ts does not exist yet, and the daemon cannot start without the query engine.');
     } else {
       const ctx = { broker, admin, workDir, topic, kcatMbPerSec: kcatRow.mbPerSec, opts };
       const cases: LogstreamCase[] = [
@@ -438,10 +506,21 @@ export async function runThroughputBench(opts: ThroughputOptions): Promise<Throu
         { name: 'logstream → HEC no gzip', expectedLines: topic.records, hec: { gzip: false } },
         { name: 'logstream → syslog TLS (discard)', expectedLines: topic.records, syslog: { receiver: 'discard' } },
         { name: 'logstream → syslog TLS (rsyslog)', expectedLines: topic.records, syslog: { receiver: 'rsyslog' } },
+        { name: 'logstream → form POST', expectedLines: topic.records, formPost: true },
+        { name: 'logstream → S3 (MinIO)', expectedLines: topic.records, s3: { gzip: false } },
+        { name: 'logstream → S3 gzip (MinIO)', expectedLines: topic.records, s3: { gzip: true } },
       ];
       for (const [i, c] of cases.entries()) {
+        if (opts.runs && !opts.runs.some((w) => c.name.toLowerCase().includes(w))) continue;
         log(`(${String.fromCharCode(98 + i)}) ${c.name} ...`);
         runs.push(await logstreamRow(c, ctx, false));
+      }
+      const sqsCase: LogstreamCase = { name: 'logstream → SQS (ElasticMQ)', expectedLines: sqsRecordCount(topic.records), sqs: true };
+      if (!opts.runs || opts.runs.some((w) => sqsCase.name.toLowerCase().includes(w))) {
+        log(`(${String.fromCharCode(98 + cases.length)}) ${sqsCase.name}, on ${SQS_TOPIC} (${sqsCase.expectedLines} records) with kcat -C on it first ...`);
+        const sqsTopic = await prepareSqsTopic(broker.bootstrap, admin, workDir, sqsCase.expectedLines, opts.recordBytes, PARTITIONS);
+        const sqsKcat = toRow(`kcat -C (reference, ${SQS_TOPIC})`, await kcatConsumeAll(broker.bootstrap, SQS_TOPIC), sqsTopic, undefined);
+        runs.push(sqsKcat, await logstreamRow(sqsCase, { ...ctx, topic: sqsTopic, topicName: SQS_TOPIC, kcatMbPerSec: sqsKcat.mbPerSec }, false));
       }
       if (opts.cpuProfile) {
         log(`${cases[0]!.name} again under --cpu-prof ...`);
@@ -556,6 +635,9 @@ export function formatThroughput(r: ThroughputResult): string {
       if (s.receiverLog) out.push('', `${x.name}: receiver log:`, ...s.receiverLog.split('\n').map((l) => `  ${l}`));
     }
   }
+  out.push(...formatFormPostRuns(r.runs));
+  out.push(...formatS3Runs(r.runs));
+  out.push(...formatSqsRuns(r.runs));
   const ls = r.runs.filter((x) => x.logstream);
   if (ls.length > 0) {
     out.push('');
@@ -595,6 +677,7 @@ export function benchOptionsFromEnv(env: NodeJS.ProcessEnv): ThroughputOptions {
     records: int('BENCH_RECORDS', 1_000_000),
     recordBytes: int('BENCH_RECORD_BYTES', 1024),
     cpuProfile: env['BENCH_CPU_PROF'] === '1',
+    ...(env['BENCH_RUNS'] ? { runs: env['BENCH_RUNS'].split(',').map((w) => w.trim().toLowerCase()).filter((w) => w !== '') } : {}),
     resultsDir: join(REPO_ROOT, 'bench', 'results'),
   };
 }

@@ -21,11 +21,17 @@ const EXIT_TIMEOUT_MS = 30_000;
 
 /** Where the daemon ships to: a file in `workDir` (default), a Splunk HEC endpoint, or a syslog
  *  receiver (`url` tls://, tcp:// or udp://; `caFile` the CA to trust for tls://). Everything else
- *  of the syslog sink stays at its defaults (RFC 5424, octet counting, SYSLOG_CONFIRM_DELAY). */
+ *  of the syslog sink stays at its defaults (RFC 5424, octet counting, SYSLOG_CONFIRM_DELAY); a form
+ *  POST URL (form_post: FORMPOST_PRODUCT=web, every other setting at its default). */
 export type LogstreamSink =
   | { kind: 'file' }
   | { kind: 'splunk_hec'; url: string; token: string; gzip: boolean; gzipLevel?: number }
-  | { kind: 'syslog'; url: string; caFile?: string };
+  | { kind: 'syslog'; url: string; caFile?: string }
+  | { kind: 'form_post'; url: string }
+  /** s3: SINKS=s3 and the S3_* / AWS_* variables given (bench/lib/s3.ts). */
+  | { kind: 's3'; env: Record<string, string> }
+  /** sqs: SINKS=sqs and the SQS_* / AWS_* variables given (bench/lib/sqs.ts). */
+  | { kind: 'sqs'; env: Record<string, string> };
 
 export interface LogstreamRunOptions {
   /** Short name, used for the group id and file names. */
@@ -104,6 +110,14 @@ function daemonEnv(o: LogstreamRunOptions, httpPort: number, outFile: string): N
     env['SINKS'] = 'file';
     env['FILE_PATH'] = outFile;
     env['FILE_MAX_BYTES'] = '0';
+  } else if (sink.kind === 'form_post') {
+    env['SINKS'] = 'form_post';
+    env['FORMPOST_URL'] = sink.url;
+    env['FORMPOST_PRODUCT'] = 'web';
+  } else if (sink.kind === 's3') {
+    Object.assign(env, sink.env, { SINKS: 's3' });
+  } else if (sink.kind === 'sqs') {
+    Object.assign(env, sink.env, { SINKS: 'sqs' });
   } else if (sink.kind === 'syslog') {
     env['SINKS'] = 'syslog';
     env['SYSLOG_URL'] = sink.url;
