@@ -33,6 +33,7 @@
  *
  * Env: LOGSTREAM_ELASTICMQ_VERSION overrides DEFAULT_ELASTICMQ_VERSION.
  */
+import { serveUntilSignal } from './serve-until-signal.ts';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/promises';
@@ -314,25 +315,7 @@ async function main(argv: string[]): Promise<number> {
   err(`elasticmq ${server.version} ready in ${Date.now() - t0} ms, pid ${server.pid}, data dir ${server.dataDir}, log ${server.logFile}`);
   writeSync(1, `SQS_ENDPOINT=${server.endpoint}\n`);
   for (const q of values.queue ?? []) writeSync(1, `SQS_QUEUE_URL=${server.queueUrl(q)}\n`);
-  const keepAlive = setInterval(() => {}, 1 << 30);
-  return new Promise<number>((done) => {
-    let stopping = false;
-    const onSignal = (): void => {
-      stopping = true;
-      void server.stop().then(() => {
-        clearInterval(keepAlive);
-        done(0);
-      });
-    };
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
-    void server.exited.then((info) => {
-      if (stopping) return;
-      clearInterval(keepAlive);
-      err(`elasticmq exited (${info.code ?? info.signal}); see ${server.logFile}`);
-      done(1);
-    });
-  });
+  return serveUntilSignal('elasticmq', server, err);
 }
 
 if (import.meta.main) {

@@ -20,6 +20,7 @@
  *
  * Env: LOGSTREAM_KAFKA_VERSION overrides DEFAULT_KAFKA_VERSION.
  */
+import { serveUntilSignal } from './serve-until-signal.ts';
 import { silenceKafkajsTimeoutWarning } from '../src/source/kafka/warnings.ts';
 export { silenceKafkajsTimeoutWarning };
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -657,35 +658,7 @@ async function main(argv: string[]): Promise<number> {
   err(`kafka ${broker.version} ready in ${Date.now() - t0} ms, pid ${broker.pid}, data dir ${broker.dataDir}, log ${broker.logFile}`);
   out(`KAFKA_BROKERS=${broker.bootstrap}`);
 
-  const keepAlive = setInterval(() => {}, 1 << 30);
-  return await new Promise<number>((resolveExit) => {
-    let shuttingDown = false;
-    const onSignal = (sig: NodeJS.Signals): void => {
-      if (shuttingDown) return;
-      shuttingDown = true;
-      err(`${sig}: stopping kafka broker ...`);
-      broker.stop().then(
-        () => {
-          clearInterval(keepAlive);
-          err('kafka broker stopped');
-          resolveExit(0);
-        },
-        (e: unknown) => {
-          clearInterval(keepAlive);
-          err(`stopping the broker failed: ${e instanceof Error ? e.message : String(e)}`);
-          resolveExit(1);
-        },
-      );
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-    void broker.exited.then((info) => {
-      if (shuttingDown) return;
-      clearInterval(keepAlive);
-      err(`kafka broker exited unexpectedly (code ${info.code}, signal ${info.signal}); see ${broker.logFile}`);
-      resolveExit(1);
-    });
-  });
+  return serveUntilSignal('kafka broker', broker, err);
 }
 
 if (import.meta.main) {

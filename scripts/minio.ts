@@ -19,6 +19,7 @@
  *
  * Env: LOGSTREAM_MINIO_VERSION overrides DEFAULT_MINIO_VERSION (a new version builds a new binary).
  */
+import { serveUntilSignal } from './serve-until-signal.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
@@ -298,25 +299,7 @@ async function main(argv: string[]): Promise<number> {
   }
   err(`minio ready in ${Date.now() - t0} ms, pid ${server.pid}, data dir ${server.dataDir}, log ${server.logFile}`);
   writeSync(1, `S3_ENDPOINT=${server.endpoint}\nAWS_ACCESS_KEY_ID=${server.accessKeyId}\nAWS_SECRET_ACCESS_KEY=${server.secretAccessKey}\n`);
-  const keepAlive = setInterval(() => {}, 1 << 30);
-  return new Promise<number>((done) => {
-    let stopping = false;
-    const onSignal = (): void => {
-      stopping = true;
-      void server.stop().then(() => {
-        clearInterval(keepAlive);
-        done(0);
-      });
-    };
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
-    void server.exited.then((info) => {
-      if (stopping) return;
-      clearInterval(keepAlive);
-      err(`minio exited (${info.code ?? info.signal}); see ${server.logFile}`);
-      done(1);
-    });
-  });
+  return serveUntilSignal('minio', server, err);
 }
 
 if (import.meta.main) {
