@@ -1,29 +1,64 @@
 # syntax=docker/dockerfile:1
-# logstream: Node 24 (the same major as package.json engines and .nvmrc). TypeScript runs directly on
-# Node 24's type stripping, so the image ships src/ as is; the build stage only type-checks it.
+# logstream container image.
+#
+# Node 24 (node:24-slim, Debian bookworm, glibc) in both stages: package.json engines (>=24 <25) and
+# .nvmrc pin Node 24, and the code runs TypeScript directly through Node 24's type stripping
+# (`node src/main.ts`), which Node 20 cannot do (Node 20 is also end of life). glibc (Debian slim),
+# not Alpine/musl: the native modules snappy and lz4-napi come as prebuilt glibc binaries.
+#
+# scripts/docker-build-check.ts (npm run docker:check) replays this file's COPY, RUN, ENV,
+# ENTRYPOINT/CMD and HEALTHCHECK lines without Docker; it fails on a RUN command it does not know,
+# so keep RUN lines to the commands it understands (npm ci, node <script>, npm cache clean, rm -rf).
 
+# ---- build: all dependencies, type-check. Nothing is compiled: the image ships src/*.ts as is. ----
 FROM node:24-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+# --ignore-scripts: the only install script in the tree is the dev dependency "node" (the Node
+# runtime as an npm package, used by local development); the image's own node is used instead.
+RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src ./src
-RUN node_modules/.bin/tsc -p tsconfig.json --noEmit
+# tsconfig includes test/bench/scripts too; they are not in the image (.dockerignore), tsc skips them.
+RUN node node_modules/typescript/bin/tsc -p tsconfig.json --noEmit
 
-FROM node:24-slim
+# ---- runtime: production dependencies only, no npm, non-root. ----
+FROM node:24-slim AS runtime
+# Set by the release build: --build-arg VERSION=$(node -p 'require("./package.json").version')
+#   --build-arg REVISION=$(git rev-parse HEAD) --build-arg CREATED=$(date -u +%FT%TZ) --build-arg SOURCE=<repo URL>
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+ARG CREATED=unknown
+ARG SOURCE=unknown
 LABEL org.opencontainers.image.title="logstream" \
       org.opencontainers.image.description="Ships security logs from a Kafka consumer group to SIEM sinks, at least once." \
-      org.opencontainers.image.licenses="Apache-2.0"
-ENV NODE_ENV=production HTTP_PORT=8080
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.source="${SOURCE}" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.created="${CREATED}" \
+      org.opencontainers.image.base.name="docker.io/library/node:24-slim"
+ENV NODE_ENV=production \
+    HTTP_PORT=8080
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+# Production dependencies only (the dev dependency "node" is not installed: the image's node runs).
+# npm, npx, corepack and yarn are then removed: nothing runs them at runtime, and a smaller tool set
+# is a smaller attack surface. Everything under /app stays owned by root, read-only to the app user.
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+ && npm cache clean --force \
+ && rm -rf /root/.npm /tmp/* /usr/local/lib/node_modules/npm /usr/local/lib/node_modules/corepack /usr/local/bin/npm /usr/local/bin/npx /usr/local/bin/corepack /opt/yarn-* /usr/local/bin/yarn /usr/local/bin/yarnpkg
 COPY --from=build /app/src ./src
-# Run as the image's unprivileged user; the root filesystem can be read-only (nothing is written but
-# the file sink's path, which should be a mounted volume).
-USER node
+# The image's unprivileged "node" user (uid/gid 1000), numeric so Kubernetes runAsNonRoot can verify
+# it. Nothing is written at runtime except the file sink's FILE_PATH (mount a volume there), so the
+# root filesystem can be mounted read-only.
+USER 1000:1000
 EXPOSE 8080
-HEALTHCHECK --interval=15s --timeout=3s CMD ["node", "-e", "fetch('http://127.0.0.1:'+process.env.HTTP_PORT+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-# Node is PID 1 and handles SIGTERM itself (drain, commit, leave the group, exit 0).
+# Liveness only (/healthz); Kubernetes ignores HEALTHCHECK and uses the chart's /healthz and /readyz probes.
+HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.HTTP_PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+# No init process: Node is PID 1 and src/cli/run.ts installs its own SIGTERM/SIGINT handlers (drain,
+# commit, leave the group, exit 0; exit 1 if SHUTDOWN_TIMEOUT is overrun). logstream starts no child
+# processes, so there are no zombies to reap. Exec form, so the signal reaches node and not a shell.
 ENTRYPOINT ["node", "src/main.ts"]
 CMD ["run"]

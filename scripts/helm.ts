@@ -1,0 +1,184 @@
+/**
+ * Helm (https://helm.sh), for the chart's tests (`helm lint`, `helm template` of helm/logstream).
+ * Library and CLI, on the pattern of scripts/minio.ts.
+ *
+ * Helm is built from the Go module proxy:
+ * `GOBIN=<repo>/.cache/helm/bin go install helm.sh/helm/v3/cmd/helm@<version>` (Go on PATH; the build
+ * takes a few minutes on 2 cores and is done once: an existing binary is reused).
+ *
+ * `fetch` also builds test/helm/kube-validate (a small Go program: strict decoding of rendered
+ * manifests into the k8s.io/api types, from the Go module proxy too) into
+ * .cache/helm/bin/kube-validate-<hash of its sources>.
+ *
+ * CLI:
+ *   node scripts/helm.ts fetch     builds helm and kube-validate if missing
+ *   node scripts/helm.ts path      prints helm's path (exit 1 if it is not built)
+ *
+ * Env: LOGSTREAM_HELM_VERSION overrides DEFAULT_HELM_VERSION (a new version builds a new binary).
+ */
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, writeSync } from 'node:fs';
+import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+
+export const DEFAULT_HELM_VERSION = 'v3.22.0';
+export const HELM_MODULE = 'helm.sh/helm/v3/cmd/helm';
+
+const REPO_ROOT = resolve(import.meta.dirname, '..');
+const BUILD_TIMEOUT_MS = 30 * 60_000;
+
+function resolveVersion(version?: string): string {
+  const v = version ?? process.env['LOGSTREAM_HELM_VERSION'] ?? DEFAULT_HELM_VERSION;
+  if (!/^v[0-9A-Za-z.+_-]+$/.test(v)) throw new Error(`invalid helm module version ${JSON.stringify(v)}`);
+  return v;
+}
+
+/** <repo>/.cache/helm/bin for the default version, bin-<version> for another one. */
+function binDir(version: string): string {
+  return join(REPO_ROOT, '.cache', 'helm', version === DEFAULT_HELM_VERSION ? 'bin' : `bin-${version}`);
+}
+
+/** Path of the helm binary of `version` (it may not exist yet: see ensureHelm). */
+export function helmPath(version?: string): string {
+  return join(binDir(resolveVersion(version)), 'helm');
+}
+
+/**
+ * Makes sure the helm binary of `version` exists and returns its path. Builds it with `go install`
+ * into a temp GOBIN renamed into place, so an interrupted or concurrent build never leaves half a
+ * binary; progress goes to `progress` every 30 s.
+ */
+export async function ensureHelm(version?: string, progress: (line: string) => void = (l) => writeSync(2, `${l}\n`)): Promise<string> {
+  const v = resolveVersion(version);
+  const dir = binDir(v);
+  const bin = join(dir, 'helm');
+  if (existsSync(bin)) return bin;
+  await mkdir(join(REPO_ROOT, '.cache', 'helm'), { recursive: true });
+  const tmp = await mkdtemp(join(REPO_ROOT, '.cache', 'helm', 'gobin.tmp-'));
+  const t0 = Date.now();
+  try {
+    progress(`building ${HELM_MODULE}@${v} with go install (once; a few minutes on 2 cores)…`);
+    let packages = 0;
+    let last = '';
+    let output = '';
+    const child = spawn('go', ['install', '-v', `${HELM_MODULE}@${v}`], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, GOBIN: tmp, GOFLAGS: `${process.env['GOFLAGS'] ?? ''} -buildvcs=false`.trim(), GOTOOLCHAIN: process.env['GOTOOLCHAIN'] ?? 'auto' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const onData = (chunk: Buffer): void => {
+      const text = chunk.toString('utf8');
+      output = (output + text).slice(-20_000);
+      for (const line of text.split('\n')) {
+        if (line.trim() === '') continue;
+        if (!line.startsWith('go: ')) packages++;
+        last = line.trim();
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    const ticker = setInterval(() => progress(`  … ${Math.round((Date.now() - t0) / 1000)} s, ${packages} packages built (last: ${last})`), 30_000);
+    const killer = setTimeout(() => child.kill('SIGKILL'), BUILD_TIMEOUT_MS);
+    const result = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res, rej) => {
+      child.once('error', (err) => rej(new Error(`cannot run go (Go must be on PATH to build helm): ${err.message}`)));
+      child.once('close', (code, signal) => res({ code, signal }));
+    }).finally(() => {
+      clearInterval(ticker);
+      clearTimeout(killer);
+    });
+    if (result.code !== 0) throw new Error(`go install ${HELM_MODULE}@${v} failed (${result.code ?? result.signal}):\n${output.split('\n').slice(-40).join('\n')}`);
+    if (!existsSync(join(tmp, 'helm'))) throw new Error(`go install ${HELM_MODULE}@${v} produced no helm binary in ${tmp}`);
+    await mkdir(dir, { recursive: true });
+    if (!existsSync(bin)) await rename(join(tmp, 'helm'), bin); // else another build won the race
+    progress(`helm built in ${Math.round((Date.now() - t0) / 1000)} s: ${bin}`);
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+  return bin;
+}
+
+const KUBE_VALIDATE_SRC = join(REPO_ROOT, 'test', 'helm', 'kube-validate');
+
+/** Path of the kube-validate binary of the current sources (it may not exist yet: see ensureKubeValidate). */
+export function kubeValidatePath(): string {
+  const h = createHash('sha256');
+  for (const f of ['go.mod', 'go.sum', 'main.go']) h.update(readFileSync(join(KUBE_VALIDATE_SRC, f)));
+  return join(REPO_ROOT, '.cache', 'helm', 'bin', `kube-validate-${h.digest('hex').slice(0, 12)}`);
+}
+
+/** Builds test/helm/kube-validate with `go build` (modules from the Go module proxy) unless built. */
+export async function ensureKubeValidate(progress: (line: string) => void = (l) => writeSync(2, `${l}\n`)): Promise<string> {
+  const bin = kubeValidatePath();
+  if (existsSync(bin)) return bin;
+  await mkdir(join(REPO_ROOT, '.cache', 'helm', 'bin'), { recursive: true });
+  const tmp = `${bin}.tmp-${process.pid}`;
+  const t0 = Date.now();
+  progress(`building kube-validate (k8s.io/api types) with go build…`);
+  let output = '';
+  const child = spawn('go', ['build', '-o', tmp, '.'], {
+    cwd: KUBE_VALIDATE_SRC,
+    env: { ...process.env, GOFLAGS: `${process.env['GOFLAGS'] ?? ''} -buildvcs=false`.trim(), GOTOOLCHAIN: process.env['GOTOOLCHAIN'] ?? 'auto' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const onData = (chunk: Buffer): void => {
+    output = (output + chunk.toString('utf8')).slice(-20_000);
+  };
+  child.stdout.on('data', onData);
+  child.stderr.on('data', onData);
+  const killer = setTimeout(() => child.kill('SIGKILL'), BUILD_TIMEOUT_MS);
+  const code = await new Promise<number | null>((res, rej) => {
+    child.once('error', (e) => rej(new Error(`cannot run go (Go must be on PATH): ${e.message}`)));
+    child.once('close', (c) => res(c));
+  }).finally(() => clearTimeout(killer));
+  if (code !== 0 || !existsSync(tmp)) {
+    await rm(tmp, { force: true });
+    throw new Error(`go build of kube-validate failed (${code}):\n${output}`);
+  }
+  await rename(tmp, bin);
+  progress(`kube-validate built in ${Math.round((Date.now() - t0) / 1000)} s: ${bin}`);
+  return bin;
+}
+
+const err = (line: string): void => {
+  writeSync(2, `${line}\n`);
+};
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { version: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  });
+  const cmd = positionals[0];
+  if (values.help || (cmd !== 'fetch' && cmd !== 'path')) {
+    err('usage: node scripts/helm.ts fetch|path [--version vX.Y.Z]');
+    return values.help ? 0 : 2;
+  }
+  if (cmd === 'path') {
+    const bin = helmPath(values.version);
+    if (!existsSync(bin)) {
+      err(`helm is not built: run node scripts/helm.ts fetch`);
+      return 1;
+    }
+    writeSync(1, `${bin}\n`);
+    return 0;
+  }
+  const t0 = Date.now();
+  const bin = await ensureHelm(values.version);
+  err(`helm ${resolveVersion(values.version)} ready: ${bin} (${Date.now() - t0} ms)`);
+  const kv = await ensureKubeValidate();
+  err(`kube-validate ready: ${kv}`);
+  return 0;
+}
+
+if (import.meta.main) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e: unknown) => {
+      err(e instanceof Error ? e.message : String(e));
+      process.exit(1);
+    },
+  );
+}
