@@ -16,18 +16,17 @@
  *
  * Env: LOGSTREAM_HELM_VERSION overrides DEFAULT_HELM_VERSION (a new version builds a new binary).
  */
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeSync } from 'node:fs';
-import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { goInstallOnce, runGo } from './go-build.ts';
 
 export const DEFAULT_HELM_VERSION = 'v3.22.0';
 export const HELM_MODULE = 'helm.sh/helm/v3/cmd/helm';
 
 const REPO_ROOT = resolve(import.meta.dirname, '..');
-const BUILD_TIMEOUT_MS = 30 * 60_000;
 
 function resolveVersion(version?: string): string {
   const v = version ?? process.env['LOGSTREAM_HELM_VERSION'] ?? DEFAULT_HELM_VERSION;
@@ -52,51 +51,7 @@ export function helmPath(version?: string): string {
  */
 export async function ensureHelm(version?: string, progress: (line: string) => void = (l) => writeSync(2, `${l}\n`)): Promise<string> {
   const v = resolveVersion(version);
-  const dir = binDir(v);
-  const bin = join(dir, 'helm');
-  if (existsSync(bin)) return bin;
-  await mkdir(join(REPO_ROOT, '.cache', 'helm'), { recursive: true });
-  const tmp = await mkdtemp(join(REPO_ROOT, '.cache', 'helm', 'gobin.tmp-'));
-  const t0 = Date.now();
-  try {
-    progress(`building ${HELM_MODULE}@${v} with go install (once; a few minutes on 2 cores)…`);
-    let packages = 0;
-    let last = '';
-    let output = '';
-    const child = spawn('go', ['install', '-v', `${HELM_MODULE}@${v}`], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, GOBIN: tmp, GOFLAGS: `${process.env['GOFLAGS'] ?? ''} -buildvcs=false`.trim(), GOTOOLCHAIN: process.env['GOTOOLCHAIN'] ?? 'auto' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const onData = (chunk: Buffer): void => {
-      const text = chunk.toString('utf8');
-      output = (output + text).slice(-20_000);
-      for (const line of text.split('\n')) {
-        if (line.trim() === '') continue;
-        if (!line.startsWith('go: ')) packages++;
-        last = line.trim();
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    const ticker = setInterval(() => progress(`  … ${Math.round((Date.now() - t0) / 1000)} s, ${packages} packages built (last: ${last})`), 30_000);
-    const killer = setTimeout(() => child.kill('SIGKILL'), BUILD_TIMEOUT_MS);
-    const result = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res, rej) => {
-      child.once('error', (err) => rej(new Error(`cannot run go (Go must be on PATH to build helm): ${err.message}`)));
-      child.once('close', (code, signal) => res({ code, signal }));
-    }).finally(() => {
-      clearInterval(ticker);
-      clearTimeout(killer);
-    });
-    if (result.code !== 0) throw new Error(`go install ${HELM_MODULE}@${v} failed (${result.code ?? result.signal}):\n${output.split('\n').slice(-40).join('\n')}`);
-    if (!existsSync(join(tmp, 'helm'))) throw new Error(`go install ${HELM_MODULE}@${v} produced no helm binary in ${tmp}`);
-    await mkdir(dir, { recursive: true });
-    if (!existsSync(bin)) await rename(join(tmp, 'helm'), bin); // else another build won the race
-    progress(`helm built in ${Math.round((Date.now() - t0) / 1000)} s: ${bin}`);
-  } finally {
-    await rm(tmp, { recursive: true, force: true });
-  }
-  return bin;
+  return goInstallOnce({ module: HELM_MODULE, version: v, name: 'helm', bin: join(binDir(v), 'helm'), cwd: REPO_ROOT, progress });
 }
 
 const KUBE_VALIDATE_SRC = join(REPO_ROOT, 'test', 'helm', 'kube-validate');
@@ -116,25 +71,12 @@ export async function ensureKubeValidate(progress: (line: string) => void = (l) 
   const tmp = `${bin}.tmp-${process.pid}`;
   const t0 = Date.now();
   progress(`building kube-validate (k8s.io/api types) with go build…`);
-  let output = '';
-  const child = spawn('go', ['build', '-o', tmp, '.'], {
-    cwd: KUBE_VALIDATE_SRC,
-    env: { ...process.env, GOFLAGS: `${process.env['GOFLAGS'] ?? ''} -buildvcs=false`.trim(), GOTOOLCHAIN: process.env['GOTOOLCHAIN'] ?? 'auto' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const onData = (chunk: Buffer): void => {
-    output = (output + chunk.toString('utf8')).slice(-20_000);
-  };
-  child.stdout.on('data', onData);
-  child.stderr.on('data', onData);
-  const killer = setTimeout(() => child.kill('SIGKILL'), BUILD_TIMEOUT_MS);
-  const code = await new Promise<number | null>((res, rej) => {
-    child.once('error', (e) => rej(new Error(`cannot run go (Go must be on PATH): ${e.message}`)));
-    child.once('close', (c) => res(c));
-  }).finally(() => clearTimeout(killer));
-  if (code !== 0 || !existsSync(tmp)) {
+  try {
+    await runGo(['build', '-o', tmp, '.'], { cwd: KUBE_VALIDATE_SRC, what: 'kube-validate', progress });
+    if (!existsSync(tmp)) throw new Error(`go build of kube-validate produced no binary at ${tmp}`);
+  } catch (e) {
     await rm(tmp, { force: true });
-    throw new Error(`go build of kube-validate failed (${code}):\n${output}`);
+    throw e;
   }
   await rename(tmp, bin);
   progress(`kube-validate built in ${Math.round((Date.now() - t0) / 1000)} s: ${bin}`);

@@ -21,11 +21,12 @@
  */
 import { serveUntilSignal } from './serve-until-signal.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, writeSync } from 'node:fs';
-import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
+import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { mkdir, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { goInstallOnce } from './go-build.ts';
 import { freePort } from './kafka-broker.ts';
 
 export const DEFAULT_MINIO_VERSION = 'v0.0.0-20260212201848-7aac2a2c5b7c';
@@ -35,7 +36,6 @@ export const MINIO_ROOT_USER = 'logstream-minio';
 export const MINIO_ROOT_PASSWORD = 'logstream-minio-secret-never-logged';
 
 const REPO_ROOT = resolve(import.meta.dirname, '..');
-const BUILD_TIMEOUT_MS = 60 * 60_000;
 
 function resolveVersion(version?: string): string {
   const v = version ?? process.env['LOGSTREAM_MINIO_VERSION'] ?? DEFAULT_MINIO_VERSION;
@@ -55,51 +55,7 @@ function binDir(version: string): string {
  */
 export async function ensureMinio(version?: string, progress: (line: string) => void = (l) => writeSync(2, `${l}\n`)): Promise<string> {
   const v = resolveVersion(version);
-  const dir = binDir(v);
-  const bin = join(dir, 'minio');
-  if (existsSync(bin)) return bin;
-  await mkdir(join(REPO_ROOT, '.cache', 'minio'), { recursive: true });
-  const tmp = await mkdtemp(join(REPO_ROOT, '.cache', 'minio', 'gobin.tmp-'));
-  const t0 = Date.now();
-  try {
-    progress(`building ${MINIO_MODULE}@${v} with go install (once; several minutes on 2 cores)…`);
-    let packages = 0;
-    let last = '';
-    let output = '';
-    const child = spawn('go', ['install', '-v', `${MINIO_MODULE}@${v}`], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, GOBIN: tmp, GOFLAGS: `${process.env['GOFLAGS'] ?? ''} -buildvcs=false`.trim(), GOTOOLCHAIN: process.env['GOTOOLCHAIN'] ?? 'auto' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const onData = (chunk: Buffer): void => {
-      const text = chunk.toString('utf8');
-      output = (output + text).slice(-20_000);
-      for (const line of text.split('\n')) {
-        if (line.trim() === '') continue;
-        if (!line.startsWith('go: ')) packages++;
-        last = line.trim();
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    const ticker = setInterval(() => progress(`  … ${Math.round((Date.now() - t0) / 1000)} s, ${packages} packages built (last: ${last})`), 30_000);
-    const killer = setTimeout(() => child.kill('SIGKILL'), BUILD_TIMEOUT_MS);
-    const result = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res, rej) => {
-      child.once('error', (err) => rej(new Error(`cannot run go (Go ≥ 1.24 must be on PATH to build MinIO): ${err.message}`)));
-      child.once('close', (code, signal) => res({ code, signal }));
-    }).finally(() => {
-      clearInterval(ticker);
-      clearTimeout(killer);
-    });
-    if (result.code !== 0) throw new Error(`go install ${MINIO_MODULE}@${v} failed (${result.code ?? result.signal}):\n${output.split('\n').slice(-40).join('\n')}`);
-    if (!existsSync(join(tmp, 'minio'))) throw new Error(`go install ${MINIO_MODULE}@${v} produced no minio binary in ${tmp}`);
-    await mkdir(dir, { recursive: true });
-    if (!existsSync(bin)) await rename(join(tmp, 'minio'), bin); // else another build won the race
-    progress(`minio built in ${Math.round((Date.now() - t0) / 1000)} s: ${bin}`);
-  } finally {
-    await rm(tmp, { recursive: true, force: true });
-  }
-  return bin;
+  return goInstallOnce({ module: MINIO_MODULE, version: v, name: 'minio', bin: join(binDir(v), 'minio'), cwd: REPO_ROOT, progress });
 }
 
 export interface MinioOptions {
