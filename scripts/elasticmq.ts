@@ -33,6 +33,7 @@
  *
  * Env: LOGSTREAM_ELASTICMQ_VERSION overrides DEFAULT_ELASTICMQ_VERSION.
  */
+import { supervise } from './supervised-child.ts';
 import { serveUntilSignal } from './serve-until-signal.ts';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, writeSync } from 'node:fs';
@@ -149,8 +150,6 @@ function configText(port: number, opts: ElasticMqOptions): string {
   return `${lines.join('\n')}\n`;
 }
 
-const children = new Set<ChildProcess>();
-let exitHook = false;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -201,42 +200,12 @@ export async function startElasticMq(opts: ElasticMqOptions = {}): Promise<Elast
   } finally {
     closeSync(fd);
   }
-  const spawnError = await new Promise<Error | undefined>((r) => {
-    child.once('spawn', () => r(undefined));
-    child.once('error', r);
-  });
-  if (spawnError || child.pid === undefined) throw new Error(`cannot start java: ${spawnError?.message ?? 'no pid'}`);
-  const pid = child.pid;
-  child.unref();
-  children.add(child);
-  if (!exitHook) {
-    exitHook = true;
-    process.on('exit', () => {
-      for (const c of children) c.kill('SIGKILL');
-    });
-  }
-  let exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => {
-    child.once('exit', (code, signal) => {
-      exitInfo = { code, signal };
-      children.delete(child);
-      r(exitInfo);
-    });
-  });
-
-  const kill = async (): Promise<void> => {
-    if (exitInfo === undefined) child.kill('SIGKILL');
-    const keepAlive = setInterval(() => {}, 1000); // the child is unref'd
-    try {
-      await exited;
-    } finally {
-      clearInterval(keepAlive);
-    }
-  };
+  const proc = await supervise(child, 'java');
+  const { pid, exited, kill } = proc;
   const queueNames = Object.keys(opts.queues ?? {});
   const deadline = Date.now() + (opts.startTimeoutMs ?? 60_000);
   for (;;) {
-    if (exitInfo !== undefined) throw new Error(`ElasticMQ ${version} exited during startup (${exitInfo.code ?? exitInfo.signal}):\n${tail(logFile, 30)}`);
+    if (proc.exitInfo() !== undefined) throw new Error(`ElasticMQ ${version} exited during startup (${proc.exitInfo()!.code ?? proc.exitInfo()!.signal}):\n${tail(logFile, 30)}`);
     if (tail(logFile, 200).includes(BIND_FAILED)) {
       await kill();
       throw new Error(`ElasticMQ ${version} could not bind 127.0.0.1:${port}:\n${tail(logFile, 10)}`);
@@ -249,17 +218,7 @@ export async function startElasticMq(opts: ElasticMqOptions = {}): Promise<Elast
     await sleep(200);
   }
 
-  let stopping: Promise<void> | undefined;
-  const stop = (): Promise<void> => {
-    stopping ??= (async () => {
-      if (exitInfo !== undefined) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-      await exited;
-      clearTimeout(timer);
-    })();
-    return stopping;
-  };
+  const stop = proc.stop;
   return {
     endpoint,
     port,

@@ -19,6 +19,7 @@
  *
  * Env: LOGSTREAM_MINIO_VERSION overrides DEFAULT_MINIO_VERSION (a new version builds a new binary).
  */
+import { supervise } from './supervised-child.ts';
 import { serveUntilSignal } from './serve-until-signal.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
@@ -93,8 +94,6 @@ export interface MinioServer {
   kill(): Promise<void>;
 }
 
-const children = new Set<ChildProcess>();
-let exitHook = false;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function live(endpoint: string): Promise<boolean> {
@@ -145,40 +144,11 @@ export async function startMinio(opts: MinioOptions = {}): Promise<MinioServer> 
   } finally {
     closeSync(fd);
   }
-  const spawnError = await new Promise<Error | undefined>((r) => {
-    child.once('spawn', () => r(undefined));
-    child.once('error', r);
-  });
-  if (spawnError || child.pid === undefined) throw new Error(`cannot start ${bin}: ${spawnError?.message ?? 'no pid'}`);
-  const pid = child.pid;
-  child.unref();
-  children.add(child);
-  if (!exitHook) {
-    exitHook = true;
-    process.on('exit', () => {
-      for (const c of children) c.kill('SIGKILL');
-    });
-  }
-  let exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => {
-    child.once('exit', (code, signal) => {
-      exitInfo = { code, signal };
-      children.delete(child);
-      r(exitInfo);
-    });
-  });
-  const kill = async (): Promise<void> => {
-    if (exitInfo === undefined) child.kill('SIGKILL');
-    const keepAlive = setInterval(() => {}, 1000); // the child is unref'd
-    try {
-      await exited;
-    } finally {
-      clearInterval(keepAlive);
-    }
-  };
+  const proc = await supervise(child, bin);
+  const { pid, exited, kill } = proc;
   const deadline = Date.now() + (opts.startTimeoutMs ?? 60_000);
   for (;;) {
-    if (exitInfo !== undefined) throw new Error(`minio exited during startup (${exitInfo.code ?? exitInfo.signal}):\n${tail(logFile, 30)}`);
+    if (proc.exitInfo() !== undefined) throw new Error(`minio exited during startup (${proc.exitInfo()!.code ?? proc.exitInfo()!.signal}):\n${tail(logFile, 30)}`);
     if (await live(endpoint)) break;
     if (Date.now() > deadline) {
       await kill();
@@ -186,19 +156,7 @@ export async function startMinio(opts: MinioOptions = {}): Promise<MinioServer> 
     }
     await sleep(100);
   }
-  let stopping: Promise<void> | undefined;
-  const stop = (): Promise<void> => {
-    stopping ??= (async () => {
-      if (exitInfo !== undefined) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-      const keepAlive = setInterval(() => {}, 1000);
-      await exited;
-      clearTimeout(timer);
-      clearInterval(keepAlive);
-    })();
-    return stopping;
-  };
+  const stop = proc.stop;
   return { endpoint, port, consolePort, version, dataDir, logFile, pid, accessKeyId: MINIO_ROOT_USER, secretAccessKey: MINIO_ROOT_PASSWORD, exited, stop, kill };
 }
 

@@ -1,0 +1,78 @@
+// The lifecycle the test peers' start functions share (ElasticMQ, MinIO): a spawned server process that
+// does not keep the parent alive, is SIGKILLed when the parent exits, and can be stopped (SIGTERM, then
+// SIGKILL after a grace period) or killed, each idempotent.
+import type { ChildProcess } from 'node:child_process';
+
+export type ExitInfo = { code: number | null; signal: NodeJS.Signals | null };
+
+export interface SupervisedChild {
+  readonly pid: number;
+  readonly exited: Promise<ExitInfo>;
+  /** Set once the process has exited. */
+  exitInfo(): ExitInfo | undefined;
+  /** SIGTERM, SIGKILL after `graceMs`; resolves when it exited. */
+  stop(): Promise<void>;
+  /** SIGKILL; resolves when it exited. */
+  kill(): Promise<void>;
+}
+
+const children = new Set<ChildProcess>();
+let exitHook = false;
+
+/** Waits for `child` to spawn (throws naming `what` if it cannot), then supervises it. */
+export async function supervise(child: ChildProcess, what: string, graceMs = 20_000): Promise<SupervisedChild> {
+  const spawnError = await new Promise<Error | undefined>((r) => {
+    child.once('spawn', () => r(undefined));
+    child.once('error', r);
+  });
+  if (spawnError || child.pid === undefined) throw new Error(`cannot start ${what}: ${spawnError?.message ?? 'no pid'}`);
+  child.unref();
+  children.add(child);
+  if (!exitHook) {
+    exitHook = true;
+    process.on('exit', () => {
+      for (const c of children) c.kill('SIGKILL');
+    });
+  }
+  let info: ExitInfo | undefined;
+  const exited = new Promise<ExitInfo>((r) => {
+    child.once('exit', (code, signal) => {
+      info = { code, signal };
+      children.delete(child);
+      r(info);
+    });
+  });
+  /** Waits for the exit; the child is unref'd, so a timer keeps the event loop alive meanwhile. */
+  const waitExit = async (): Promise<void> => {
+    const keepAlive = setInterval(() => {}, 1000);
+    try {
+      await exited;
+    } finally {
+      clearInterval(keepAlive);
+    }
+  };
+  let stopping: Promise<void> | undefined;
+  let killing: Promise<void> | undefined;
+  return {
+    pid: child.pid,
+    exited,
+    exitInfo: () => info,
+    stop() {
+      stopping ??= (async () => {
+        if (info !== undefined) return;
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+        await waitExit();
+        clearTimeout(timer);
+      })();
+      return stopping;
+    },
+    kill() {
+      killing ??= (async () => {
+        if (info === undefined) child.kill('SIGKILL');
+        await waitExit();
+      })();
+      return killing;
+    },
+  };
+}
