@@ -4,6 +4,8 @@ import { defineConfig } from 'vitest/config';
 //   unit        test/**/*.test.ts except *.integration.test.ts; no broker (`npm run test:unit`)
 //   integration test/**/*.integration.test.ts; one real Kafka broker for the run
 //               (test/support/global-setup.ts), files one at a time (2-core machines)
+//   faults      test/faults/**/*.faults.test.ts: the fault-injection suite (`npm run faults`; small
+//               counts by default, FAULTS_FULL=1 for the full run), its own broker, one file at a time
 export default defineConfig({
   test: {
     pool: 'forks',
@@ -15,7 +17,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/**/*.integration.test.ts', '**/node_modules/**'],
+          exclude: ['test/**/*.integration.test.ts', 'test/faults/**', '**/node_modules/**'],
         },
       },
       {
@@ -23,6 +25,15 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/**/*.integration.test.ts'],
+          globalSetup: ['test/support/global-setup.ts'],
+          fileParallelism: false,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'faults',
+          include: ['test/faults/**/*.faults.test.ts'],
           globalSetup: ['test/support/global-setup.ts'],
           fileParallelism: false,
         },

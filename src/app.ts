@@ -106,7 +106,7 @@ export class App {
     };
     if (this.#cfg.kafka.security.tls?.insecure) this.#log.warn('KAFKA_TLS_INSECURE=true: the broker certificates are NOT verified');
     try {
-      await this.#dlqPublisher.start(this.#cfg.kafka.dlqPartitions);
+      await this.#dlqPublisher.start(this.#cfg.kafka.dlqPartitions, this.#cfg.kafka.topics);
     } catch (err) {
       throw kafkaError(err);
     }

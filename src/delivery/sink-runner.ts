@@ -77,8 +77,10 @@ export class SinkRunner {
     try {
       payload = this.#sink.encode(record);
     } catch (err) {
+      // A record the sink's encoder cannot turn into bytes (JSON nested deeper than the stack allows…).
       const e = toDeliveryError(err);
-      this.#deadLetter(record, ack, new DeliveryError('permanent', e.code, e.message));
+      const code = err instanceof RangeError ? 'ENCODE_FAILED' : e.code;
+      this.#deadLetter(record, ack, new DeliveryError('permanent', code, `the ${this.name} sink cannot encode the record: ${e.message}`));
       return;
     }
     if (this.#cfg.maxRecordBytes > 0 && payload.length > this.#cfg.maxRecordBytes) {

@@ -54,4 +54,40 @@ describe('dead-letter topic and raw records (real broker)', () => {
     expect(await inst.metricSum('logstream_decode_raw_events_total')).toBe(1);
     expect((await inst.stop()).code).toBe(0);
   });
+
+  it('sizes a new dead-letter topic for the largest source record, and cuts a dead letter short (with a header) rather than stall when an existing one is too small', async () => {
+    const bootstrap = kafkaBootstrap();
+    const MiB = 1024 * 1024;
+    const topic = uniqueName('dlq-big-src');
+    await createTopic(bootstrap, topic, 1, { 'max.message.bytes': String(4 * MiB) });
+    const huge = { id: 'huge', pad: 'y'.repeat(3 * MiB) };
+    // (1) A dead-letter topic logstream creates takes the whole 3 MiB record (broker default: 1 MiB).
+    const s: GroupSetup = { bootstrap, topic, group: uniqueName('dlq-big-g'), dir: tmpDir('dlq-big'), dlqTopic: uniqueName('dlq-big') };
+    await produceJson(bootstrap, topic, [{ value: huge }, { value: { id: 'after' } }]);
+    const inst = startMember(s, 'big', { FILE_MAX_RECORD_BYTES: '1000' });
+    running.push(inst);
+    await waitUntil('both offsets committed', async () => (await committedOffsets(bootstrap, s.group, topic)).get(0) === 2n, 90_000, 500);
+    const [whole] = await readTopic(bootstrap, s.dlqTopic, { expected: 1, timeoutMs: 30_000 });
+    expect(whole!.value!.toString()).toBe(JSON.stringify(huge));
+    expect(header(whole!.headers, 'logstream.value.truncated-from')).toBeUndefined();
+    await inst.stop();
+
+    // (2) An existing dead-letter topic that takes only 200 000 bytes: the letter is cut, not retried forever.
+    const small = uniqueName('dlq-small');
+    await createTopic(bootstrap, small, 1, { 'max.message.bytes': '200000' });
+    const s2: GroupSetup = { ...s, group: uniqueName('dlq-small-g'), dlqTopic: small };
+    const inst2 = startMember(s2, 'small', { FILE_MAX_RECORD_BYTES: '1000' });
+    running.push(inst2);
+    await waitUntil('both offsets committed past the cut letter', async () => (await committedOffsets(bootstrap, s2.group, topic)).get(0) === 2n, 90_000, 500);
+    const [cut] = await readTopic(bootstrap, small, { expected: 1, timeoutMs: 30_000 });
+    const original = Buffer.byteLength(JSON.stringify(huge));
+    expect(header(cut!.headers, 'logstream.value.truncated-from')).toBe(String(original));
+    expect(header(cut!.headers, 'logstream.source.offset')).toBe('0');
+    expect(cut!.value!.length).toBeLessThan(200_000);
+    expect(JSON.stringify(huge).startsWith(cut!.value!.toString())).toBe(true);
+    expect(inst2.logs.some((l) => l.msg.startsWith('the dead-letter topic takes smaller messages than the source topics'))).toBe(true);
+    expect(inst2.logs.some((l) => l.msg.startsWith('dead letter larger than the dead-letter topic takes'))).toBe(true);
+    expect(outputs(s2, ['small'])).toEqual([{ id: 'after' }]);
+    expect((await inst2.stop()).code).toBe(0);
+  });
 });

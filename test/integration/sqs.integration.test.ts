@@ -6,7 +6,8 @@ import { produceJson, readTopic, uniqueName, type TestRecord } from '../support/
 import { ledgerRecords, tally, type LedgerRecord } from '../support/ledger.ts';
 import { committedTotal, instanceEnv, newGroupSetup, waitForStableGroup, type GroupSetup } from '../support/group.ts';
 import { Instance, sleep, waitUntil } from '../support/instance.ts';
-import { ElasticMqPeer, TcpGate, TEST_CREDENTIALS } from '../support/elasticmq.ts';
+import { ElasticMqPeer, TEST_CREDENTIALS } from '../support/elasticmq.ts';
+import { TcpGate } from '../support/tcp-gate.ts';
 
 let peer: ElasticMqPeer;
 const running: Instance[] = [];

@@ -55,12 +55,12 @@ export function uniqueName(prefix: string): string {
 }
 
 /** Creates `topic` (if missing) and waits until every partition has a leader. */
-export async function createTopic(bootstrap: string, topic: string, partitions: number): Promise<void> {
+export async function createTopic(bootstrap: string, topic: string, partitions: number, configs: Record<string, string> = {}): Promise<void> {
   const admin = client(bootstrap).admin();
   await admin.connect();
   try {
     await admin.createTopics({
-      topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }],
+      topics: [{ topic, numPartitions: partitions, replicationFactor: 1, configEntries: Object.entries(configs).map(([name, value]) => ({ name, value })) }],
       waitForLeaders: true,
       timeout: 30000,
     });

@@ -14,7 +14,10 @@ export const syslogSink: SinkDefinition<SyslogConfig> = {
   summary: 'Syslog: RFC 5424, RFC 3164 or CEF over TLS, TCP or UDP, with an optional rate limit.',
   vars: syslogVars,
   parseConfig: parseSyslogConfig,
-  deliveryDefaults: { batchMaxRecords: 500, batchMaxBytes: 1024 * 1024, batchMaxWaitMs: 100, concurrency: 4 },
+  // maxRecordBytes: syslog has no acknowledgement, so a frame larger than the receiver takes is not
+  // refused but cut, and the rest of the stream misread (rsyslog's maxMessageSize defaults to 8 KiB):
+  // dead-letter what is over the 8192 octets RFC 5425 says receivers SHOULD take, unless raised.
+  deliveryDefaults: { batchMaxRecords: 500, batchMaxBytes: 1024 * 1024, batchMaxWaitMs: 100, concurrency: 4, maxRecordBytes: 8192 },
   create(cfg, ctx) {
     const t = cfg.transport;
     const rate = new RateLimit(t.rate);

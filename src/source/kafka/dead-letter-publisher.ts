@@ -1,6 +1,13 @@
 // Publishes dead letters to Kafka with acks from all in-sync replicas, retrying until it succeeds
 // or until shutdown gives up (then the records stay uncommitted and are read again).
-import { Partitioners, type Kafka, type Producer } from 'kafkajs';
+//
+// Size: a dead letter carries the record's original bytes, so the dead-letter topic is created with a
+// max.message.bytes at least the largest of the source topics' (plus room for the headers); a record
+// that still does not fit (a dead-letter topic made smaller by hand) is written with its value cut to
+// what fits and the header logstream.value.truncated-from=<original bytes> — its source topic, partition
+// and offset are in the headers, so the whole record can still be fetched — instead of blocking its
+// partition forever on a write that can never succeed.
+import kafkajs, { Partitioners, type Kafka, type Producer } from 'kafkajs';
 import { backoffDelay, sleep } from '../../delivery/backoff.ts';
 import type { DeadLetterMessage } from '../../delivery/dead-letter.ts';
 import { oneLine } from '../../core/errors.ts';
@@ -12,6 +19,8 @@ export class KafkaDeadLetterPublisher {
   readonly #log: Logger;
   #producer: Producer | undefined;
   readonly #abort = new AbortController();
+  /** The dead-letter topic's max.message.bytes, once known. */
+  #maxMessageBytes = DEFAULT_MAX_MESSAGE_BYTES;
 
   constructor(kafka: Kafka, topic: string, logger: Logger) {
     this.#kafka = kafka;
@@ -19,20 +28,34 @@ export class KafkaDeadLetterPublisher {
     this.#log = logger.child({ component: 'dead-letter' });
   }
 
-  /** Creates the topic when missing and connects the producer. */
-  async start(partitions: number): Promise<void> {
+  /** Creates the topic when missing (sized for the largest record `sourceTopics` can hold) and
+   *  connects the producer. */
+  async start(partitions: number, sourceTopics: readonly string[] = []): Promise<void> {
     const admin = this.#kafka.admin();
     await admin.connect();
     try {
       const topics = await admin.listTopics();
+      const sources = sourceTopics.filter((t) => topics.includes(t));
+      const sourceMax = Math.max(DEFAULT_MAX_MESSAGE_BYTES, ...(await maxMessageBytes(admin, sources)).values());
+      const wanted = sourceMax + HEADER_ROOM;
       if (!topics.includes(this.#topic)) {
         try {
-          const created = await admin.createTopics({ topics: [{ topic: this.#topic, numPartitions: partitions }], waitForLeaders: true });
-          if (created) this.#log.info({ topic: this.#topic }, 'created the dead-letter topic');
+          const created = await admin.createTopics({
+            topics: [{ topic: this.#topic, numPartitions: partitions, configEntries: [{ name: 'max.message.bytes', value: String(wanted) }] }],
+            waitForLeaders: true,
+          });
+          if (created) this.#log.info({ topic: this.#topic, maxMessageBytes: wanted }, 'created the dead-letter topic');
         } catch (err) {
           // Replicas starting together race to create it; one wins, the others see it exists.
           if (!/already exists/i.test(String((err as Error).message))) throw err;
         }
+      }
+      this.#maxMessageBytes = (await maxMessageBytes(admin, [this.#topic])).get(this.#topic) ?? this.#maxMessageBytes;
+      if (this.#maxMessageBytes < wanted) {
+        this.#log.warn(
+          { topic: this.#topic, maxMessageBytes: this.#maxMessageBytes, sourceMaxMessageBytes: sourceMax },
+          'the dead-letter topic takes smaller messages than the source topics: larger records are dead-lettered cut short (header logstream.value.truncated-from); raise its max.message.bytes',
+        );
       }
     } finally {
       await admin.disconnect();
@@ -52,12 +75,37 @@ export class KafkaDeadLetterPublisher {
         });
         return;
       } catch (err) {
+        if (isTooLarge(err)) {
+          // Never retry as it is: one at a time, and a single one that cannot fit is cut to fit.
+          if (messages.length > 1) {
+            for (const m of messages) await this.publish([m]);
+            return;
+          }
+          messages = [this.#truncated(messages[0]!)];
+          continue;
+        }
         const delay = backoffDelay(attempt, 200, 30_000);
         this.#log.warn({ attempt: attempt + 1, retryInMs: delay }, `dead-letter write failed, will retry: ${oneLine(String((err as Error).message))}`);
         await sleep(delay, this.#abort.signal);
       }
     }
   };
+
+  #truncated(m: DeadLetterMessage): DeadLetterMessage {
+    const original = m.value?.length ?? 0;
+    if (m.headers[TRUNCATED_HEADER] !== undefined) {
+      // Already cut and still refused: the broker's own limit is lower than the topic's; halve it.
+      this.#maxMessageBytes = Math.max(1024, Math.floor(this.#maxMessageBytes / 2));
+    }
+    const headerBytes = Object.entries(m.headers).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v) + 16, 0) + (m.key?.length ?? 0);
+    const room = Math.max(0, this.#maxMessageBytes - headerBytes - HEADER_ROOM / 2);
+    const from = m.headers[TRUNCATED_HEADER] ?? String(original);
+    this.#log.error(
+      { topic: this.#topic, bytes: Number(from), keptBytes: Math.min(room, original), source: `${m.headers['logstream.source.topic']}/${m.headers['logstream.source.partition']}@${m.headers['logstream.source.offset']}` },
+      'dead letter larger than the dead-letter topic takes: written cut short (the source record keeps the whole value)',
+    );
+    return { ...m, value: m.value ? m.value.subarray(0, room) : m.value, headers: { ...m.headers, [TRUNCATED_HEADER]: from } };
+  }
 
   /** Gives up retries (shutdown deadline). */
   abort(): void {
@@ -67,4 +115,33 @@ export class KafkaDeadLetterPublisher {
   async stop(): Promise<void> {
     await this.#producer?.disconnect();
   }
+}
+
+/** Kafka's default max.message.bytes (message.max.bytes) on a broker that was not told otherwise. */
+const DEFAULT_MAX_MESSAGE_BYTES = 1_048_588;
+/** Room for the dead-letter headers and the record batch overhead above the record's own bytes. */
+const HEADER_ROOM = 64 * 1024;
+export const TRUNCATED_HEADER = 'logstream.value.truncated-from';
+
+function isTooLarge(err: unknown): boolean {
+  const e = err as { type?: string; name?: string; message?: string; originalError?: unknown; errors?: unknown[] } | undefined;
+  if (!e) return false;
+  if (e.type === 'MESSAGE_TOO_LARGE' || e.type === 'RECORD_LIST_TOO_LARGE') return true;
+  if (/larger than the max message size/i.test(String(e.message))) return true;
+  return isTooLarge(e.originalError) || (Array.isArray(e.errors) && e.errors.some(isTooLarge));
+}
+
+/** max.message.bytes of each topic (that the describe returned). */
+async function maxMessageBytes(admin: ReturnType<Kafka['admin']>, topics: readonly string[]): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  if (topics.length === 0) return out;
+  const res = await admin.describeConfigs({
+    includeSynonyms: false,
+    resources: topics.map((name) => ({ type: kafkajs.ConfigResourceTypes.TOPIC, name, configNames: ['max.message.bytes'] })),
+  });
+  for (const r of res.resources) {
+    const v = Number(r.configEntries.find((c) => c.configName === 'max.message.bytes')?.configValue);
+    if (Number.isFinite(v) && v > 0) out.set(r.resourceName, v);
+  }
+  return out;
 }

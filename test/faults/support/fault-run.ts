@@ -1,0 +1,275 @@
+/**
+ * One fault scenario: a fresh topic, a consumer group of logstream instances (real child processes)
+ * shipping to the FaultPeers' sinks, a steady load of ledger records, and — after the test injected
+ * its fault — the reckoning: the topic is read back (kcat) for what was really produced, every sink's
+ * output is compared with it by id and body hash, and one line `<scenario> lost=N dup=M` is printed
+ * and appended to the results file that `npm run faults` tabulates.
+ *
+ * Counting, per sink: lost = ids in the topic that the sink does not hold (and that were not
+ * dead-lettered for it); dup = copies beyond the topic's; altered = a body whose hash does not match.
+ * The scenario line sums the sinks. A scenario passes when lost = 0, altered = 0 and dup ≤ its bound.
+ */
+import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { Instance, REPO_ROOT, waitUntil, sleep } from '../../support/instance.ts';
+import { committedOffsets, createTopic, endOffsets, kafkaBootstrap, uniqueName } from '../../support/kafka.ts';
+import { waitForStableGroup } from '../../support/group.ts';
+import { Load, topicCounts } from './load.ts';
+import type { FaultPeers, SinkName } from './peers.ts';
+
+export const FULL = process.env['FAULTS_FULL'] === '1';
+/** Where each scenario's result line goes (one JSON object per line). */
+export const RESULTS_FILE = process.env['FAULTS_RESULTS'] ?? join(REPO_ROOT, '.cache', 'faults', 'results.jsonl');
+
+/** Settings every fault instance runs with: quick failure detection and commits, a small in-flight
+ *  window so that the duplicate bound (in-flight + one commit interval) means something. */
+export const FAULT_INSTANCE_ENV = {
+  KAFKA_SESSION_TIMEOUT: '6s',
+  KAFKA_HEARTBEAT_INTERVAL: '1s',
+  KAFKA_REBALANCE_TIMEOUT: '20s',
+  KAFKA_COMMIT_INTERVAL: '1s',
+  INFLIGHT_MAX_RECORDS: '2000',
+  LOG_LEVEL: 'info',
+} as const;
+
+export interface FaultRunOptions {
+  scenario: string;
+  peers: FaultPeers;
+  sinks: readonly SinkName[];
+  partitions?: number;
+  instances?: number;
+  ratePerSec?: number;
+  /** More instance environment (applied last). */
+  env?: Record<string, string>;
+  bootstrap?: string;
+  /** Values that must appear in no log line and no /metrics output (the peers' are added). */
+  secrets?: string[];
+  /** Topic configs of the source topic (e.g. max.message.bytes). */
+  topicConfig?: Record<string, string>;
+}
+
+export interface SinkTally {
+  sink: SinkName;
+  expected: number;
+  delivered: number;
+  deadLettered: number;
+  lost: number;
+  dup: number;
+  altered: number;
+}
+
+export interface FaultResult {
+  scenario: string;
+  full: boolean;
+  at: string;
+  durationS: number;
+  produced: number;
+  inTopic: number;
+  instances: number;
+  partitions: number;
+  sinks: SinkTally[];
+  lost: number;
+  dup: number;
+  altered: number;
+  dupBound: number;
+  secretsFound: string[];
+  pass: boolean;
+  note?: string;
+}
+
+export class FaultRun {
+  readonly o: Required<Omit<FaultRunOptions, 'secrets' | 'topicConfig'>> & { secrets: string[]; topicConfig: Record<string, string> };
+  readonly run = uniqueName('run');
+  readonly key: string;
+  readonly topic: string;
+  readonly group: string;
+  readonly dlqTopic: string;
+  /** Every instance started in this run, alive or not (their logs are checked for secrets). */
+  readonly started: Instance[] = [];
+  readonly load: Load;
+  readonly #t0 = Date.now();
+  readonly #metricsSeen: string[] = [];
+  #seq = 0;
+
+  private constructor(o: FaultRunOptions) {
+    this.o = { partitions: 6, instances: 3, ratePerSec: 300, env: {}, bootstrap: kafkaBootstrap(), secrets: [], topicConfig: {}, ...o };
+    this.key = uniqueName(o.scenario.replace(/[^a-z0-9]+/gi, '-')).slice(0, 60);
+    this.topic = `${this.key}-in`;
+    this.group = `${this.key}-g`;
+    this.dlqTopic = `${this.key}-dlq`;
+    this.load = new Load({ bootstrap: this.o.bootstrap, topic: this.topic, run: this.run, partitions: this.o.partitions, ratePerSec: this.o.ratePerSec });
+  }
+
+  /** Creates the topic, starts the instances, waits for a stable group, starts the load. */
+  static async start(o: FaultRunOptions): Promise<FaultRun> {
+    const r = new FaultRun(o);
+    await createTopic(r.o.bootstrap, r.topic, r.o.partitions, r.o.topicConfig);
+    await r.o.peers.prepare(r.key, r.o.sinks);
+    for (let i = 0; i < r.o.instances; i++) r.startInstance();
+    await waitForStableGroup(r.alive(), r.o.partitions, 120_000);
+    await r.load.start();
+    return r;
+  }
+
+  envFor(name: string): Record<string, string> {
+    return {
+      KAFKA_BROKERS: this.o.bootstrap,
+      KAFKA_TOPICS: this.topic,
+      KAFKA_GROUP_ID: this.group,
+      KAFKA_DLQ_TOPIC: this.dlqTopic,
+      ...FAULT_INSTANCE_ENV,
+      ...this.o.peers.env(this.key, this.o.sinks),
+      INSTANCE_ID: name,
+      ...this.o.env,
+    };
+  }
+
+  /** Starts one more instance (a new name each time, as a replacement pod would have). */
+  startInstance(env: Record<string, string> = {}): Instance {
+    const name = `${this.o.scenario.replace(/[^a-z0-9]+/gi, '-')}-${++this.#seq}`;
+    const i = new Instance(name, { ...this.envFor(name), ...env });
+    this.started.push(i);
+    return i;
+  }
+
+  alive(): Instance[] {
+    return this.started.filter((i) => i.proc.exitCode === null && i.proc.signalCode === null);
+  }
+
+  /** Keeps a copy of every live instance's /metrics (checked for secrets at the end). */
+  async snapshotMetrics(): Promise<void> {
+    for (const i of this.alive()) {
+      try {
+        this.#metricsSeen.push(await i.metrics());
+      } catch {
+        // an instance that is just going down
+      }
+    }
+  }
+
+  async committed(): Promise<bigint> {
+    return [...(await committedOffsets(this.o.bootstrap, this.group, this.topic)).values()].reduce((a, b) => a + b, 0n);
+  }
+
+  /** Waits until the group has committed everything in the topic (the live instances have caught up). */
+  async waitCaughtUp(timeoutMs = 300_000): Promise<void> {
+    await waitUntil(
+      `group ${this.group} committed to the end of ${this.topic}`,
+      async () => {
+        const [end, done] = await Promise.all([endOffsets(this.o.bootstrap, this.topic), committedOffsets(this.o.bootstrap, this.group, this.topic)]);
+        return [...end].every(([p, e]) => (done.get(p) ?? 0n) >= e);
+      },
+      timeoutMs,
+      1000,
+    );
+  }
+
+  /**
+   * Stops the load, waits until everything is committed, stops the instances (SIGTERM), reads the topic
+   * and every sink back, prints `<scenario> lost=N dup=M` and appends the result to RESULTS_FILE.
+   */
+  async finish(opts: {
+    dupBound: number;
+    note?: string;
+    catchUpTimeoutMs?: number;
+    /** More reckoning after the sinks were read (e.g. records that are not ledger JSON): added to lost. */
+    extra?: () => Promise<{ lost: number; note: string }>;
+  }): Promise<FaultResult> {
+    const produced = await this.load.stop();
+    await this.waitCaughtUp(opts.catchUpTimeoutMs);
+    await this.snapshotMetrics();
+    await Promise.all(this.alive().map((i) => i.stop(60_000)));
+    const counts = await topicCounts(this.o.bootstrap, this.topic, this.run, produced);
+    const inTopic = counts.reduce((a, b) => a + b, 0);
+    const expected = counts.reduce((a, c) => a + (c > 0 ? 1 : 0), 0);
+    const sinks: SinkTally[] = [];
+    for (const sink of this.o.sinks) {
+      const rows = await this.o.peers.rows(sink, this.key, this.run, expected);
+      sinks.push({ sink, ...reckon(counts, rows) });
+    }
+    const secretsFound = this.secretsInOutput();
+    const extra = opts.extra ? await opts.extra() : undefined;
+    const lost = sinks.reduce((a, s) => a + s.lost, 0) + (extra?.lost ?? 0);
+    const dup = sinks.reduce((a, s) => a + s.dup, 0);
+    const altered = sinks.reduce((a, s) => a + s.altered, 0);
+    const result: FaultResult = {
+      scenario: this.o.scenario,
+      full: FULL,
+      at: new Date().toISOString(),
+      durationS: Math.round((Date.now() - this.#t0) / 1000),
+      produced,
+      inTopic,
+      instances: this.o.instances,
+      partitions: this.o.partitions,
+      sinks,
+      lost,
+      dup,
+      altered,
+      dupBound: opts.dupBound,
+      secretsFound,
+      pass: lost === 0 && altered === 0 && sinks.every((s) => s.dup <= opts.dupBound) && secretsFound.length === 0,
+      ...(opts.note || extra ? { note: [opts.note, extra?.note].filter(Boolean).join('; ') } : {}),
+    };
+    report(result);
+    return result;
+  }
+
+  /** Which configured secrets appear in any instance's log or in a /metrics snapshot (names only). */
+  secretsInOutput(): string[] {
+    const secrets = [...this.o.secrets, ...this.o.peers.secrets()].filter((s) => s.length >= 8);
+    const texts = [...this.started.map((i) => readFileSync(i.logFile, 'utf8')), ...this.#metricsSeen];
+    return secrets.filter((s) => texts.some((t) => t.includes(s))).map((s) => `${s.slice(0, 3)}… (${s.length} chars)`);
+  }
+}
+
+const hashOf = (body: string): string => createHash('sha256').update(body).digest('hex').slice(0, 16);
+
+/** One sink's rows against the topic's per-id counts. */
+export function reckon(counts: Uint32Array, rows: Iterable<Record<string, unknown>>): Omit<SinkTally, 'sink'> {
+  const seen = new Uint32Array(counts.length);
+  let delivered = 0;
+  let altered = 0;
+  for (const r of rows) {
+    if (typeof r.id !== 'number' || r.id < 0 || r.id >= counts.length) continue;
+    delivered++;
+    seen[r.id]!++;
+    if (typeof r.body !== 'string' || hashOf(r.body) !== r.hash) altered++;
+  }
+  let lost = 0;
+  let dup = 0;
+  let expected = 0;
+  for (let id = 0; id < counts.length; id++) {
+    const want = counts[id]!;
+    if (want === 0) continue;
+    expected++;
+    if (seen[id] === 0) lost++;
+    else if (seen[id]! > want) dup += seen[id]! - want;
+  }
+  return { expected, delivered, deadLettered: 0, lost, dup, altered };
+}
+
+/** Prints the scenario line (and the per-sink detail) and appends the result to RESULTS_FILE. */
+export function report(r: FaultResult): void {
+  const detail = r.sinks.map((s) => `${s.sink} ${s.lost}/${s.dup}`).join(', ');
+  process.stdout.write(
+    `${r.scenario} lost=${r.lost} dup=${r.dup}   [${detail} lost/dup per sink; dup bound ${r.dupBound} per sink; ` +
+      `${r.produced} produced, ${r.instances} instances, ${r.durationS} s${r.altered ? `; ALTERED ${r.altered}` : ''}${r.secretsFound.length ? `; SECRETS IN OUTPUT: ${r.secretsFound.join(', ')}` : ''}]\n`,
+  );
+  mkdirSync(dirname(RESULTS_FILE), { recursive: true });
+  appendFileSync(RESULTS_FILE, `${JSON.stringify(r)}\n`);
+}
+
+/** Sleeps `ms` while the load runs, snapshotting /metrics once in the middle. */
+export async function underLoad(run: FaultRun, ms: number): Promise<void> {
+  await sleep(ms / 2);
+  await run.snapshotMetrics();
+  await sleep(ms / 2);
+}
+
+/** Duplicates one kill -9 may cause per sink: the victim's in-flight window plus what it delivered
+ *  since its last commit (one commit interval at its share of the rate, doubled for slack). */
+export function killDupBound(run: FaultRun): number {
+  const inflight = Number(FAULT_INSTANCE_ENV.INFLIGHT_MAX_RECORDS);
+  return inflight + Math.ceil((run.o.ratePerSec * 2 * Number.parseInt(FAULT_INSTANCE_ENV.KAFKA_COMMIT_INTERVAL, 10)));
+}

@@ -1,0 +1,110 @@
+/**
+ * The fault scenarios' load: ledger records (run id, partition, sequence number, body hash) produced at a
+ * steady rate from the test process while the fault happens. A send that fails (the broker is down, a
+ * network fault) is retried with the same records until it succeeds, so the load rides through broker
+ * outages as a real producer would; such a retry can put a batch into Kafka twice, which is why the
+ * expected counts come from reading the topic back (topicCounts), not from what was sent.
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
+import { ledgerRecords } from '../../support/ledger.ts';
+import { sleep } from '../../support/instance.ts';
+
+const execFileP = promisify(execFile);
+
+export interface LoadOptions {
+  bootstrap: string;
+  topic: string;
+  run: string;
+  partitions: number;
+  /** Records per second. */
+  ratePerSec: number;
+  /** Records per send (default: a tenth of a second's worth, at least 1). */
+  batch?: number;
+}
+
+export class Load {
+  readonly #o: LoadOptions;
+  readonly #producer: Producer;
+  #next = 0;
+  #running = false;
+  #loop: Promise<void> | undefined;
+  /** Sends that failed and were retried (each may have left a duplicate batch in Kafka). */
+  failedSends = 0;
+  lastError: string | undefined;
+
+  constructor(o: LoadOptions) {
+    this.#o = o;
+    const kafka = new Kafka({ clientId: `fault-load-${o.run}`, brokers: [o.bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 3, initialRetryTime: 200, maxRetryTime: 2000 } });
+    this.#producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
+  }
+
+  /** Records produced (acknowledged by the broker) so far; ids are 0…produced-1. */
+  get produced(): number {
+    return this.#next;
+  }
+
+  async start(): Promise<void> {
+    await this.#producer.connect();
+    this.#running = true;
+    this.#loop = this.#run();
+  }
+
+  /** Produces `n` more records at once (outside the steady rate). */
+  async burst(n: number): Promise<void> {
+    await this.#send(n);
+  }
+
+  async #send(n: number): Promise<void> {
+    const records = ledgerRecords(this.#o.run, n, this.#o.partitions, this.#next);
+    const messages = records.map((r) => ({ partition: r.partition!, value: JSON.stringify(r.value) }));
+    for (;;) {
+      try {
+        await this.#producer.send({ topic: this.#o.topic, acks: -1, messages });
+        this.#next += n;
+        return;
+      } catch (err) {
+        this.failedSends++;
+        this.lastError = (err as Error).message;
+        await sleep(500);
+      }
+    }
+  }
+
+  async #run(): Promise<void> {
+    const batch = this.#o.batch ?? Math.max(1, Math.round(this.#o.ratePerSec / 10));
+    const t0 = Date.now();
+    while (this.#running) {
+      // Catch up to the rate (after a stall the backlog is produced at once, as a real source would).
+      const due = Math.floor(((Date.now() - t0) / 1000) * this.#o.ratePerSec);
+      if (due > this.#next) await this.#send(Math.min(batch * 10, Math.max(batch, due - this.#next)));
+      else await sleep(100);
+    }
+  }
+
+  /** Stops producing; returns how many records were produced. */
+  async stop(): Promise<number> {
+    this.#running = false;
+    await this.#loop;
+    await this.#producer.disconnect();
+    return this.#next;
+  }
+}
+
+/** How often each id of `run` is in `topic` (read back with kcat, the reference consumer). */
+export async function topicCounts(bootstrap: string, topic: string, run: string, n: number): Promise<Uint32Array> {
+  const { stdout } = await execFileP('kcat', ['-C', '-b', bootstrap, '-t', topic, '-o', 'beginning', '-e', '-q', '-f', '%s\n'], { maxBuffer: 1 << 30, encoding: 'utf8' });
+  const counts = new Uint32Array(n);
+  for (const line of stdout.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    let r: { run?: unknown; id?: unknown };
+    try {
+      r = JSON.parse(line) as { run?: unknown; id?: unknown };
+    } catch {
+      continue;
+    }
+    if (r.run === run && typeof r.id === 'number' && r.id >= 0 && r.id < n) counts[r.id]!++;
+  }
+  return counts;
+}
