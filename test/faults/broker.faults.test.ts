@@ -1,5 +1,5 @@
 // The Kafka broker stopped (SIGTERM) for 30 s under load and started again on the same port and data,
-// with 3 instances shipping to all four sinks: no instance gives up, nothing is lost, and what was
+// with 3 instances shipping to all five sinks: no instance gives up, nothing is lost, and what was
 // delivered but not yet committed when the broker went away is the only repeat.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FaultRun, FULL, killDupBound, underLoad } from './support/fault-run.ts';

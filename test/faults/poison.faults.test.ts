@@ -1,11 +1,11 @@
-// Poison input among good records, 3 instances, all four sinks: text that is not JSON, a 10 MiB record,
+// Poison input among good records, 3 instances, every sink: text that is not JSON, a 10 MiB record,
 // invalid UTF-8, JSON nested 100 000 deep, an empty value and a null value (tombstone). Each must be either
 // shipped by a sink or dead-lettered for it (the dead-letter record naming its source partition and offset),
 // never lost, never a crash; the good records around them arrive exactly once.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Kafka, logLevel } from 'kafkajs';
 import { FaultRun, underLoad } from './support/fault-run.ts';
-import { ALL_SINKS, FaultPeers, type SinkName } from './support/peers.ts';
+import { ALL_SINKS, FaultPeers, SINK_KIND as SINK_STAGE, type SinkName } from './support/peers.ts';
 import { readTopic } from '../support/kafka.ts';
 
 let peers: FaultPeers;
@@ -16,7 +16,6 @@ afterAll(async () => {
   await peers?.close();
 });
 
-const SINK_STAGE: Record<SinkName, string> = { hec: 'splunk_hec', syslog: 'syslog', sqs: 'sqs', s3: 's3' };
 const MiB = 1024 * 1024;
 
 interface Poison {

@@ -1,4 +1,4 @@
-// Faults of logstream's own processes, under load, with all four real sinks at once (HEC receiver,
+// Faults of logstream's own processes, under load, with all five real sinks at once (HEC receiver, form POST receiver,
 // rsyslog over TLS, ElasticMQ, MinIO): kill -9 of a random instance (restarted each time), a rolling
 // SIGTERM restart (no duplicates allowed), and a rebalance storm (instances added and removed every 10 s).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,11 +1,13 @@
 /**
  * The receivers a fault scenario ships to, each a real peer behind a TcpGate (so "the sink is down" is
- * the same for all four: connections refused and open ones cut, while what the peer already holds can
+ * the same for all five: connections refused and open ones cut, while what the peer already holds can
  * still be read directly):
  *   hec     the Splunk HEC test receiver in its own process (test/support/hec), every event recorded;
  *   syslog  a real rsyslogd, RFC 5425 TLS input (test/support/rsyslog.ts);
  *   sqs     ElasticMQ (Maven Central), one queue per scenario;
- *   s3      MinIO (Go module proxy), one prefix per scenario.
+ *   s3      MinIO (Go module proxy), one prefix per scenario;
+ *   form    the multipart form POST receiver in its own process (test/support/form-receiver), with a
+ *           bearer token, at most 20 rows a POST, every POST checked strictly.
  * Started once per test file; every scenario has its own run id, queue and prefix.
  */
 import { randomBytes } from 'node:crypto';
@@ -14,18 +16,22 @@ import { RsyslogPeer } from '../../support/rsyslog.ts';
 import { ElasticMqPeer } from '../../support/elasticmq.ts';
 import { MinioPeer } from '../../support/minio.ts';
 import { TcpGate } from '../../support/tcp-gate.ts';
+import { FormReceiverProcess } from '../../support/form-receiver/process.ts';
 import { sleep } from '../../support/instance.ts';
 
-export type SinkName = 'hec' | 'syslog' | 'sqs' | 's3';
-export const ALL_SINKS: readonly SinkName[] = ['hec', 'syslog', 'sqs', 's3'];
+export type SinkName = 'hec' | 'syslog' | 'sqs' | 's3' | 'form';
+export const ALL_SINKS: readonly SinkName[] = ['hec', 'syslog', 'sqs', 's3', 'form'];
 
-const SINK_KIND: Record<SinkName, string> = { hec: 'splunk_hec', syslog: 'syslog', sqs: 'sqs', s3: 's3' };
+/** The SINKS name of each, which is also the `logstream.sink` header of its dead letters. */
+export const SINK_KIND: Record<SinkName, string> = { hec: 'splunk_hec', syslog: 'syslog', sqs: 'sqs', s3: 's3', form: 'form_post' };
 
 type Row = Record<string, unknown>;
 
 export class FaultPeers {
   readonly sinks: readonly SinkName[];
   readonly hecToken = `hec-${randomBytes(12).toString('hex')}`;
+  readonly formToken = `form-${randomBytes(12).toString('hex')}`;
+  form: FormReceiverProcess | undefined;
   hec: HecProcess | undefined;
   syslog: RsyslogPeer | undefined;
   sqs: ElasticMqPeer | undefined;
@@ -56,6 +62,9 @@ export class FaultPeers {
     } else if (s === 'syslog') {
       this.syslog = await RsyslogPeer.start();
       port = this.syslog.tlsPort;
+    } else if (s === 'form') {
+      this.form = await FormReceiverProcess.start(['--port', '0', '--auth-header', 'Authorization', '--auth-value', `Bearer ${this.formToken}`]);
+      port = this.form.port;
     } else if (s === 'sqs') {
       this.sqs = await ElasticMqPeer.start();
       port = this.sqs.port;
@@ -80,9 +89,10 @@ export class FaultPeers {
   env(key: string, sinks: readonly SinkName[]): Record<string, string> {
     const env: Record<string, string> = { SINKS: sinks.map((s) => SINK_KIND[s]).join(',') };
     for (const s of sinks) {
-      const kind = SINK_KIND[s].toUpperCase().replace('SPLUNK_', '');
+      const kind = SINK_KIND[s].toUpperCase().replace('SPLUNK_', '').replace('_', '');
       env[`${kind}_RETRY_MAX`] = '2s';
       if (s === 'hec') Object.assign(env, { HEC_URLS: `http://127.0.0.1:${this.#gatePort('hec')}`, HEC_TOKEN: this.hecToken });
+      if (s === 'form') Object.assign(env, { FORMPOST_URL: `http://127.0.0.1:${this.#gatePort('form')}/upload`, FORMPOST_PRODUCT: 'web', FORMPOST_AUTH_VALUE: `Bearer ${this.formToken}` });
       if (s === 'syslog') Object.assign(env, { SYSLOG_URL: `tls://127.0.0.1:${this.#gatePort('syslog')}`, SYSLOG_TLS_CA_FILE: this.syslog!.caFile });
       if (s === 's3') {
         const e = this.s3!.env(this.bucket, key);
@@ -105,7 +115,7 @@ export class FaultPeers {
 
   /** Values that must never appear in a log line or in /metrics. */
   secrets(): string[] {
-    const out = [this.hecToken];
+    const out = [this.hecToken, this.formToken];
     if (this.s3) out.push(this.s3.secretAccessKey);
     return out;
   }
@@ -146,6 +156,7 @@ export class FaultPeers {
       return rows;
     }
     if (sink === 'sqs') return ofRun((await this.#sqsBodies(key, expected)).flatMap(parseOrNothing));
+    if (sink === 'form') return ofRun((await this.form!.posts()).flatMap((p) => p.lines.flatMap(parseOrNothing)));
     const listed = await this.s3!.list(this.bucket, `${key}/`);
     const objs = await this.s3!.readAll(this.bucket, listed.map((o) => o.key));
     return ofRun(objs.flatMap((o) => o.text.split('\n').filter((l) => l !== '').flatMap(parseOrNothing)));
@@ -166,6 +177,7 @@ export class FaultPeers {
     }
     if (sink === 'syslog') return this.syslog!.messages().map((m) => m.msg);
     if (sink === 'sqs') return this.#sqsBodies(key, expected);
+    if (sink === 'form') return (await this.form!.posts()).flatMap((p) => p.lines);
     const listed = await this.s3!.list(this.bucket, `${key}/`);
     const objs = await this.s3!.readAll(this.bucket, listed.map((o) => o.key));
     return objs.flatMap((o) => o.text.split('\n').filter((l) => l !== ''));
@@ -187,6 +199,7 @@ export class FaultPeers {
     await Promise.all([...this.gates.values()].map((g) => g.shut().catch(() => undefined)));
     await Promise.all([
       this.hec?.stop().catch(() => undefined),
+      this.form?.stop().catch(() => undefined),
       this.syslog?.stop().catch(() => undefined),
       this.sqs?.close().catch(() => undefined),
       this.s3?.close().catch(() => undefined),
