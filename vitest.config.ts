@@ -9,6 +9,9 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     pool: 'forks',
+    // The three projects run side by side (integration and faults are mostly waiting on brokers,
+    // peers and timers), each of the last two one file at a time.
+    maxWorkers: 3,
     testTimeout: 120_000,
     hookTimeout: 180_000,
     projects: [

@@ -22,14 +22,17 @@ export const FULL = process.env['FAULTS_FULL'] === '1';
 /** Where each scenario's result line goes (one JSON object per line). */
 export const RESULTS_FILE = process.env['FAULTS_RESULTS'] ?? join(REPO_ROOT, '.cache', 'faults', 'results.jsonl');
 
+const COMMIT_INTERVAL_S = 1;
+const INFLIGHT_MAX_RECORDS = 2000;
+
 /** Settings every fault instance runs with: quick failure detection and commits, a small in-flight
  *  window so that the duplicate bound (in-flight + one commit interval) means something. */
 export const FAULT_INSTANCE_ENV = {
   KAFKA_SESSION_TIMEOUT: '6s',
   KAFKA_HEARTBEAT_INTERVAL: '1s',
   KAFKA_REBALANCE_TIMEOUT: '20s',
-  KAFKA_COMMIT_INTERVAL: '1s',
-  INFLIGHT_MAX_RECORDS: '2000',
+  KAFKA_COMMIT_INTERVAL: `${COMMIT_INTERVAL_S}s`,
+  INFLIGHT_MAX_RECORDS: String(INFLIGHT_MAX_RECORDS),
   LOG_LEVEL: 'info',
 } as const;
 
@@ -270,6 +273,5 @@ export async function underLoad(run: FaultRun, ms: number): Promise<void> {
 /** Duplicates one kill -9 may cause per sink: the victim's in-flight window plus what it delivered
  *  since its last commit (one commit interval at its share of the rate, doubled for slack). */
 export function killDupBound(run: FaultRun): number {
-  const inflight = Number(FAULT_INSTANCE_ENV.INFLIGHT_MAX_RECORDS);
-  return inflight + Math.ceil((run.o.ratePerSec * 2 * Number.parseInt(FAULT_INSTANCE_ENV.KAFKA_COMMIT_INTERVAL, 10)));
+  return INFLIGHT_MAX_RECORDS + Math.ceil(run.o.ratePerSec * 2 * COMMIT_INTERVAL_S);
 }
