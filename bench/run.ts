@@ -1,11 +1,17 @@
 // `npm run bench`: the throughput benchmark (kcat vs logstream on a real local broker), then the query
 // engine benchmark when bench/query.bench.ts exists, then the webhook benchmark (a 100 000-record
-// window served to a caller, BENCH_WEBHOOK_RECORDS), then the rolling-restart cost (3 instances); prints tables and writes everything to
+// window served to a caller, BENCH_WEBHOOK_RECORDS), then the rolling-restart cost (3 instances), then
+// logstream's memory while its HEC sink is down for BENCH_OUTAGE_S under a steady 5 MB/s
+// (bench/outage-memory.bench.ts, result key `outage`); prints tables and writes everything to
 // bench/results/latest.json (git-ignored). Never part of `npm test`.
 //
 // Env: BENCH_RECORDS (default 1000000), BENCH_RECORD_BYTES (default 1024),
+//      BENCH_RUNS (throughput: only the runs whose name contains one of these words),
 //      BENCH_CPU_PROF=1 (one more logstream run under --cpu-prof, summarised; profile kept in bench/results/),
+//      BENCH_OUTAGE_S (default 300), BENCH_OUTAGE_WARMUP_S (60), BENCH_OUTAGE_RATE (5000 records/s),
 //      LOGSTREAM_KAFKA_VERSION (broker version).
+// Needs (Debian): apt-get install kcat rsyslog rsyslog-openssl rsyslog-gnutls rsyslog-kafka python3
+// (rsyslog-kafka: the rsyslog imkafka reference run); Java 17+ and Maven (the broker); Go (MinIO).
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -16,6 +22,7 @@ import { fmt, formatTable } from './lib/table.ts';
 import { benchOptionsFromEnv, formatThroughput, runThroughputBench, type ThroughputResult } from './throughput.bench.ts';
 import { formatWebhook, runWebhookBench, type WebhookBenchResult } from './webhook.bench.ts';
 import { formatRollingRestart, runRollingRestartBench, type RollingRestartResult } from './rolling-restart.bench.ts';
+import { formatOutage, outageOptionsFromEnv, runOutageBench, type OutageResult } from './outage-memory.bench.ts';
 
 interface QueryBenchRow {
   name: string;
@@ -105,13 +112,27 @@ async function main(): Promise<number> {
     rolling = { error: msg };
   }
 
+  const outageOpts = outageOptionsFromEnv(process.env);
+  say(`\n== outage: HEC receiver down ${outageOpts.outageS} s under ${outageOpts.ratePerSec} records/s of ${outageOpts.recordBytes} B, one logstream's memory ==`);
+  let outage: OutageResult | { error: string };
+  try {
+    outage = await runOutageBench({ ...outageOpts, log: (l) => process.stderr.write(`[outage] ${l}\n`) });
+    say(formatOutage(outage));
+    problems.push(...outage.problems.map((p) => `outage: ${p}`));
+  } catch (err) {
+    const msg = (err as Error)?.message ?? String(err);
+    problems.push(`outage benchmark failed: ${msg}`);
+    process.stderr.write(`outage benchmark failed: ${(err as Error)?.stack ?? msg}\n`);
+    outage = { error: msg };
+  }
+
   const machine = machineInfo('kafkaVersion' in throughput ? throughput.kafkaVersion : (process.env['LOGSTREAM_KAFKA_VERSION'] ?? DEFAULT_KAFKA_VERSION));
   say(`\nmachine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.os}, Node ${machine.node}, Kafka ${machine.kafka}, kcat ${machine.kcat}`);
 
   await mkdir(RESULTS_DIR, { recursive: true });
   const out = join(RESULTS_DIR, 'latest.json');
   const params = { records: opts.records, recordBytes: opts.recordBytes, cpuProfile: opts.cpuProfile ?? false };
-  await writeFile(out, `${JSON.stringify({ date, machine, params, throughput, query, webhook, rolling, problems }, null, 2)}\n`);
+  await writeFile(out, `${JSON.stringify({ date, machine, params, throughput, query, webhook, rolling, outage, problems }, null, 2)}\n`);
   say(`results: ${out}`);
 
   if (problems.length > 0) {

@@ -1,6 +1,13 @@
 // Throughput benchmark: one local broker, one 4-partition topic of N ~1 KiB JSON security records,
 // read end to end by
 //   (a) kcat -C (librdkafka, values to /dev/null): the reference,
+//   (a') rsyslog imkafka → file (bench/lib/rsyslog-kafka.ts): another shipper doing the file job, a
+//       private rsyslogd whose Kafka input (librdkafka, a consumer group) writes every value as one
+//       line; wall from its spawn until the file holds N lines, CPU and peak RSS of rsyslogd; exactly N
+//       lines of exactly the values' bytes, else a problem. A reference for speed only: imkafka commits
+//       offsets on librdkafka's auto-commit schedule, not after the write. (Redpanda Connect/Benthos
+//       would have been the natural reference; the Go module proxy refuses github.com/redpanda-data/
+//       connect/v4 (v4.38.0, v4.106.0: 403), so it cannot be built here.)
 //   (b) logstream → file sink,
 //   (c) logstream → file sink with QUERY="* | where severity in ('high','critical')" (drops ~half),
 //   (d) logstream → Splunk HEC, HEC_GZIP=true (level 6), and
@@ -18,9 +25,15 @@
 //       to the busboy receiver of test/support/form-receiver in its own process (--count-only: it
 //       still checks every body strictly); it must end up with exactly N rows, no POST over 20 rows,
 //       only 200 replies;
-//   (i) logstream → S3 (a real MinIO, bench/lib/s3.ts), JSON lines and gzip: every object is read back,
+//   (i), (j) logstream → S3 (a real MinIO, bench/lib/s3.ts), JSON lines and gzip: every object is read back,
 //       each record must be in exactly one object, in the Log Stream key layout, within the limits;
-//   (k) logstream → SQS (a real ElasticMQ, bench/lib/sqs.ts, every SQS setting at its default) on its own
+//   (k) logstream file and (l) logstream → HEC gzip with 2 instances: two daemons in one consumer
+//       group over the same topic (bench/lib/logstream.ts `instances`), each writing its own file /
+//       both shipping to one HEC receiver; wall from the first spawn until the group's committed
+//       offsets cover the topic, CPU of both daemons summed, peak RSS per daemon; checked as the
+//       1-instance runs are (file: every record in exactly one line across both files, by recordNumber;
+//       HEC: exactly N indexed);
+//   (m) logstream → SQS (a real ElasticMQ, bench/lib/sqs.ts, every SQS setting at its default) on its own
 //       topic of BENCH_SQS_RECORDS (default 100 000) records, with kcat measured on that topic too: every
 //       message is received back, each record exactly once.
 // Everything is measured (wall, CPU, peak RSS), nothing asserted on time; lost or duplicated records,
@@ -28,8 +41,10 @@
 // on any).
 //
 // Alone: node bench/throughput.bench.ts   (env BENCH_RECORDS, BENCH_RECORD_BYTES, BENCH_CPU_PROF=1,
-//        BENCH_RUNS=hec,form: only the logstream runs whose name contains one of these, case-insensitive;
-//        kcat always runs)
+//        BENCH_RUNS=hec,form: only the logstream runs (and the rsyslog imkafka reference) whose name
+//        contains one of these, case-insensitive, e.g. "2 instances", "imkafka"; kcat always runs)
+// Needs (Debian): apt-get install kcat rsyslog rsyslog-openssl rsyslog-gnutls rsyslog-kafka, Java 17+
+// and Maven for the broker (scripts/kafka-broker.ts), Go for MinIO (bench/lib/s3.ts).
 import { existsSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -41,9 +56,10 @@ import { connectAdmin, type BenchAdmin } from './lib/kafka.ts';
 import { kcatConsumeAll, kcatProduceFile, requireKcat } from './lib/kcat.ts';
 import { HecProcess } from '../test/support/hec/process.ts';
 import type { HecStats } from '../test/support/hec/receiver.ts';
-import { REPO_ROOT, outputFile, runLogstream, slug, type LogstreamRun, type LogstreamSink, type ProgressSample } from './lib/logstream.ts';
+import { REPO_ROOT, outputFiles, runLogstream, slug, type LogstreamRun, type LogstreamSink, type ProgressSample } from './lib/logstream.ts';
 import { readPeakRssBytes, readProcessCpu } from './lib/proc.ts';
 import { writeRecordsFile, type GeneratedFile } from './lib/records.ts';
+import { imkafkaUnavailable, runRsyslogImkafka, type ImkafkaRunInfo } from './lib/rsyslog-kafka.ts';
 import { startSyslogReceiver, type SyslogReceiver, type SyslogReceiverCounts, type SyslogReceiverKind } from './lib/syslog-receivers.ts';
 import { fmt, formatTable } from './lib/table.ts';
 import { formatFormPostRuns, startFormPostReceiver, type FormPostRunInfo } from './lib/form-post.ts';
@@ -54,6 +70,13 @@ export const SEVERITY_QUERY = "* | where severity in ('high','critical')";
 const PARTITIONS = 4;
 const TOPIC = 'bench-security-logs';
 const MB = 1e6;
+/** Alibaba SLS's stated figure (the seed): "10 MB/s per consumer at ~20 % of one core". */
+export const SLS_STATED = { mbPerSec: 10, shareOfOneCore: 0.2 } as const;
+/** What that is per CPU-second: 10 / 0.2 = 50 MB. */
+export const SLS_MB_PER_CPU_S = SLS_STATED.mbPerSec / SLS_STATED.shareOfOneCore;
+const IMKAFKA_RUN = 'rsyslog imkafka → file (reference)';
+const NO_BENTHOS_NOTE =
+  'Redpanda Connect/Benthos is not the second reference: the Go module proxy refuses github.com/redpanda-data/connect/v4 (v4.38.0, v4.106.0: HTTP 403), so it cannot be built here; rsyslog\'s Kafka input (imkafka) → file is the other shipper instead.';
 
 export interface ThroughputOptions {
   records: number;
@@ -79,7 +102,15 @@ export interface RunRow {
   sysS: number;
   cpuSPer100MB: number;
   mbPerCpuS: number;
+  /** Shippers (logstream, rsyslog imkafka): mbPerCpuS / SLS_MB_PER_CPU_S. */
+  vsSls?: number;
+  /** Multi-instance runs: the largest daemon's peak RSS (each daemon's in peakRssMbPerInstance). */
   peakRssMb: number;
+  /** Daemons in the group (multi-instance runs only). */
+  instances?: number;
+  peakRssMbPerInstance?: number[];
+  /** The rsyslog imkafka reference only: what it wrote. */
+  imkafka?: ImkafkaRunInfo;
   /** logstream only: spawn → first output byte, and the rate measured from that byte on. */
   startupS?: number;
   mbPerSecFromFirstRecord?: number;
@@ -154,6 +185,8 @@ export interface HecRunInfo {
 
 export interface ThroughputResult {
   kafkaVersion: string;
+  /** The SLS reference the rows are compared with (vsSls). */
+  sls: { statedMbPerSec: number; statedShareOfOneCore: number; mbPerCpuS: number };
   topic: { partitions: number; records: number; recordBytes: number; valueBytes: number; highOrCritical: number };
   generateS: number;
   produce: { wallS: number; mbPerSec: number; recordsPerSec: number; cpuS: number };
@@ -219,6 +252,8 @@ interface LogstreamCase {
   s3?: { gzip: boolean };
   /** Send to an ElasticMQ queue instead of the file sink (reads ctx.topicName). */
   sqs?: boolean;
+  /** Daemons in the same consumer group (default 1). */
+  instances?: number;
 }
 
 const HEC_STOP_TIMEOUT_MS = 15_000;
@@ -347,6 +382,7 @@ async function logstreamRow(
       ...(cpuProfDir ? { cpuProfDir } : {}),
       sink,
       ...(outputStarted ? { outputStarted } : {}),
+      ...(c.instances !== undefined ? { instances: c.instances } : {}),
     });
     if (hec && c.hec) {
       // logstream has exited (or was killed): nothing more can arrive.
@@ -440,8 +476,13 @@ async function logstreamRow(
       await rm(syslogDir, { recursive: true, force: true });
     }
   }
-  await rm(outputFile(ctx.workDir, c.name), { force: true });
+  for (const f of outputFiles(ctx.workDir, c.name, c.instances)) await rm(f, { force: true });
   const row = toRow(profile ? `${c.name} (cpu-prof)` : c.name, r, ctx.topic, ctx.kcatMbPerSec);
+  row.vsSls = row.mbPerCpuS / SLS_MB_PER_CPU_S;
+  if (r.perInstance) {
+    row.instances = r.instances;
+    row.peakRssMbPerInstance = r.perInstance.map((i) => i.peakRssBytes / MB);
+  }
   if (hecInfo) row.hec = hecInfo;
   if (syslogInfo) row.syslog = syslogInfo;
   if (formInfo) row.formPost = formInfo;
@@ -494,6 +535,34 @@ export async function runThroughputBench(opts: ThroughputOptions): Promise<Throu
     log('(a) kcat -C ...');
     const kcatRow = toRow('kcat -C (reference)', await kcatConsumeAll(broker.bootstrap, TOPIC), topic, undefined);
     const runs: RunRow[] = [kcatRow];
+    notes.push(NO_BENTHOS_NOTE);
+
+    if (!opts.runs || opts.runs.some((w) => IMKAFKA_RUN.toLowerCase().includes(w))) {
+      const why = imkafkaUnavailable();
+      if (why) notes.push(`${IMKAFKA_RUN} skipped: ${why}.`);
+      else {
+        log(`(a') ${IMKAFKA_RUN} ...`);
+        const dir = join(workDir, 'rsyslog-imkafka');
+        try {
+          const r = await runRsyslogImkafka({ bootstrap: broker.bootstrap, topic: TOPIC, records: topic.records, valueBytes: topic.valueBytes, recordBytes: opts.recordBytes, dir, admin });
+          const row = toRow(IMKAFKA_RUN, r, topic, kcatRow.mbPerSec);
+          row.vsSls = row.mbPerCpuS / SLS_MB_PER_CPU_S;
+          row.imkafka = r.info;
+          if (r.info.startupS !== undefined) {
+            row.startupS = r.info.startupS;
+            row.mbPerSecFromFirstRecord = topic.valueBytes / MB / (r.wallS - r.info.startupS);
+          }
+          row.problems = r.problems.map((p) => `${IMKAFKA_RUN}: ${p}`);
+          runs.push(row);
+        } catch (err) {
+          // Not a number to show: say exactly why.
+          const msg = (err as Error)?.message ?? String(err);
+          runs.push({ ...toRow(`${IMKAFKA_RUN}`, { wallS: Number.NaN, userS: Number.NaN, sysS: Number.NaN, peakRssBytes: Number.NaN }, topic, kcatRow.mbPerSec), problems: [`${IMKAFKA_RUN}: did not run: ${msg}`] });
+        } finally {
+          await rm(dir, { recursive: true, force: true });
+        }
+      }
+    }
 
     if (!existsSync(join(REPO_ROOT, 'src', 'query', 'index.ts'))) {
       notes.push('logstream runs (b) to (h) skipped: src/query/index.ts does not exist yet, and the daemon cannot start without the query engine.');
@@ -509,6 +578,8 @@ export async function runThroughputBench(opts: ThroughputOptions): Promise<Throu
         { name: 'logstream → form POST', expectedLines: topic.records, formPost: true },
         { name: 'logstream → S3 (MinIO)', expectedLines: topic.records, s3: { gzip: false } },
         { name: 'logstream → S3 gzip (MinIO)', expectedLines: topic.records, s3: { gzip: true } },
+        { name: 'logstream file, 2 instances', expectedLines: topic.records, instances: 2 },
+        { name: 'logstream → HEC gzip, 2 instances', expectedLines: topic.records, hec: { gzip: true }, instances: 2 },
       ];
       for (const [i, c] of cases.entries()) {
         if (opts.runs && !opts.runs.some((w) => c.name.toLowerCase().includes(w))) continue;
@@ -529,6 +600,7 @@ export async function runThroughputBench(opts: ThroughputOptions): Promise<Throu
     }
     return {
       kafkaVersion: broker.version,
+      sls: { statedMbPerSec: SLS_STATED.mbPerSec, statedShareOfOneCore: SLS_STATED.shareOfOneCore, mbPerCpuS: SLS_MB_PER_CPU_S },
       topic: { partitions: PARTITIONS, records: topic.records, recordBytes: opts.recordBytes, valueBytes: topic.valueBytes, highOrCritical: topic.highOrCritical },
       generateS,
       produce,
@@ -563,12 +635,36 @@ export function formatThroughput(r: ThroughputResult): string {
   out.push(
     formatTable(
       ['run', 'wall s', 'MB/s', 'records/s', 'vs kcat', 'CPU s', 'CPU s/100 MB', 'MB/CPU s', 'peak RSS MB'],
-      r.runs.map((x) => [x.problems.length > 0 ? `${x.name} [FAILED]` : x.name, x.wallS, x.mbPerSec, fmt(x.recordsPerSec, 0), fmt(x.ratioToKcat, 2), x.cpuS, fmt(x.cpuSPer100MB, 2), x.mbPerCpuS, fmt(x.peakRssMb, 0)]),
+      r.runs.map((x) => [
+        x.problems.length > 0 ? `${x.name} [FAILED]` : x.name,
+        x.wallS,
+        x.mbPerSec,
+        fmt(x.recordsPerSec, 0),
+        fmt(x.ratioToKcat, 2),
+        x.cpuS,
+        fmt(x.cpuSPer100MB, 2),
+        x.mbPerCpuS,
+        x.peakRssMbPerInstance ? x.peakRssMbPerInstance.map((v) => fmt(v, 0)).join(' / ') : fmt(x.peakRssMb, 0),
+      ]),
     ),
   );
   out.push('MB = 10^6 bytes of record values; logstream times run from process spawn to the group\'s committed offsets covering the topic.');
-  out.push('CPU and RSS are logstream\'s own; the receivers\' (HEC, syslog; on the same cores) are in the tables below.');
-  out.push('Alibaba\'s reference, "10 MB/s per consumer at ~20 % of one core", is 50 MB per CPU second.');
+  out.push('CPU and RSS are logstream\'s own (rsyslog imkafka: rsyslogd\'s); the receivers\' (HEC, syslog; on the same cores) are in the tables below.');
+  if (r.runs.some((x) => x.peakRssMbPerInstance)) {
+    out.push(
+      '"2 instances": wall from spawning the first daemon until the group\'s committed offsets cover the topic; CPU s (and MB/CPU s) = both daemons together; ' +
+        'peak RSS MB = each daemon\'s own peak, "instance 1 / instance 2", not a sum.',
+    );
+  }
+  const sls = r.sls ?? { statedMbPerSec: SLS_STATED.mbPerSec, statedShareOfOneCore: SLS_STATED.shareOfOneCore, mbPerCpuS: SLS_MB_PER_CPU_S };
+  out.push(
+    `Alibaba SLS's stated figure, "${fmt(sls.statedMbPerSec, 0)} MB/s per consumer at ~${fmt(sls.statedShareOfOneCore * 100, 0)} % of one core", ` +
+      `is ${fmt(sls.mbPerCpuS, 0)} MB per CPU-second:`,
+  );
+  for (const x of r.runs) {
+    if (x.vsSls === undefined || !Number.isFinite(x.vsSls)) continue;
+    out.push(`  ${x.name}: ${fmt(x.mbPerCpuS, 1)} MB per CPU-second = ${fmt(x.vsSls, 2)}× SLS's stated ${fmt(sls.mbPerCpuS, 0)}`);
+  }
   const hecRuns = r.runs.filter((x) => x.hec);
   if (hecRuns.length > 0) {
     out.push('');
@@ -635,6 +731,35 @@ export function formatThroughput(r: ThroughputResult): string {
       if (s.receiverLog) out.push('', `${x.name}: receiver log:`, ...s.receiverLog.split('\n').map((l) => `  ${l}`));
     }
   }
+  const imk = r.runs.find((x) => x.imkafka);
+  if (imk) {
+    const i = imk.imkafka!;
+    out.push('');
+    out.push(
+      formatTable(
+        ['rsyslog imkafka → file', 'lines', 'expected', 'extra', 'missing', 'MB written', 'verbatim', 'start s', 'committed at done', 'committed after exit', 'exit s'],
+        [[
+          `rsyslogd ${i.rsyslogVersion}`,
+          fmt(i.lines, 0),
+          fmt(i.expected, 0),
+          fmt(i.extra, 0),
+          fmt(i.missing, 0),
+          fmt(i.outputBytes / MB, 1),
+          i.outputBytes === i.expectedBytes ? 'yes' : `no (${fmt(i.expectedBytes / MB, 1)} expected)`,
+          fmt(i.startupS, 2),
+          i.committedAtDone === undefined ? '-' : fmt(i.committedAtDone, 0),
+          i.committedAfterExit === undefined ? '-' : fmt(i.committedAfterExit, 0),
+          fmt(i.exitAfterSigtermS, 2),
+        ]],
+      ),
+    );
+    out.push(
+      'A private rsyslogd (imkafka → omfile, template "%rawmsg%\\n", everything else at its defaults); wall from its spawn until its file held every record; ' +
+        'verbatim = the file is exactly the values plus one newline each. imkafka commits on librdkafka\'s auto-commit timer (what was polled into ' +
+        'rsyslog\'s in-memory queue, written or not): a reference for speed, not for delivery guarantees (logstream commits only after delivery).',
+    );
+    if (i.log) out.push('', 'rsyslogd (imkafka) log:', ...i.log.split('\n').map((l) => `  ${l}`));
+  }
   out.push(...formatFormPostRuns(r.runs));
   out.push(...formatS3Runs(r.runs));
   out.push(...formatSqsRuns(r.runs));
@@ -656,6 +781,30 @@ export function formatThroughput(r: ThroughputResult): string {
       ),
     );
     out.push('start s: spawn → first record in the output file, first event indexed by the HEC receiver, or first message at the syslog receiver.');
+    const multi = ls.filter((x) => x.logstream!.perInstance);
+    if (multi.length > 0) {
+      out.push('');
+      out.push(
+        formatTable(
+          ['instances', 'daemon', 'CPU s', 'peak RSS MB', 'records shipped', 'exit s'],
+          multi.flatMap((x) =>
+            x.logstream!.perInstance!.map((i) => [
+              x.name,
+              i.name.slice(x.name.length).trim(),
+              i.userS + i.sysS,
+              fmt(i.peakRssBytes / MB, 0),
+              fmt(i.outputLines ?? i.sentEvents, 0),
+              fmt(i.exitAfterSigtermS, 2),
+            ]),
+          ),
+        ),
+      );
+      out.push('records shipped: lines of the daemon\'s own output file (file sink) or its logstream_sink_sent_events_total (HEC); the split follows the partitions each daemon owned.');
+      for (const x of multi) {
+        const dup = x.logstream!.duplicateRecords;
+        if (dup !== undefined) out.push(`${x.name}: ${fmt(dup, 0)} records in more than one output file.`);
+      }
+    }
     for (const x of ls) {
       if (x.logstream!.warnings.length > 0) out.push('', `${x.name}: warn+ log lines:`, ...x.logstream!.warnings.map((w) => `  ${w}`));
       if (x.profile) out.push('', `${x.name}:`, formatProfileSummary(x.profile));

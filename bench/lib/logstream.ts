@@ -4,6 +4,11 @@
 // moment, before SIGTERM). Then stops it and verifies the clean exit and, for the file sink, the
 // output file (for HEC and syslog the caller checks its receiver). Problems (lost records, a bad exit, a stall)
 // are collected in `problems`, never hidden.
+// With `instances: n` it starts n daemons at once in the same consumer group (each with its own
+// output file, log and HTTP port): wall runs from the first spawn until the group's committed offsets
+// cover the topic, CPU is the sum of the daemons, peak RSS is kept per daemon (and the largest of them
+// as `peakRssBytes`); the file sink's outputs must hold every record exactly once across all files.
+// startLogstreamDaemon() is the spawner underneath, for benchmarks that drive a daemon themselves.
 import { spawn } from 'node:child_process';
 import { createReadStream, existsSync, openSync, closeSync, readdirSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -51,8 +56,11 @@ export interface LogstreamRunOptions {
   cpuProfDir?: string;
   /** Default { kind: 'file' }. */
   sink?: LogstreamSink;
-  /** More daemon environment, applied last (experiments, e.g. INFLIGHT_MAX_RECORDS); none by default. */
-  env?: Record<string, string>;
+  /** More daemon environment, applied last (experiments, e.g. INFLIGHT_MAX_RECORDS); none by default.
+   *  An undefined value removes a variable this file sets (e.g. KAFKA_COMMIT_INTERVAL: back to the default). */
+  env?: Record<string, string | undefined>;
+  /** Daemons started together in the same consumer group (default 1). */
+  instances?: number;
   /** Polled every 20 ms until true: the first record has reached the sink (gives `startupS`).
    *  Default for the file sink: the output file is not empty; none for other sinks. */
   outputStarted?: () => boolean | Promise<boolean>;
@@ -64,8 +72,24 @@ export interface ProgressSample {
   cpuS: number;
 }
 
+/** One daemon of a multi-instance run (runs with `instances` > 1 only). */
+export interface LogstreamInstanceRun {
+  name: string;
+  userS: number;
+  sysS: number;
+  peakRssBytes: number;
+  exitCode: number | null;
+  exitAfterSigtermS: number | undefined;
+  /** Lines of this instance's output file (file sink). */
+  outputLines: number | undefined;
+  /** logstream_sink_sent_events_total of this instance. */
+  sentEvents: number | undefined;
+}
+
 export interface LogstreamRun {
-  /** Spawn → committed offsets cover the topic. */
+  /** Daemons in the group (1 unless `instances` was given). */
+  instances: number;
+  /** Spawn (of the first daemon) → committed offsets cover the topic. */
   wallS: number;
   /** Spawn → first byte in the output file (other sinks: `outputStarted` first true). */
   startupS: number | undefined;
@@ -73,12 +97,18 @@ export interface LogstreamRun {
   fromFirstRecordS: number | undefined;
   /** Spawn → sent + filtered (from /metrics) reached `records`, before the last commit. */
   deliveredS: number | undefined;
+  /** CPU of all the daemons together. */
   userS: number;
   sysS: number;
+  /** VmHWM of the daemon (with several: of the largest one; each is in `perInstance`). */
   peakRssBytes: number;
+  /** Counters summed over the daemons. */
   metrics: Record<string, number>;
-  /** Lines of the file sink's output; undefined for other sinks. */
+  /** Lines of the file sink's output (all files); undefined for other sinks. */
   outputLines: number | undefined;
+  /** File sink with several daemons: records (recordNumber) found more than once across the files. */
+  duplicateRecords?: number;
+  perInstance?: LogstreamInstanceRun[];
   exitCode: number | null;
   exitAfterSigtermS: number | undefined;
   /** Log lines at warn level or above (the first 20) and how many there were. */
@@ -91,13 +121,14 @@ export interface LogstreamRun {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-function daemonEnv(o: LogstreamRunOptions, httpPort: number, outFile: string): NodeJS.ProcessEnv {
+/** The daemon's environment (no other variable of this process is passed on). */
+function daemonEnv(o: DaemonOptions, httpPort: number, outFile: string, groupId: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {
     PATH: process.env['PATH'],
     HOME: process.env['HOME'],
     KAFKA_BROKERS: o.bootstrap,
     KAFKA_TOPICS: o.topic,
-    KAFKA_GROUP_ID: `logstream-bench-${slug(o.name)}-${Date.now()}`,
+    KAFKA_GROUP_ID: groupId,
     KAFKA_START_FROM: 'earliest',
     KAFKA_COMMIT_INTERVAL: '1s',
     // A port picked here rather than 0: at LOG_LEVEL=warn the daemon does not log the port it got.
@@ -130,7 +161,9 @@ function daemonEnv(o: LogstreamRunOptions, httpPort: number, outFile: string): N
     if (sink.gzipLevel !== undefined) env['HEC_GZIP_LEVEL'] = String(sink.gzipLevel);
   }
   if (o.query !== undefined) env['QUERY'] = o.query;
-  return { ...env, ...o.env };
+  const out: NodeJS.ProcessEnv = { ...env, ...o.env };
+  for (const k of Object.keys(out)) if (out[k] === undefined) delete out[k];
+  return out;
 }
 
 /** Sums of the counters of a Prometheus text exposition, by metric name (all label sets added). */
@@ -227,38 +260,174 @@ export function outputFile(workDir: string, name: string): string {
   return join(workDir, `${slug(name)}.jsonl`);
 }
 
-export async function runLogstream(o: LogstreamRunOptions): Promise<LogstreamRun> {
-  const problems: string[] = [];
+/** The name of daemon `k` (0-based) of a run of `instances` daemons: the run's own name when alone. */
+export function instanceName(name: string, k: number, instances = 1): string {
+  return instances === 1 ? name : `${name} i${k + 1}`;
+}
+
+/** The files the file sinks of run `name` write, one per daemon. */
+export function outputFiles(workDir: string, name: string, instances = 1): string[] {
+  return Array.from({ length: instances }, (_, k) => outputFile(workDir, instanceName(name, k, instances)));
+}
+
+/** What one daemon needs; `groupId` defaults to a new group named after `name`. */
+export type DaemonOptions = Pick<LogstreamRunOptions, 'name' | 'bootstrap' | 'topic' | 'query' | 'workDir' | 'cpuProfDir' | 'sink' | 'env'> & { groupId?: string };
+
+/** A running `node src/main.ts run` child (log on its stderr/stdout to `logFile`). */
+export interface LogstreamDaemon {
+  readonly name: string;
+  readonly pid: number;
+  readonly httpPort: number;
+  readonly groupId: string;
+  /** The file sink's output (whatever the sink, the path it would write). */
+  readonly outFile: string;
+  readonly logFile: string;
+  /** The environment it runs with: holds the sink's secrets, never print it. */
+  readonly env: NodeJS.ProcessEnv;
+  /** performance.now() just before the spawn. */
+  readonly spawnedAt: number;
+  /** The exit code (-1 for a signal) once it has exited; undefined while it runs. */
+  readonly exitCode: number | null | undefined;
+  /** performance.now() at the exit. */
+  readonly exitedAt: number | undefined;
+  /** Set when the spawn itself failed. */
+  readonly spawnError: string | undefined;
+  readonly exited: Promise<void>;
+  /** The counters of COUNTERS from /metrics, or undefined when it does not answer. */
+  metrics(): Promise<Record<string, number> | undefined>;
+  /** SIGTERM, SIGKILL after EXIT_TIMEOUT_MS; `afterS` is SIGTERM → exit (undefined when it had exited already). */
+  stop(): Promise<{ afterS: number | undefined; killed: boolean }>;
+}
+
+/** Spawns one daemon with the bench environment (daemonEnv) and returns at once. */
+export async function startLogstreamDaemon(o: DaemonOptions): Promise<LogstreamDaemon> {
   const httpPort = await freePort();
   const outFile = outputFile(o.workDir, o.name);
   const logFile = join(o.workDir, `${slug(o.name)}.log`);
-  const env = daemonEnv(o, httpPort, outFile);
-  const groupId = env['KAFKA_GROUP_ID']!;
+  const groupId = o.groupId ?? `logstream-bench-${slug(o.name)}-${Date.now()}`;
+  const env = daemonEnv(o, httpPort, outFile, groupId);
   const nodeArgs = o.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`] : [];
-
   const logFd = openSync(logFile, 'w');
-  const t0 = performance.now();
-  const elapsed = (): number => (performance.now() - t0) / 1000;
+  const spawnedAt = performance.now();
   const child = spawn(NODE, [...nodeArgs, 'src/main.ts', 'run'], { cwd: REPO_ROOT, env, stdio: ['ignore', logFd, logFd] });
   closeSync(logFd);
   let exitCode: number | null | undefined;
-  let exitedAtS: number | undefined;
+  let exitedAt: number | undefined;
+  let spawnError: string | undefined;
   const exited = new Promise<void>((r) => {
     child.once('exit', (code, signal) => {
       exitCode = code ?? (signal ? -1 : null);
-      exitedAtS = elapsed();
+      exitedAt = performance.now();
       r();
     });
     child.once('error', (err) => {
-      problems.push(`cannot spawn ${NODE}: ${err.message}`);
+      spawnError = `cannot spawn ${NODE}: ${err.message}`;
       exitCode = null;
+      exitedAt = performance.now();
       r();
     });
   });
-  const pid = child.pid ?? 0;
+  return {
+    name: o.name,
+    pid: child.pid ?? 0,
+    httpPort,
+    groupId,
+    outFile,
+    logFile,
+    env,
+    spawnedAt,
+    get exitCode() {
+      return exitCode;
+    },
+    get exitedAt() {
+      return exitedAt;
+    },
+    get spawnError() {
+      return spawnError;
+    },
+    exited,
+    metrics: () => scrape(httpPort),
+    async stop() {
+      if (exitCode !== undefined) {
+        await exited;
+        return { afterS: undefined, killed: false };
+      }
+      const sigtermAt = performance.now();
+      child.kill('SIGTERM');
+      let killed = false;
+      const timer = setTimeout(() => {
+        killed = true;
+        child.kill('SIGKILL');
+      }, EXIT_TIMEOUT_MS);
+      await exited;
+      clearTimeout(timer);
+      return { afterS: (exitedAt! - sigtermAt) / 1000, killed };
+    },
+  };
+}
+
+/** CPU seconds of a process, or `fallback` once it is gone. */
+function cpuOr(pid: number, fallback: { userS: number; sysS: number }): { userS: number; sysS: number } {
+  try {
+    return readProcessCpu(pid);
+  } catch {
+    return fallback;
+  }
+}
+
+/**
+ * With several daemons (file sink): every recordNumber (bench/lib/records.ts) across all files, so a
+ * record written by two instances (a rebalance that re-delivered) is found. `records` bounds the
+ * numbers; `missing` counts the numbers in [0, records) never seen (meaningful without a query).
+ */
+async function recordNumbers(files: readonly string[], records: number): Promise<{ duplicates: number; missing: number; unknown: number }> {
+  const seen = new Uint8Array(records);
+  let duplicates = 0;
+  let unknown = 0;
+  const key = '"recordNumber":';
+  for (const f of files) {
+    if (!existsSync(f)) continue;
+    const rl = createInterface({ input: createReadStream(f, { highWaterMark: 4 * 1024 * 1024 }), crlfDelay: Infinity });
+    for await (const line of rl) {
+      if (line === '') continue;
+      const at = line.indexOf(key);
+      const n = at === -1 ? Number.NaN : Number.parseInt(line.slice(at + key.length, at + key.length + 12), 10);
+      if (!Number.isInteger(n) || n < 0 || n >= records) unknown++;
+      else if (seen[n]) duplicates++;
+      else seen[n] = 1;
+    }
+  }
+  let missing = 0;
+  for (let i = 0; i < records; i++) if (!seen[i]) missing++;
+  return { duplicates, missing, unknown };
+}
+
+function sumCounters(all: ReadonlyArray<Record<string, number> | undefined>): Record<string, number> {
+  const got = all.filter((m): m is Record<string, number> => m !== undefined);
+  if (got.length === 0) return {};
+  const out: Record<string, number> = {};
+  for (const m of got) for (const [k, v] of Object.entries(m)) out[k] = (out[k] ?? 0) + v;
+  return out;
+}
+
+export async function runLogstream(o: LogstreamRunOptions): Promise<LogstreamRun> {
+  const problems: string[] = [];
+  const n = o.instances ?? 1;
+  if (!Number.isInteger(n) || n < 1) throw new Error(`instances must be a positive integer, got ${n}`);
+  const groupId = `logstream-bench-${slug(o.name)}-${Date.now()}`;
+  const daemons: LogstreamDaemon[] = [];
+  for (let k = 0; k < n; k++) {
+    const { cpuProfDir, ...rest } = o;
+    // Only the first daemon is profiled.
+    daemons.push(await startLogstreamDaemon({ ...rest, ...(k === 0 && cpuProfDir !== undefined ? { cpuProfDir } : {}), name: instanceName(o.name, k, n), groupId }));
+  }
+  const who = (d: LogstreamDaemon): string => (n === 1 ? 'logstream' : `logstream ${d.name}`);
+  const t0 = daemons[0]!.spawnedAt;
+  const elapsed = (): number => (performance.now() - t0) / 1000;
+  const running = (): boolean => daemons.every((d) => d.exitCode === undefined);
 
   const isFile = (o.sink ?? { kind: 'file' }).kind === 'file';
-  const outputStarted = o.outputStarted ?? (isFile ? () => existsSync(outFile) && statSync(outFile).size > 0 : undefined);
+  const outputStarted = o.outputStarted ?? (isFile ? () => daemons.some((d) => existsSync(d.outFile) && statSync(d.outFile).size > 0) : undefined);
   let startupS: number | undefined;
   let probing = false;
   const firstByteWatch = setInterval(() => {
@@ -284,32 +453,38 @@ export async function runLogstream(o: LogstreamRunOptions): Promise<LogstreamRun
   const timeline: ProgressSample[] = [];
   let doneS: number | undefined;
   let deliveredS: number | undefined;
-  let cpu = { userS: 0, sysS: 0 };
-  let peakRssBytes = 0;
+  const zero = { userS: 0, sysS: 0 };
+  let cpus = daemons.map(() => zero);
+  let peaks = daemons.map(() => 0);
   let lastCommitted = -1;
   let lastProgressS = 0;
+  const cpuSum = (list: ReadonlyArray<{ userS: number; sysS: number }>): number => list.reduce((a, c) => a + c.userS + c.sysS, 0);
   try {
     for (;;) {
-      if (exitCode !== undefined) {
-        problems.push(`logstream exited early (code ${exitCode}) after ${elapsed().toFixed(1)} s; see its log`);
+      const gone = daemons.find((d) => d.exitCode !== undefined);
+      if (gone) {
+        problems.push(gone.spawnError ?? `${who(gone)} exited early (code ${gone.exitCode}) after ${elapsed().toFixed(1)} s; see its log`);
         break;
       }
       const committed = await o.admin.committedSum(groupId, o.topic).catch(() => lastCommitted);
       if (deliveredS === undefined) {
-        const m = await scrape(httpPort);
-        if (m && m['logstream_sink_sent_events_total']! + m['logstream_query_filtered_events_total']! >= o.records) deliveredS = elapsed();
+        const all = await Promise.all(daemons.map((d) => d.metrics()));
+        if (all.every((m) => m !== undefined)) {
+          const m = sumCounters(all);
+          if (m['logstream_sink_sent_events_total']! + m['logstream_query_filtered_events_total']! >= o.records) deliveredS = elapsed();
+        }
       }
       const now = elapsed();
-      if (committed >= o.records && exitCode === undefined) {
+      if (committed >= o.records && running()) {
         doneS = now;
-        cpu = readProcessCpu(pid);
-        peakRssBytes = readPeakRssBytes(pid);
-        timeline.push({ tS: now, committed, cpuS: cpu.userS + cpu.sysS });
+        cpus = daemons.map((d) => readProcessCpu(d.pid));
+        peaks = daemons.map((d) => readPeakRssBytes(d.pid));
+        timeline.push({ tS: now, committed, cpuS: cpuSum(cpus) });
         break;
       }
       if (timeline.length === 0 || now - timeline[timeline.length - 1]!.tS >= 1) {
-        const c = exitCode === undefined ? readProcessCpu(pid) : cpu;
-        timeline.push({ tS: now, committed, cpuS: c.userS + c.sysS });
+        if (running()) cpus = daemons.map((d, k) => cpuOr(d.pid, cpus[k]!));
+        timeline.push({ tS: now, committed, cpuS: cpuSum(cpus) });
       }
       if (committed !== lastCommitted) {
         lastCommitted = committed;
@@ -324,56 +499,80 @@ export async function runLogstream(o: LogstreamRunOptions): Promise<LogstreamRun
     clearInterval(firstByteWatch);
   }
 
-  const metrics = (await scrape(httpPort)) ?? {};
-  let exitAfterSigtermS: number | undefined;
-  if (exitCode === undefined) {
-    const sigtermAt = elapsed();
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => {
-      problems.push(`logstream did not exit within ${EXIT_TIMEOUT_MS / 1000} s of SIGTERM; killed`);
-      child.kill('SIGKILL');
-    }, EXIT_TIMEOUT_MS);
-    await exited;
-    clearTimeout(timer);
-    exitAfterSigtermS = exitedAtS! - sigtermAt;
-  } else {
-    await exited;
+  const perMetrics = await Promise.all(daemons.map((d) => d.metrics()));
+  const metrics = sumCounters(perMetrics);
+  const stops = await Promise.all(daemons.map((d) => d.stop()));
+  for (const [k, d] of daemons.entries()) {
+    if (stops[k]!.killed) problems.push(`${who(d)} did not exit within ${EXIT_TIMEOUT_MS / 1000} s of SIGTERM; killed`);
+    if (d.exitCode !== 0) problems.push(`${who(d)} exit code ${d.exitCode ?? null} (expected 0 after SIGTERM)`);
   }
-  if (exitCode !== 0) problems.push(`logstream exit code ${exitCode} (expected 0 after SIGTERM)`);
+  const afters = stops.map((s) => s.afterS).filter((x): x is number => x !== undefined);
+  const exitAfterSigtermS = afters.length === daemons.length ? Math.max(...afters) : undefined;
 
   let outputLines: number | undefined;
+  let perLines: number[] | undefined;
+  let duplicateRecords: number | undefined;
   if (isFile) {
-    outputLines = existsSync(outFile) ? await countLines(outFile) : 0;
+    perLines = await Promise.all(daemons.map(async (d) => (existsSync(d.outFile) ? countLines(d.outFile) : 0)));
+    outputLines = perLines.reduce((a, b) => a + b, 0);
     if (outputLines !== o.expectedLines) {
-      problems.push(`output file has ${outputLines} lines, expected ${o.expectedLines} (${outputLines < o.expectedLines ? 'records LOST' : 'duplicates'})`);
+      const what = n === 1 ? 'output file has' : `the ${n} output files have`;
+      problems.push(`${what} ${outputLines} lines, expected ${o.expectedLines} (${outputLines < o.expectedLines ? 'records LOST' : 'duplicates'})`);
     }
-    const bad = outputLines > 0 ? await checkSample(outFile, o.query !== undefined) : undefined;
-    if (bad) problems.push(bad);
+    if (n > 1) {
+      const ids = await recordNumbers(daemons.map((d) => d.outFile), o.records);
+      duplicateRecords = ids.duplicates;
+      if (ids.duplicates > 0) problems.push(`${ids.duplicates} records written more than once across the ${n} output files`);
+      if (ids.unknown > 0) problems.push(`${ids.unknown} output lines without a recordNumber in [0, ${o.records})`);
+      if (o.query === undefined && ids.missing > 0) problems.push(`${ids.missing} records in no output file (records LOST)`);
+    }
+    for (const [k, d] of daemons.entries()) {
+      const bad = perLines[k]! > 0 ? await checkSample(d.outFile, o.query !== undefined) : undefined;
+      if (bad) problems.push(n === 1 ? bad : `${d.name}: ${bad}`);
+    }
   }
-  const warn = await warnLines(logFile);
+  const warnLists = await Promise.all(daemons.map((d) => warnLines(d.logFile)));
+  const warnings = warnLists.flatMap((w, k) => (n === 1 ? w.lines : w.lines.map((l) => `[${daemons[k]!.name}] ${l}`))).slice(0, 20);
+  const warningCount = warnLists.reduce((a, w) => a + w.count, 0);
 
   let cpuProfile: string | undefined;
   if (o.cpuProfDir && existsSync(o.cpuProfDir)) {
-    const f = readdirSync(o.cpuProfDir).find((n) => n.endsWith('.cpuprofile'));
+    const f = readdirSync(o.cpuProfDir).find((name) => name.endsWith('.cpuprofile'));
     if (f) cpuProfile = join(o.cpuProfDir, f);
   }
 
-  return {
+  const badExit = daemons.find((d) => d.exitCode !== 0);
+  const run: LogstreamRun = {
+    instances: n,
     wallS: doneS ?? Number.NaN,
     startupS,
     fromFirstRecordS: doneS !== undefined && startupS !== undefined ? doneS - startupS : undefined,
     deliveredS,
-    userS: cpu.userS,
-    sysS: cpu.sysS,
-    peakRssBytes,
+    userS: cpus.reduce((a, c) => a + c.userS, 0),
+    sysS: cpus.reduce((a, c) => a + c.sysS, 0),
+    peakRssBytes: Math.max(...peaks),
     metrics,
     outputLines,
-    exitCode: exitCode ?? null,
+    exitCode: badExit ? (badExit.exitCode ?? null) : 0,
     exitAfterSigtermS,
-    warnings: warn.lines,
-    warningCount: warn.count,
+    warnings,
+    warningCount,
     timeline,
     cpuProfile,
     problems,
   };
+  if (duplicateRecords !== undefined) run.duplicateRecords = duplicateRecords;
+  if (n > 1) {
+    run.perInstance = daemons.map((d, k) => ({
+      name: d.name,
+      userS: cpus[k]!.userS,
+      sysS: cpus[k]!.sysS,
+      peakRssBytes: peaks[k]!,
+      exitCode: d.exitCode ?? null,
+      exitAfterSigtermS: stops[k]!.afterS,
+      outputLines: perLines?.[k],
+      sentEvents: perMetrics[k]?.['logstream_sink_sent_events_total'],
+    }));
+  }
+  return run;
 }
