@@ -98,7 +98,9 @@ describe('SinkRunner', () => {
     expect(timed.sink.batches.length).toBeGreaterThan(15);
     // accumulated: the first record goes at once, then one batch per send
     expect(acc.sink.batches[0]!.ids).toEqual([0]);
-    expect(acc.sink.batches.length).toBeLessThanOrEqual(6);
+    // (~40 × 3 ms of arrivals over 30 ms sends: about 5 batches; a loaded machine's late timers add a few)
+    expect(acc.sink.batches.length).toBeLessThanOrEqual(10);
+    expect(acc.sink.batches.length * 2).toBeLessThan(timed.sink.batches.length);
     expect(acc.sink.maxParallelPerKey).toBe(1);
   });
 

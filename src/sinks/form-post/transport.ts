@@ -5,7 +5,7 @@ import { Pool } from 'undici';
 import { DeliveryError, toDeliveryError } from '../../core/errors.ts';
 import { cleanExcerpt, readBodyExcerpt } from '../http/excerpt.ts';
 import { parseRetryAfter } from '../http/retry-after.ts';
-import { tlsConnectOptions } from '../http/tls.ts';
+import { HttpTlsConnector } from '../http/tls.ts';
 import type { Batch, BatchItem, SendResult } from '../types.ts';
 import type { FormPostConfig } from './config.ts';
 import { encodeForm, productOf } from './encoder.ts';
@@ -20,6 +20,7 @@ const EXCERPT_CHARS = 300;
 export class FormPostTransport {
   readonly #cfg: FormPostConfig;
   readonly #pool: Pool;
+  readonly #tls: HttpTlsConnector;
   /** Path and query of the URL (the part a Sumo-style URL keeps its token in). */
   readonly #path: string;
   readonly #secrets: string[];
@@ -37,11 +38,12 @@ export class FormPostTransport {
       ...(this.#path.length > 1 ? [this.#path, url.pathname] : []),
       ...(url.search.length > 1 ? [url.search.slice(1)] : []),
     ].filter((s) => s.length >= 4);
+    this.#tls = new HttpTlsConnector(cfg.tls);
     this.#pool = new Pool(cfg.origin, {
       connections: cfg.connections,
       pipelining: 1,
       keepAliveTimeout: 30_000,
-      connect: tlsConnectOptions(cfg.tls),
+      connect: this.#tls.connect,
     });
   }
 
@@ -98,7 +100,7 @@ export class FormPostTransport {
     try {
       res = await this.#pool.request({ method: 'POST', path: this.#path, headers: this.#headers(form.contentType), body: form.body, signal });
     } catch (err) {
-      const e = toDeliveryError(err);
+      const e = toDeliveryError(this.#tls.explain(err));
       throw new DeliveryError(e.deliveryClass, e.code, `${this.#cfg.origin}: ${cleanExcerpt(e.message, 500, this.#secrets)}`, { cause: err, retryAfterMs: e.retryAfterMs });
     }
     const status = res.statusCode;

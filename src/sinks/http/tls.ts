@@ -1,5 +1,6 @@
 // TLS settings of the HTTP sinks (<PREFIX>_TLS_*): trusted CAs, a client certificate for mutual TLS,
 // and an explicit, loud opt-out of verification. Files are read at load, so a wrong path fails at start.
+import { buildConnector } from 'undici';
 import { readConfiguredFile } from '../../config/files.ts';
 import { Secret } from '../../config/secret.ts';
 import { v, type VarSpec } from '../../config/vars.ts';
@@ -53,4 +54,41 @@ export function tlsConnectOptions(tls: HttpTls): { ca?: Buffer; cert?: Buffer; k
     ...(tls.key ? { key: tls.key.reveal() } : {}),
     rejectUnauthorized: !tls.insecure,
   };
+}
+
+/**
+ * undici's connector for these settings, and the TLS error undici loses. A TLS alert that arrives
+ * after the handshake — with TLS 1.3 that is how a server refuses a missing or unacceptable client
+ * certificate (alert 116, "certificate required") — errors the socket, but the end of stream that
+ * follows makes undici fail the request with "other side closed" (UND_ERR_SOCKET) instead, so the
+ * cause would be named nowhere. `explain` gives back the socket's own TLS error for such a failure.
+ */
+export class HttpTlsConnector {
+  readonly connect: buildConnector.connector;
+  /** "localPort:remotePort" → the TLS error its socket had (kept for a short while). */
+  readonly #seen = new Map<string, Error>();
+
+  constructor(tls: HttpTls) {
+    const base = buildConnector(tlsConnectOptions(tls));
+    this.connect = (opts, callback) =>
+      base(opts, (...args: Parameters<buildConnector.Callback>) => {
+        const socket = args[1];
+        if (socket) {
+          const id = `${socket.localPort}:${socket.remotePort}`;
+          socket.once('error', (e: NodeJS.ErrnoException) => {
+            if (!e.code?.startsWith('ERR_SSL')) return;
+            this.#seen.set(id, e);
+            setTimeout(() => this.#seen.delete(id), 10_000).unref();
+          });
+        }
+        callback(...args);
+      });
+  }
+
+  /** `err`, or the TLS error behind it when it is undici's "other side closed" of such a socket. */
+  explain(err: unknown): unknown {
+    const e = err as { code?: unknown; socket?: { localPort?: unknown; remotePort?: unknown } } | undefined;
+    if (e?.code !== 'UND_ERR_SOCKET' || !e.socket) return err;
+    return this.#seen.get(`${String(e.socket.localPort)}:${String(e.socket.remotePort)}`) ?? err;
+  }
 }

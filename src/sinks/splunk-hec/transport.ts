@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { Pool } from 'undici';
 import { DeliveryError, oneLine, retriable, toDeliveryError } from '../../core/errors.ts';
 import type { Logger } from '../../telemetry/logger.ts';
-import { tlsConnectOptions } from '../http/tls.ts';
+import { HttpTlsConnector } from '../http/tls.ts';
 import type { Batch, BatchItem, SendResult } from '../types.ts';
 import type { HecConfig } from './config.ts';
 import { classifyHecReply, parseHecReply, type HecReply } from './status.ts';
@@ -31,6 +31,7 @@ export class HecTransport {
   readonly #cfg: HecConfig;
   readonly #log: Logger;
   readonly #targets: Target[];
+  readonly #tls: HttpTlsConnector;
   /** One channel per instance (required by /raw and by indexer acknowledgement). */
   readonly channel = randomUUID();
   #next = 0;
@@ -40,6 +41,7 @@ export class HecTransport {
   constructor(cfg: HecConfig, logger: Logger) {
     this.#cfg = cfg;
     this.#log = logger;
+    this.#tls = new HttpTlsConnector(cfg.tls);
     this.#targets = cfg.urls.map((url) => ({
       url,
       unhealthyUntil: 0,
@@ -49,7 +51,7 @@ export class HecTransport {
         connections: cfg.connections,
         pipelining: 1,
         keepAliveTimeout: 30_000,
-        connect: tlsConnectOptions(cfg.tls),
+        connect: this.#tls.connect,
       }),
     }));
     for (const t of this.#targets) t.ackPath = this.#path(t, 'ack');
@@ -75,7 +77,7 @@ export class HecTransport {
           const body = await res.body.text();
           if (res.statusCode !== 200) problems.push(`${t.url.origin}: ${oneLine(body || `HTTP ${res.statusCode}`, 200)}`);
         } catch (err) {
-          problems.push(`${t.url.origin}: ${oneLine(String((err as Error).message), 200)}`);
+          problems.push(`${t.url.origin}: ${oneLine(String((this.#tls.explain(err) as Error).message), 200)}`);
         }
       }),
     );
@@ -198,7 +200,7 @@ export class HecTransport {
       return [parseHecReply(res.statusCode, text, res.headers['retry-after']), t];
     } catch (err) {
       t.unhealthyUntil = Date.now() + UNHEALTHY_COOLDOWN_MS;
-      const e = toDeliveryError(err);
+      const e = toDeliveryError(this.#tls.explain(err));
       throw new DeliveryError(e.deliveryClass, e.code, `${t.url.origin}: ${e.message}`, { cause: err, retryAfterMs: e.retryAfterMs });
     }
   }

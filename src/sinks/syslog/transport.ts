@@ -6,13 +6,15 @@
 // a full queue that drops) — syslog cannot tell; use HEC with indexer acknowledgement where that matters.
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { connect as netConnect, type Socket } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { retriable, toDeliveryError, DeliveryError } from '../../core/errors.ts';
 import type { Logger } from '../../telemetry/logger.ts';
 import type { Batch, SendResult } from '../types.ts';
 import type { SyslogConfig } from './config.ts';
 
 const CONNECT_TIMEOUT_MS = 10_000;
+/** TLS 1.3: how long to wait for the receiver's verdict on our client certificate (see #open). */
+const TLS13_VERDICT_MS = 200;
 
 interface Connection {
   readonly socket: Socket;
@@ -54,13 +56,14 @@ export class StreamTransport {
 
   #confirm(conn: Connection, count: number): Promise<Omit<SendResult, 'confirm'>> {
     return new Promise((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
       const fail = (): void => {
         clearTimeout(timer);
         const error = conn.broken ?? retriable('CONNECTION_CLOSED', `${this.endpoint}: connection closed`);
         resolve({ failures: Array.from({ length: count }, (_, index) => ({ index, error: new DeliveryError(error.deliveryClass === 'halt' ? 'halt' : 'retriable', error.code, `${error.message}; sending the batch again`) })) });
       };
       if (conn.broken) return fail();
-      const timer = setTimeout(() => {
+      timer = setTimeout(() => {
         conn.onBreak.delete(fail);
         resolve({});
       }, this.#t.confirmDelayMs);
@@ -119,7 +122,8 @@ export class StreamTransport {
         reject(new DeliveryError(e.deliveryClass, e.code, `${this.endpoint}: ${e.message}`, { cause: err }));
       };
       socket.once('error', fail);
-      socket.once(ready, () => {
+      const established = (): void => {
+        if (socket.destroyed) return fail(retriable('CONNECTION_CLOSED', 'the receiver closed the connection right after the TLS handshake'));
         clearTimeout(timer);
         signal.removeEventListener('abort', onAbort);
         socket.off('error', fail);
@@ -133,6 +137,35 @@ export class StreamTransport {
         this.#conn = conn;
         this.#log.info({ endpoint: this.endpoint }, 'syslog connection established');
         resolve(conn);
+      };
+      socket.once(ready, () => {
+        // With TLS 1.3 the client's handshake ends before the receiver has checked our certificate (or
+        // its absence): a refusal is an alert just after, which a first write racing the receiver's
+        // reset would hide (the error would be a bare ECONNRESET). So wait for the receiver's session
+        // ticket, sent once it accepted us, or a short while for receivers that send none; a refusal
+        // meanwhile fails the connect with its real cause (through `fail`).
+        if (t.protocol !== 'tls' || (socket as TLSSocket).getProtocol() !== 'TLSv1.3') return established();
+        let decided = false;
+        const accepted = (): void => {
+          if (decided) return;
+          decided = true;
+          clearTimeout(verdict);
+          socket.off('session', onSession);
+          socket.off('close', refused);
+          established();
+        };
+        const refused = (): void => {
+          if (decided) return;
+          decided = true;
+          clearTimeout(verdict);
+          fail(retriable('CONNECTION_CLOSED', 'the receiver closed the connection right after the TLS handshake'));
+        };
+        const verdict = setTimeout(accepted, TLS13_VERDICT_MS);
+        // Not from within the 'session' event: it is emitted while OpenSSL reads the ticket, and a
+        // write from there would be re-entrant (the receiver sees a bad record MAC).
+        const onSession = (): void => void setImmediate(accepted);
+        socket.once('session', onSession);
+        socket.once('close', refused);
       });
     });
   }
