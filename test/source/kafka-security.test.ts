@@ -1,3 +1,7 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/core/errors.ts';
 import { parseKafkaConfig } from '../../src/source/kafka/config.ts';
@@ -54,5 +58,17 @@ describe('Kafka TLS and SASL settings', () => {
     expect(problems({ ...base, KAFKA_TLS_CA_FILE: '/nonexistent/ca.pem' })).toEqual(['KAFKA_TLS_CA_FILE: cannot read "/nonexistent/ca.pem": ENOENT']);
     expect(problems({ ...base, KAFKA_SASL_MECHANISM: 'gssapi' })[0]).toMatch(/^KAFKA_SASL_MECHANISM: must be one of none, plain, scram-sha-256, scram-sha-512, aws-msk-iam/);
     expect(problems({ ...base, KAFKA_SASL_MECHANISM: 'aws-msk-iam' })).toEqual(['KAFKA_SASL_AWS_REGION: is required with KAFKA_SASL_MECHANISM=aws-msk-iam (or set AWS_REGION)']);
+  });
+
+  it('opens the client key at load: a wrong passphrase or a file that is no key fails at start, naming the variable', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ls-kafka-key-'));
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const keyFile = join(dir, 'client.key');
+    writeFileSync(keyFile, privateKey.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'right horse' }));
+    const tls = { ...base, KAFKA_TLS_CERT_FILE: '/etc/hosts', KAFKA_TLS_KEY_FILE: keyFile };
+    expect(problems({ ...tls, KAFKA_TLS_KEY_PASSWORD: 'right horse' })).toEqual([]);
+    expect(problems({ ...tls, KAFKA_TLS_KEY_PASSWORD: 'wrong horse' })).toEqual(['KAFKA_TLS_KEY_FILE: the passphrase (KAFKA_TLS_KEY_PASSWORD) does not open it']);
+    expect(problems(tls)).toEqual(['KAFKA_TLS_KEY_FILE: the key is encrypted: set KAFKA_TLS_KEY_PASSWORD (or KAFKA_TLS_KEY_PASSWORD_FILE)']);
+    expect(problems({ ...tls, KAFKA_TLS_KEY_FILE: '/etc/hosts' })).toEqual(['KAFKA_TLS_KEY_FILE: not a readable private key (PEM)']);
   });
 });

@@ -117,7 +117,9 @@ export class HecTransport {
       if (top) throw err;
       return items.map((_, i) => ({ index: base + i, error: toDeliveryError(err) }));
     }
-    const outcome = classifyHecReply(reply);
+    const classified = classifyHecReply(reply);
+    // Name the URL that answered (with several HEC_URLS, which one refused).
+    const outcome = 'error' in classified ? { ...classified, error: withOrigin(classified.error, target.url.origin) } : classified;
     switch (outcome.kind) {
       case 'ok':
         if (this.#acks) {
@@ -211,4 +213,9 @@ function keepCookie(t: Target, setCookie: string | string[] | undefined): void {
   if (setCookie === undefined) return;
   const pairs = (Array.isArray(setCookie) ? setCookie : [setCookie]).map((c) => c.split(';')[0]!.trim()).filter((c) => c.includes('='));
   if (pairs.length > 0) t.cookie = pairs.join('; ');
+}
+
+function withOrigin(e: DeliveryError, origin: string): DeliveryError {
+  if (e.message.startsWith(origin)) return e;
+  return new DeliveryError(e.deliveryClass, e.code, `${origin}: ${e.message}`, { cause: e, retryAfterMs: e.retryAfterMs });
 }

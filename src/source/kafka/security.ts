@@ -1,6 +1,7 @@
 // KAFKA_TLS_* and KAFKA_SASL_*: how logstream authenticates to a secured cluster or a managed
 // Kafka-compatible service. Files are read at load (a wrong path fails at start, naming the variable);
 // passwords are Secrets (from the variable or from *_FILE) and never printed.
+import { createPrivateKey } from 'node:crypto';
 import type { ConnectionOptions } from 'node:tls';
 import type { SASLOptions } from 'kafkajs';
 import { readConfiguredFile } from '../../config/files.ts';
@@ -75,6 +76,19 @@ export function parseKafkaSecurity(p: SecurityValues, env: Record<string, string
     if (cert) tls.cert = cert;
     if (key) tls.key = key;
     if (p.KAFKA_TLS_KEY_PASSWORD) tls.passphrase = p.KAFKA_TLS_KEY_PASSWORD;
+    if (key) {
+      // Open the key now: a wrong passphrase (or a key that is not one) fails at start, not after
+      // kafkajs' connection retries.
+      try {
+        createPrivateKey(p.KAFKA_TLS_KEY_PASSWORD ? { key, passphrase: p.KAFKA_TLS_KEY_PASSWORD.reveal() } : { key });
+      } catch (err) {
+        const msg = String((err as Error).message);
+        const why = !p.KAFKA_TLS_KEY_PASSWORD && /ENCRYPTED/.test(key.toString('latin1'))
+          ? 'the key is encrypted: set KAFKA_TLS_KEY_PASSWORD (or KAFKA_TLS_KEY_PASSWORD_FILE)'
+          : /bad decrypt|passphrase/i.test(msg) ? 'the passphrase (KAFKA_TLS_KEY_PASSWORD) does not open it' : 'not a readable private key (PEM)';
+        problems.push(`KAFKA_TLS_KEY_FILE: ${why}`);
+      }
+    }
     if (p.KAFKA_TLS_SERVERNAME) tls.servername = p.KAFKA_TLS_SERVERNAME;
   }
   let sasl: KafkaSasl | undefined;
