@@ -6,31 +6,10 @@
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { cpus, totalmem } from 'node:os';
+import type { FaultResult } from '../test/faults/support/fault-run.ts';
 
 const args = process.argv.slice(2);
 const file = resolve(args.find((a) => !a.startsWith('--')) ?? process.env['FAULTS_RESULTS'] ?? join(import.meta.dirname, '..', '.cache', 'faults', 'results.jsonl'));
-
-interface SinkTally {
-  sink: string;
-  lost: number;
-  dup: number;
-}
-interface FaultResult {
-  scenario: string;
-  full: boolean;
-  at: string;
-  durationS: number;
-  produced: number;
-  instances: number;
-  sinks: SinkTally[];
-  lost: number;
-  dup: number;
-  altered: number;
-  dupBound: number;
-  secretsFound: string[];
-  pass: boolean;
-  note?: string;
-}
 
 if (args.includes('--clear')) {
   mkdirSync(dirname(file), { recursive: true });

@@ -10,13 +10,14 @@
  * The scenario line sums the sinks. A scenario passes when lost = 0, altered = 0 and dup ≤ its bound.
  */
 import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { dirname, join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { Instance, REPO_ROOT, waitUntil, sleep } from '../../support/instance.ts';
 import { committedOffsets, createTopic, endOffsets, kafkaBootstrap, uniqueName } from '../../support/kafka.ts';
 import { waitForStableGroup } from '../../support/group.ts';
 import { Load, topicCounts } from './load.ts';
-import type { FaultPeers, SinkName } from './peers.ts';
+import { FaultPeers, type SinkName } from './peers.ts';
 
 export const FULL = process.env['FAULTS_FULL'] === '1';
 /** Where each scenario's result line goes (one JSON object per line). */
@@ -274,4 +275,28 @@ export async function underLoad(run: FaultRun, ms: number): Promise<void> {
  *  since its last commit (one commit interval at its share of the rate, doubled for slack). */
 export function killDupBound(run: FaultRun): number {
   return INFLIGHT_MAX_RECORDS + Math.ceil(run.o.ratePerSec * 2 * COMMIT_INTERVAL_S);
+}
+
+/** The verdict of a scenario, as assertions: nothing lost or altered, no secret in the output, every
+ *  sink's duplicates within the bound (the line was printed and recorded before any of this). */
+export function expectClean(r: FaultResult): void {
+  expect(r.lost, 'lost').toBe(0);
+  expect(r.altered, 'altered').toBe(0);
+  expect(r.secretsFound, 'secrets in logs or /metrics').toEqual([]);
+  for (const s of r.sinks) expect(s.dup, `${s.sink}: duplicates`).toBeLessThanOrEqual(r.dupBound);
+}
+
+/** Starts the receivers for `sinks` before the file's tests and closes them after; the getter gives them. */
+export function usePeers(sinks: readonly SinkName[]): () => FaultPeers {
+  let peers: FaultPeers | undefined;
+  beforeAll(async () => {
+    peers = await FaultPeers.start(sinks);
+  }, 240_000);
+  afterAll(async () => {
+    await peers?.close();
+  });
+  return () => {
+    if (!peers) throw new Error('the fault peers are not started (usePeers outside a test file?)');
+    return peers;
+  };
 }
