@@ -1,0 +1,185 @@
+/**
+ * Toxiproxy (https://github.com/Shopify/toxiproxy): a TCP proxy whose connections can be given network
+ * faults through an HTTP API (latency, bandwidth limits, cut connections…), for the network fault
+ * scenarios (test/faults/network.faults.test.ts; the typed API client is test/support/toxiproxy.ts).
+ * Library and CLI, on the pattern of scripts/minio.ts.
+ *
+ * It is built from the Go module proxy, once:
+ * `go install github.com/Shopify/toxiproxy/v2/cmd/server@<version>` (Go ≥ 1.24 on PATH; a minute or two
+ * on 2 cores with a cold module cache) into <repo>/.cache/toxiproxy/<version>/bin/toxiproxy-server (the
+ * module's binary is called `server`; an existing binary is reused). The server runs as a child process
+ * with its API on 127.0.0.1 and a free port; the proxies it is told to create listen wherever the API
+ * call says (127.0.0.1:0 in the tests). Its log (zerolog JSON) goes to <dir>/toxiproxy.out.
+ *
+ * CLI:
+ *   node scripts/toxiproxy.ts fetch [--version V]
+ *   node scripts/toxiproxy.ts start [--version V] [--port N]
+ *     prints TOXIPROXY_URL=http://127.0.0.1:<port> and runs until SIGINT/SIGTERM.
+ *
+ * Env: LOGSTREAM_TOXIPROXY_VERSION overrides DEFAULT_TOXIPROXY_VERSION (a new version builds a new binary).
+ */
+import { supervise } from './supervised-child.ts';
+import { serveUntilSignal } from './serve-until-signal.ts';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { goInstallOnce } from './go-build.ts';
+import { freePort } from './kafka-broker.ts';
+
+export const DEFAULT_TOXIPROXY_VERSION = 'v2.12.0';
+export const TOXIPROXY_MODULE = 'github.com/Shopify/toxiproxy/v2/cmd/server';
+
+const REPO_ROOT = resolve(import.meta.dirname, '..');
+
+function resolveVersion(version?: string): string {
+  const v = version ?? process.env['LOGSTREAM_TOXIPROXY_VERSION'] ?? DEFAULT_TOXIPROXY_VERSION;
+  if (!/^v[0-9A-Za-z.+_-]+$/.test(v)) throw new Error(`invalid toxiproxy module version ${JSON.stringify(v)}`);
+  return v;
+}
+
+/** <repo>/.cache/toxiproxy/<version>/bin/toxiproxy-server */
+export function toxiproxyBinary(version?: string): string {
+  return join(REPO_ROOT, '.cache', 'toxiproxy', resolveVersion(version), 'bin', 'toxiproxy-server');
+}
+
+/**
+ * Makes sure the toxiproxy server binary of `version` exists and returns its path (built with
+ * `go install` into a temp GOBIN renamed into place, so an interrupted or concurrent build never leaves
+ * half a binary; progress goes to `progress`).
+ */
+export async function ensureToxiproxy(version?: string, progress: (line: string) => void = (l) => writeSync(2, `${l}\n`)): Promise<string> {
+  const v = resolveVersion(version);
+  return goInstallOnce({ module: TOXIPROXY_MODULE, version: v, name: 'server', bin: toxiproxyBinary(v), cwd: REPO_ROOT, progress });
+}
+
+export interface ToxiproxyOptions {
+  version?: string;
+  /** API port on 127.0.0.1; default a free one. */
+  port?: number;
+  /** Where toxiproxy.out goes; default a fresh temp dir. */
+  dir?: string;
+  /** toxiproxy's LOG_LEVEL (trace, debug, info, warn, error); default info. */
+  logLevel?: string;
+  startTimeoutMs?: number;
+}
+
+export interface ToxiproxyServer {
+  /** http://127.0.0.1:<port>: the HTTP API. */
+  url: string;
+  port: number;
+  version: string;
+  /** <dir>/toxiproxy.out */
+  logFile: string;
+  pid: number;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** SIGTERM, SIGKILL after 10 s. Idempotent. */
+  stop(): Promise<void>;
+  /** SIGKILL. Idempotent. */
+  kill(): Promise<void>;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function answers(url: string): Promise<boolean> {
+  try {
+    const res = await fetch(`${url}/version`, { signal: AbortSignal.timeout(2000) });
+    await res.arrayBuffer();
+    return res.status === 200;
+  } catch {
+    return false;
+  }
+}
+
+function tail(file: string, n: number): string {
+  try {
+    return readFileSync(file, 'utf8').split('\n').slice(-n).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+/** Starts a toxiproxy server (building it first if needed) and waits until its API answers. */
+export async function startToxiproxy(opts: ToxiproxyOptions = {}): Promise<ToxiproxyServer> {
+  const version = resolveVersion(opts.version);
+  const bin = await ensureToxiproxy(version);
+  const dir = resolve(opts.dir ?? (await mkdtemp(join(tmpdir(), 'logstream-toxiproxy-'))));
+  const port = opts.port ?? (await freePort());
+  const url = `http://127.0.0.1:${port}`;
+  const logFile = join(dir, 'toxiproxy.out');
+  const fd = openSync(logFile, 'a');
+  let child: ChildProcess;
+  try {
+    child = spawn(bin, ['-host', '127.0.0.1', '-port', String(port)], {
+      cwd: dir,
+      env: { PATH: process.env['PATH'] ?? '', HOME: dir, LOG_LEVEL: opts.logLevel ?? 'info' },
+      stdio: ['ignore', fd, fd],
+    });
+  } finally {
+    closeSync(fd);
+  }
+  const proc = await supervise(child, bin, 10_000);
+  const deadline = Date.now() + (opts.startTimeoutMs ?? 30_000);
+  for (;;) {
+    const info = proc.exitInfo();
+    if (info !== undefined) throw new Error(`toxiproxy exited during startup (${info.code ?? info.signal}):\n${tail(logFile, 30)}`);
+    if (await answers(url)) break;
+    if (Date.now() > deadline) {
+      await proc.kill();
+      throw new Error(`toxiproxy API on ${url} did not answer in time; killed it:\n${tail(logFile, 30)}`);
+    }
+    await sleep(100);
+  }
+  return { url, port, version, logFile, pid: proc.pid, exited: proc.exited, stop: proc.stop, kill: proc.kill };
+}
+
+// ---------------------------------------------------------------------------------------------
+// CLI
+
+const err = (line: string): void => {
+  writeSync(2, `${line}\n`);
+};
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      version: { type: 'string' },
+      port: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const cmd = positionals[0];
+  if (values.help || (cmd !== 'fetch' && cmd !== 'start')) {
+    err('usage: node scripts/toxiproxy.ts fetch [--version V]\n       node scripts/toxiproxy.ts start [--version V] [--port N]');
+    return values.help ? 0 : 2;
+  }
+  const t0 = Date.now();
+  if (cmd === 'fetch') {
+    const bin = await ensureToxiproxy(values.version, err);
+    err(`toxiproxy ${resolveVersion(values.version)} ready: ${bin} (${Date.now() - t0} ms)`);
+    return 0;
+  }
+  let port: number | undefined;
+  if (values.port !== undefined) {
+    port = Number(values.port);
+    if (!(Number.isInteger(port) && port > 0 && port < 65536)) throw new Error(`--port must be a port number, got ${JSON.stringify(values.port)}`);
+  }
+  const server = await startToxiproxy({ ...(values.version ? { version: values.version } : {}), ...(port ? { port } : {}) });
+  err(`toxiproxy ready in ${Date.now() - t0} ms, pid ${server.pid}, log ${server.logFile}`);
+  writeSync(1, `TOXIPROXY_URL=${server.url}\n`);
+  return serveUntilSignal('toxiproxy', server, err);
+}
+
+if (import.meta.main) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e: unknown) => {
+      err(e instanceof Error ? e.message : String(e));
+      process.exit(1);
+    },
+  );
+}
