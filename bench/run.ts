@@ -11,7 +11,8 @@
 //      BENCH_OUTAGE_S (default 300), BENCH_OUTAGE_WARMUP_S (60), BENCH_OUTAGE_RATE (5000 records/s),
 //      LOGSTREAM_KAFKA_VERSION (broker version).
 // Needs (Debian): apt-get install kcat rsyslog rsyslog-openssl rsyslog-gnutls rsyslog-kafka python3
-// (rsyslog-kafka: the rsyslog imkafka reference run); Java 17+ and Maven (the broker); Go (MinIO).
+// (rsyslog-kafka: the rsyslog imkafka reference run); Java 17+ and Maven (the broker); Go (MinIO, and
+// Benthos 4.27 for the Benthos reference runs: scripts/benthos.ts builds it once).
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';

@@ -5,9 +5,17 @@
 //       private rsyslogd whose Kafka input (librdkafka, a consumer group) writes every value as one
 //       line; wall from its spawn until the file holds N lines, CPU and peak RSS of rsyslogd; exactly N
 //       lines of exactly the values' bytes, else a problem. A reference for speed only: imkafka commits
-//       offsets on librdkafka's auto-commit schedule, not after the write. (Redpanda Connect/Benthos
-//       would have been the natural reference; the Go module proxy refuses github.com/redpanda-data/
-//       connect/v4 (v4.38.0, v4.106.0: 403), so it cannot be built here.)
+//       offsets on librdkafka's auto-commit schedule, not after the write.
+//   (a'') Benthos 4.27 (bench/lib/benthos.ts; built from the Go module proxy by scripts/benthos.ts, the
+//       last release under github.com/benthosdev/benthos/v4: the proxy refuses Redpanda Connect,
+//       github.com/redpanda-data/connect/v4), the same jobs as logstream's: kafka_franz → file (exactly
+//       N lines of exactly the values' bytes) and kafka_franz → http_client to the HEC receiver process
+//       ({"event": record} envelopes, batches of 1000 / 2 MiB / 200 ms, 8 in flight, gzip; checked as
+//       logstream's HEC runs: exactly N indexed, only 200 replies); wall from its spawn until the file
+//       holds N lines / the receiver has indexed N events, CPU and peak RSS of benthos. Also a speed
+//       reference: kafka_franz commits offsets (of records its output acknowledged) on its own timer,
+//       commit_period 5 s. Skipped with a note when the binary cannot be built (no Go, the proxy
+//       refusing).
 //   (b) logstream → file sink,
 //   (c) logstream → file sink with QUERY="* | where severity in ('high','critical')" (drops ~half),
 //   (d) logstream → Splunk HEC, HEC_GZIP=true (level 6), and
@@ -41,10 +49,12 @@
 // on any).
 //
 // Alone: node bench/throughput.bench.ts   (env BENCH_RECORDS, BENCH_RECORD_BYTES, BENCH_CPU_PROF=1,
-//        BENCH_RUNS=hec,form: only the logstream runs (and the rsyslog imkafka reference) whose name
-//        contains one of these, case-insensitive, e.g. "2 instances", "imkafka"; kcat always runs)
+//        BENCH_RUNS=hec,form: only the logstream runs (and the rsyslog imkafka and Benthos references)
+//        whose name contains one of these, case-insensitive, e.g. "2 instances", "imkafka", "benthos";
+//        kcat always runs)
 // Needs (Debian): apt-get install kcat rsyslog rsyslog-openssl rsyslog-gnutls rsyslog-kafka, Java 17+
-// and Maven for the broker (scripts/kafka-broker.ts), Go for MinIO (bench/lib/s3.ts).
+// and Maven for the broker (scripts/kafka-broker.ts), Go (≥ 1.23) for MinIO (bench/lib/s3.ts) and
+// Benthos (scripts/benthos.ts).
 import { existsSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -60,6 +70,8 @@ import { REPO_ROOT, outputFiles, runLogstream, slug, type LogstreamRun, type Log
 import { readPeakRssBytes, readProcessCpu } from './lib/proc.ts';
 import { writeRecordsFile, type GeneratedFile } from './lib/records.ts';
 import { imkafkaUnavailable, runRsyslogImkafka, type ImkafkaRunInfo } from './lib/rsyslog-kafka.ts';
+import { BENTHOS_HEC_BATCH, BENTHOS_INFLIGHT_RECORDS, runBenthos, type BenthosOutput, type BenthosRunInfo } from './lib/benthos.ts';
+import { DEFAULT_BENTHOS_VERSION, ensureBenthos } from '../scripts/benthos.ts';
 import { startSyslogReceiver, type SyslogReceiver, type SyslogReceiverCounts, type SyslogReceiverKind } from './lib/syslog-receivers.ts';
 import { fmt, formatTable } from './lib/table.ts';
 import { formatFormPostRuns, startFormPostReceiver, type FormPostRunInfo } from './lib/form-post.ts';
@@ -75,8 +87,10 @@ export const SLS_STATED = { mbPerSec: 10, shareOfOneCore: 0.2 } as const;
 /** What that is per CPU-second: 10 / 0.2 = 50 MB. */
 export const SLS_MB_PER_CPU_S = SLS_STATED.mbPerSec / SLS_STATED.shareOfOneCore;
 const IMKAFKA_RUN = 'rsyslog imkafka → file (reference)';
-const NO_BENTHOS_NOTE =
-  'Redpanda Connect/Benthos is not the second reference: the Go module proxy refuses github.com/redpanda-data/connect/v4 (v4.38.0, v4.106.0: HTTP 403), so it cannot be built here; rsyslog\'s Kafka input (imkafka) → file is the other shipper instead.';
+/** "4.27" of v4.27.0 (LOGSTREAM_BENTHOS_VERSION may name another). */
+const BENTHOS_LABEL = `Benthos ${(process.env['LOGSTREAM_BENTHOS_VERSION'] ?? DEFAULT_BENTHOS_VERSION).replace(/^v/, '').split('.').slice(0, 2).join('.')}`;
+const BENTHOS_FILE_RUN = `${BENTHOS_LABEL} kafka → file`;
+const BENTHOS_HEC_RUN = `${BENTHOS_LABEL} kafka → HEC, gzip`;
 
 export interface ThroughputOptions {
   records: number;
@@ -111,6 +125,8 @@ export interface RunRow {
   peakRssMbPerInstance?: number[];
   /** The rsyslog imkafka reference only: what it wrote. */
   imkafka?: ImkafkaRunInfo;
+  /** The Benthos references only: what it delivered, its counters and exit. */
+  benthos?: BenthosRunInfo;
   /** logstream only: spawn → first output byte, and the rate measured from that byte on. */
   startupS?: number;
   mbPerSecFromFirstRecord?: number;
@@ -283,6 +299,26 @@ export function hecProblems(s: HecStats, expected: number): string[] {
   return problems;
 }
 
+/** What a HEC run's row shows of the receiver's counters (the receiver's exit is filled in later). */
+function hecRunInfo(s: HecStats, o: { gzip: boolean; receiverCpuS: number; receiverPeakRssMb: number; sinkRetries: number; sinkErrors: number }): HecRunInfo {
+  return {
+    gzip: o.gzip,
+    requests: s.requests,
+    byRoute: s.byRoute,
+    byStatus: s.byStatus,
+    eventsIndexed: s.eventsIndexed,
+    eventsDiscarded: s.eventsDiscarded,
+    bytesReceived: s.bytesReceived,
+    bytesDecoded: s.bytesDecoded,
+    compressionRatio: s.bytesDecoded / s.bytesReceived,
+    receiverCpuS: o.receiverCpuS,
+    receiverPeakRssMb: o.receiverPeakRssMb,
+    receiverExit: { code: null, signal: null },
+    sinkRetries: o.sinkRetries,
+    sinkErrors: o.sinkErrors,
+  };
+}
+
 const SYSLOG_SETTLE_QUIET_MS = 1_000;
 const SYSLOG_SETTLE_STALL_MS = 15_000;
 const SYSLOG_SETTLE_MAX_MS = 600_000;
@@ -390,22 +426,13 @@ async function logstreamRow(
       const receiverPeakRssMb = readPeakRssBytes(hec.proc.pid!) / MB;
       const s = await hec.stats();
       receiverIssues.push(...hecProblems(s, c.expectedLines));
-      hecInfo = {
+      hecInfo = hecRunInfo(s, {
         gzip: c.hec.gzip,
-        requests: s.requests,
-        byRoute: s.byRoute,
-        byStatus: s.byStatus,
-        eventsIndexed: s.eventsIndexed,
-        eventsDiscarded: s.eventsDiscarded,
-        bytesReceived: s.bytesReceived,
-        bytesDecoded: s.bytesDecoded,
-        compressionRatio: s.bytesDecoded / s.bytesReceived,
         receiverCpuS: cpuAfter.userS + cpuAfter.sysS - cpuBefore.userS - cpuBefore.sysS,
         receiverPeakRssMb,
-        receiverExit: { code: null, signal: null },
         sinkRetries: r.metrics['logstream_sink_retries_total'] ?? Number.NaN,
         sinkErrors: r.metrics['logstream_sink_errors_total'] ?? Number.NaN,
-      };
+      });
     }
     if (syslog && c.syslog) {
       // logstream has exited: nothing more is sent; rsyslog may still be writing.
@@ -506,6 +533,104 @@ async function logstreamRow(
   return row;
 }
 
+/** The first line of an error (go's output follows it) and its last lines, for a note. */
+function briefError(msg: string): string {
+  const lines = msg.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  const text = lines.length <= 4 ? lines.join(' | ') : `${lines[0]} | … | ${lines.slice(-3).join(' | ')}`;
+  return text.length > 800 ? `${text.slice(0, 800)}…` : text;
+}
+
+interface BenthosCtx {
+  broker: Broker;
+  admin: BenchAdmin;
+  workDir: string;
+  topic: GeneratedFile;
+  kcatMbPerSec: number;
+  opts: ThroughputOptions;
+  notes: string[];
+  log: (line: string) => void;
+}
+
+/** (a'') The Benthos references that BENCH_RUNS selects; none, with a note, when Benthos cannot be built. */
+async function benthosRows(ctx: BenthosCtx): Promise<RunRow[]> {
+  const runs = ctx.opts.runs;
+  const wanted = [BENTHOS_FILE_RUN, BENTHOS_HEC_RUN].filter((name) => !runs || runs.some((w) => name.toLowerCase().includes(w)));
+  if (wanted.length === 0) return [];
+  let bin: string;
+  try {
+    bin = await ensureBenthos(undefined, ctx.log);
+  } catch (err) {
+    const msg = (err as Error)?.message ?? String(err);
+    ctx.notes.push(`${wanted.join(' and ')} skipped: Benthos cannot be built here (scripts/benthos.ts, Go ≥ 1.23 and the Go module proxy): ${briefError(msg)}`);
+    return [];
+  }
+  const rows: RunRow[] = [];
+  for (const name of wanted) {
+    ctx.log(`(a'') ${name} ...`);
+    rows.push(await benthosRow(name, bin, ctx));
+  }
+  return rows;
+}
+
+async function benthosRow(name: string, bin: string, ctx: BenthosCtx): Promise<RunRow> {
+  const { topic } = ctx;
+  const dir = join(ctx.workDir, `benthos-${slug(name)}`);
+  const token = randomUUID();
+  const issues: string[] = [];
+  let hec: HecProcess | undefined;
+  let hecInfo: HecRunInfo | undefined;
+  let r: Awaited<ReturnType<typeof runBenthos>> | undefined;
+  try {
+    // Its own receiver process, as logstream's HEC runs have: its counters and CPU are this run's alone.
+    if (name === BENTHOS_HEC_RUN) hec = await HecProcess.start(['--port', '0', '--host', '127.0.0.1', '--token', token, '--count-only']);
+    const h = hec;
+    const output: BenthosOutput = h ? { kind: 'hec', url: h.url, token, delivered: async () => (await h.stats()).eventsIndexed } : { kind: 'file' };
+    const cpuBefore = h ? readProcessCpu(h.proc.pid!) : undefined;
+    r = await runBenthos({ bin, bootstrap: ctx.broker.bootstrap, topic: TOPIC, partitions: PARTITIONS, records: topic.records, valueBytes: topic.valueBytes, dir, admin: ctx.admin, output });
+    if (h && cpuBefore) {
+      // benthos has exited (or was killed): nothing more can arrive.
+      const cpuAfter = readProcessCpu(h.proc.pid!);
+      const receiverPeakRssMb = readPeakRssBytes(h.proc.pid!) / MB;
+      const s = await h.stats();
+      issues.push(...hecProblems(s, topic.records));
+      hecInfo = hecRunInfo(s, {
+        gzip: true,
+        receiverCpuS: cpuAfter.userS + cpuAfter.sysS - cpuBefore.userS - cpuBefore.sysS,
+        receiverPeakRssMb,
+        sinkRetries: Number.NaN,
+        sinkErrors: r.info.metrics.outputError ?? Number.NaN,
+      });
+    }
+  } catch (err) {
+    // Not a number to show: say exactly why.
+    issues.push(`did not run: ${(err as Error)?.message ?? String(err)}`);
+  } finally {
+    if (hec) {
+      const exit = await stopHec(hec);
+      if (hecInfo) {
+        hecInfo.receiverExit = { code: exit.code, signal: exit.signal };
+        if (hec.stderr.trim() !== '') hecInfo.receiverStderr = hec.stderr.slice(-5000);
+      }
+      if (exit.killed) issues.push(`HEC receiver did not exit within ${HEC_STOP_TIMEOUT_MS / 1000} s of SIGTERM; killed`);
+      else if (exit.code !== 0) issues.push(`HEC receiver exit ${exit.code ?? exit.signal} (expected 0 after SIGTERM)`);
+    }
+    await rm(dir, { recursive: true, force: true });
+  }
+  const nan = { wallS: Number.NaN, userS: Number.NaN, sysS: Number.NaN, peakRssBytes: Number.NaN };
+  const row = toRow(name, r ?? nan, topic, ctx.kcatMbPerSec);
+  row.vsSls = row.mbPerCpuS / SLS_MB_PER_CPU_S;
+  if (r) {
+    row.benthos = r.info;
+    if (r.info.startupS !== undefined && Number.isFinite(r.wallS)) {
+      row.startupS = r.info.startupS;
+      row.mbPerSecFromFirstRecord = topic.valueBytes / MB / (r.wallS - r.info.startupS);
+    }
+  }
+  if (hecInfo) row.hec = hecInfo;
+  row.problems = [...(r?.problems ?? []), ...issues].map((p) => `${name}: ${p}`);
+  return row;
+}
+
 export async function runThroughputBench(opts: ThroughputOptions): Promise<ThroughputResult> {
   const log = opts.log ?? ((l: string) => process.stderr.write(`[bench] ${l}\n`));
   requireKcat();
@@ -535,7 +660,6 @@ export async function runThroughputBench(opts: ThroughputOptions): Promise<Throu
     log('(a) kcat -C ...');
     const kcatRow = toRow('kcat -C (reference)', await kcatConsumeAll(broker.bootstrap, TOPIC), topic, undefined);
     const runs: RunRow[] = [kcatRow];
-    notes.push(NO_BENTHOS_NOTE);
 
     if (!opts.runs || opts.runs.some((w) => IMKAFKA_RUN.toLowerCase().includes(w))) {
       const why = imkafkaUnavailable();
@@ -563,6 +687,8 @@ export async function runThroughputBench(opts: ThroughputOptions): Promise<Throu
         }
       }
     }
+
+    runs.push(...(await benthosRows({ broker, admin, workDir, topic, kcatMbPerSec: kcatRow.mbPerSec, opts, notes, log })));
 
     if (!existsSync(join(REPO_ROOT, 'src', 'query', 'index.ts'))) {
       notes.push('logstream runs (b) to (h) skipped: src/query/index.ts does not exist yet, and the daemon cannot start without the query engine.');
@@ -648,8 +774,11 @@ export function formatThroughput(r: ThroughputResult): string {
       ]),
     ),
   );
-  out.push('MB = 10^6 bytes of record values; logstream times run from process spawn to the group\'s committed offsets covering the topic.');
-  out.push('CPU and RSS are logstream\'s own (rsyslog imkafka: rsyslogd\'s); the receivers\' (HEC, syslog; on the same cores) are in the tables below.');
+  out.push(
+    'MB = 10^6 bytes of record values; logstream times run from process spawn to the group\'s committed offsets covering the topic; ' +
+      'the references\' (rsyslog imkafka, Benthos) from their spawn until their output (file, HEC receiver) holds every record.',
+  );
+  out.push('CPU and RSS are logstream\'s own (rsyslog imkafka: rsyslogd\'s; Benthos: benthos\'s); the receivers\' (HEC, syslog; on the same cores) are in the tables below.');
   if (r.runs.some((x) => x.peakRssMbPerInstance)) {
     out.push(
       '"2 instances": wall from spawning the first daemon until the group\'s committed offsets cover the topic; CPU s (and MB/CPU s) = both daemons together; ' +
@@ -692,7 +821,8 @@ export function formatThroughput(r: ThroughputResult): string {
       ),
     );
     out.push('MB received = request bodies as sent (gzip); decoded = after gunzip (HEC event envelopes); B/event = decoded bytes per indexed event.');
-    out.push('The receiver (test/support/hec, --count-only: still parses and checks every event) is its own Node process; its CPU is counted from logstream\'s spawn until logstream exited.');
+    out.push('The receiver (test/support/hec, --count-only: still parses and checks every event) is its own Node process; its CPU is counted from the shipper\'s spawn until the shipper exited.');
+    if (hecRuns.some((x) => x.benthos)) out.push('Benthos: retries "-" (http_client retries internally, no counter), sink errors = its output_error counter.');
     for (const x of hecRuns) if (x.hec!.receiverStderr) out.push('', `${x.name}: HEC receiver stderr:`, ...x.hec!.receiverStderr.split('\n').map((l) => `  ${l}`));
   }
   const syslogRuns = r.runs.filter((x) => x.syslog);
@@ -760,6 +890,7 @@ export function formatThroughput(r: ThroughputResult): string {
     );
     if (i.log) out.push('', 'rsyslogd (imkafka) log:', ...i.log.split('\n').map((l) => `  ${l}`));
   }
+  out.push(...formatBenthosRuns(r.runs));
   out.push(...formatFormPostRuns(r.runs));
   out.push(...formatS3Runs(r.runs));
   out.push(...formatSqsRuns(r.runs));
@@ -812,6 +943,52 @@ export function formatThroughput(r: ThroughputResult): string {
   }
   for (const n of r.notes) out.push('', `note: ${n}`);
   return out.join('\n');
+}
+
+/** The Benthos references' detail table and the note on what they are. */
+function formatBenthosRuns(runs: readonly RunRow[]): string[] {
+  const bt = runs.filter((x) => x.benthos);
+  if (bt.length === 0) return [];
+  const out: string[] = [''];
+  out.push(
+    formatTable(
+      ['Benthos reference', 'delivered', 'expected', 'extra', 'missing', 'MB written', 'verbatim', 'start s', 'committed at done', 'committed after exit', 'output_sent', 'output_error', 'exit s'],
+      bt.map((x) => {
+        const b = x.benthos!;
+        return [
+          x.name,
+          fmt(b.delivered, 0),
+          fmt(b.expected, 0),
+          fmt(b.extra, 0),
+          fmt(b.missing, 0),
+          b.outputBytes === undefined ? '-' : fmt(b.outputBytes / MB, 1),
+          b.outputBytes === undefined ? '-' : b.outputBytes === b.expectedBytes ? 'yes' : `no (${fmt((b.expectedBytes ?? Number.NaN) / MB, 1)} expected)`,
+          fmt(b.startupS, 2),
+          b.committedAtDone === undefined ? '-' : fmt(b.committedAtDone, 0),
+          b.committedAfterExit === undefined ? '-' : fmt(b.committedAfterExit, 0),
+          b.metrics.outputSent === undefined ? '-' : fmt(b.metrics.outputSent, 0),
+          b.metrics.outputError === undefined ? '-' : fmt(b.metrics.outputError, 0),
+          fmt(b.exitAfterSigtermS, 2),
+        ];
+      }),
+    ),
+  );
+  const hb = BENTHOS_HEC_BATCH;
+  out.push(
+    `Benthos ${bt[0]!.benthos!.version} (scripts/benthos.ts, built from the Go module proxy): input kafka_franz (a consumer group, from the oldest offset, ` +
+      `checkpoint_limit ${fmt(bt[0]!.benthos!.checkpointLimit, 0)} per partition: at most ${fmt(BENTHOS_INFLIGHT_RECORDS, 0)} records in flight, logstream's INFLIGHT_MAX_RECORDS default); ` +
+      'output file (codec lines) or http_client to the HEC receiver (mapping root.event = this; batches of ' +
+      `${hb.count} records / ${fmt(hb.byteSize / 2 ** 20, 0)} MiB / ${hb.period}, archive lines + compress gzip level ${hb.gzipLevel}, max_in_flight ${hb.maxInFlight}); everything else at its defaults. ` +
+      'delivered = lines in its file / events the HEC receiver indexed; verbatim = the file is exactly the values plus one newline each; ' +
+      'output_sent/output_error = its own counters when the output was complete.',
+  );
+  out.push(
+    'Benthos\'s kafka_franz commits offsets on its own schedule, like rsyslog imkafka: it marks an offset once its output has acknowledged the record ' +
+      'and commits the marks every commit_period (5 s) and at shutdown, so its rows are timed until the output holds every record, not (as logstream\'s) ' +
+      'until the group\'s commits cover the topic: a speed reference.',
+  );
+  for (const x of bt) if (x.benthos!.log) out.push('', `${x.name}: benthos log:`, ...x.benthos!.log.split('\n').map((l) => `  ${l}`));
+  return out;
 }
 
 export function benchOptionsFromEnv(env: NodeJS.ProcessEnv): ThroughputOptions {

@@ -33,7 +33,7 @@
  *
  * Env: LOGSTREAM_ELASTICMQ_VERSION overrides DEFAULT_ELASTICMQ_VERSION.
  */
-import { supervise } from './supervised-child.ts';
+import { fileTail, supervise } from './supervised-child.ts';
 import { serveUntilSignal } from './serve-until-signal.ts';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, writeSync } from 'node:fs';
@@ -170,14 +170,6 @@ async function answers(endpoint: string, queues: readonly string[]): Promise<boo
   }
 }
 
-function tail(file: string, n: number): string {
-  try {
-    return readFileSync(file, 'utf8').split('\n').filter((l) => !/^\s+at /.test(l)).slice(-n).join('\n');
-  } catch {
-    return '';
-  }
-}
-
 export async function startElasticMq(opts: ElasticMqOptions = {}): Promise<ElasticMqServer> {
   const version = resolveVersion(opts.version);
   const libs = await ensureElasticMqJars(version);
@@ -205,15 +197,15 @@ export async function startElasticMq(opts: ElasticMqOptions = {}): Promise<Elast
   const queueNames = Object.keys(opts.queues ?? {});
   const deadline = Date.now() + (opts.startTimeoutMs ?? 60_000);
   for (;;) {
-    if (proc.exitInfo() !== undefined) throw new Error(`ElasticMQ ${version} exited during startup (${proc.exitInfo()!.code ?? proc.exitInfo()!.signal}):\n${tail(logFile, 30)}`);
-    if (tail(logFile, 200).includes(BIND_FAILED)) {
+    if (proc.exitInfo() !== undefined) throw new Error(`ElasticMQ ${version} exited during startup (${proc.exitInfo()!.code ?? proc.exitInfo()!.signal}):\n${fileTail(logFile, 30)}`);
+    if (fileTail(logFile, 200).includes(BIND_FAILED)) {
       await kill();
-      throw new Error(`ElasticMQ ${version} could not bind 127.0.0.1:${port}:\n${tail(logFile, 10)}`);
+      throw new Error(`ElasticMQ ${version} could not bind 127.0.0.1:${port}:\n${fileTail(logFile, 10)}`);
     }
     if (await answers(endpoint, queueNames)) break;
     if (Date.now() > deadline) {
       await kill();
-      throw new Error(`ElasticMQ ${version} on ${endpoint} did not answer in time; killed it:\n${tail(logFile, 30)}`);
+      throw new Error(`ElasticMQ ${version} on ${endpoint} did not answer in time; killed it:\n${fileTail(logFile, 30)}`);
     }
     await sleep(200);
   }

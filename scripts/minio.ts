@@ -19,7 +19,7 @@
  *
  * Env: LOGSTREAM_MINIO_VERSION overrides DEFAULT_MINIO_VERSION (a new version builds a new binary).
  */
-import { supervise } from './supervised-child.ts';
+import { answers200, fileTail, supervise } from './supervised-child.ts';
 import { serveUntilSignal } from './serve-until-signal.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
@@ -96,24 +96,6 @@ export interface MinioServer {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function live(endpoint: string): Promise<boolean> {
-  try {
-    const res = await fetch(`${endpoint}/minio/health/live`, { signal: AbortSignal.timeout(2000) });
-    await res.arrayBuffer();
-    return res.status === 200;
-  } catch {
-    return false;
-  }
-}
-
-function tail(file: string, n: number): string {
-  try {
-    return readFileSync(file, 'utf8').split('\n').slice(-n).join('\n');
-  } catch {
-    return '';
-  }
-}
-
 export async function startMinio(opts: MinioOptions = {}): Promise<MinioServer> {
   const version = resolveVersion(opts.version);
   const bin = await ensureMinio(version);
@@ -148,11 +130,11 @@ export async function startMinio(opts: MinioOptions = {}): Promise<MinioServer> 
   const { pid, exited, kill } = proc;
   const deadline = Date.now() + (opts.startTimeoutMs ?? 60_000);
   for (;;) {
-    if (proc.exitInfo() !== undefined) throw new Error(`minio exited during startup (${proc.exitInfo()!.code ?? proc.exitInfo()!.signal}):\n${tail(logFile, 30)}`);
-    if (await live(endpoint)) break;
+    if (proc.exitInfo() !== undefined) throw new Error(`minio exited during startup (${proc.exitInfo()!.code ?? proc.exitInfo()!.signal}):\n${fileTail(logFile, 30)}`);
+    if (await answers200(`${endpoint}/minio/health/live`)) break;
     if (Date.now() > deadline) {
       await kill();
-      throw new Error(`minio on ${endpoint} was not live in time; killed it:\n${tail(logFile, 30)}`);
+      throw new Error(`minio on ${endpoint} was not live in time; killed it:\n${fileTail(logFile, 30)}`);
     }
     await sleep(100);
   }

@@ -1,7 +1,9 @@
-// The lifecycle the test peers' start functions share (ElasticMQ, MinIO): a spawned server process that
-// does not keep the parent alive, is SIGKILLed when the parent exits, and can be stopped (SIGTERM, then
-// SIGKILL after a grace period) or killed, each idempotent.
+// The lifecycle the test peers' start functions share (ElasticMQ, MinIO, toxiproxy): a spawned server
+// process that does not keep the parent alive, is SIGKILLed when the parent exits, and can be stopped
+// (SIGTERM, then SIGKILL after a grace period) or killed, each idempotent; and the two helpers their
+// start-up waits use (an HTTP probe, the tail of the server's log for the error message).
 import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 
 export type ExitInfo = { code: number | null; signal: NodeJS.Signals | null };
 
@@ -75,4 +77,24 @@ export async function supervise(child: ChildProcess, what: string, graceMs = 20_
       return killing;
     },
   };
+}
+
+/** Whether `url` answers 200 within 2 s (a server's health or version endpoint during start-up). */
+export async function answers200(url: string): Promise<boolean> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+    await res.arrayBuffer();
+    return res.status === 200;
+  } catch {
+    return false;
+  }
+}
+
+/** The last `n` lines of a log file ('' when it cannot be read). */
+export function fileTail(file: string, n: number): string {
+  try {
+    return readFileSync(file, 'utf8').split('\n').slice(-n).join('\n');
+  } catch {
+    return '';
+  }
 }

@@ -18,7 +18,7 @@
  *
  * Env: LOGSTREAM_TOXIPROXY_VERSION overrides DEFAULT_TOXIPROXY_VERSION (a new version builds a new binary).
  */
-import { supervise } from './supervised-child.ts';
+import { answers200, fileTail, supervise } from './supervised-child.ts';
 import { serveUntilSignal } from './serve-until-signal.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
@@ -83,24 +83,6 @@ export interface ToxiproxyServer {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function answers(url: string): Promise<boolean> {
-  try {
-    const res = await fetch(`${url}/version`, { signal: AbortSignal.timeout(2000) });
-    await res.arrayBuffer();
-    return res.status === 200;
-  } catch {
-    return false;
-  }
-}
-
-function tail(file: string, n: number): string {
-  try {
-    return readFileSync(file, 'utf8').split('\n').slice(-n).join('\n');
-  } catch {
-    return '';
-  }
-}
-
 /** Starts a toxiproxy server (building it first if needed) and waits until its API answers. */
 export async function startToxiproxy(opts: ToxiproxyOptions = {}): Promise<ToxiproxyServer> {
   const version = resolveVersion(opts.version);
@@ -124,11 +106,11 @@ export async function startToxiproxy(opts: ToxiproxyOptions = {}): Promise<Toxip
   const deadline = Date.now() + (opts.startTimeoutMs ?? 30_000);
   for (;;) {
     const info = proc.exitInfo();
-    if (info !== undefined) throw new Error(`toxiproxy exited during startup (${info.code ?? info.signal}):\n${tail(logFile, 30)}`);
-    if (await answers(url)) break;
+    if (info !== undefined) throw new Error(`toxiproxy exited during startup (${info.code ?? info.signal}):\n${fileTail(logFile, 30)}`);
+    if (await answers200(`${url}/version`)) break;
     if (Date.now() > deadline) {
       await proc.kill();
-      throw new Error(`toxiproxy API on ${url} did not answer in time; killed it:\n${tail(logFile, 30)}`);
+      throw new Error(`toxiproxy API on ${url} did not answer in time; killed it:\n${fileTail(logFile, 30)}`);
     }
     await sleep(100);
   }

@@ -1,8 +1,8 @@
 // Another shipper doing logstream's file job, as a reference in the same run on the same topic:
 // rsyslog's Kafka input (imkafka, librdkafka, a consumer group) → omfile, one line per record.
 //
-// Why rsyslog and not Redpanda Connect/Benthos: Redpanda Connect cannot be built here, the Go module
-// proxy refuses it (github.com/redpanda-data/connect/v4 v4.38.0 and v4.106.0: 403). imkafka comes
+// Next to Benthos 4.27 (bench/lib/benthos.ts; Redpanda Connect itself cannot be built here, the Go
+// module proxy refuses github.com/redpanda-data/connect/v4 v4.38.0 and v4.106.0: 403). imkafka comes
 // from Debian (`apt-get install rsyslog rsyslog-kafka`: /usr/lib/x86_64-linux-gnu/rsyslog/imkafka.so,
 // rsyslog 8.2302, librdkafka 2.0.2).
 //
@@ -24,24 +24,19 @@
 // NOT the same delivery guarantee: imkafka leaves librdkafka's auto commit on (enable.auto.commit,
 // every auto.commit.interval.ms = 5 s), which commits what was polled into rsyslog's in-memory queue,
 // written or not; a crash loses what was in the queue. A reference for speed, not for delivery.
-import { execFile, spawn } from 'node:child_process';
-import { createReadStream, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { createReadStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { RSYSLOGD } from '../../test/support/rsyslog.ts';
 import type { BenchAdmin } from './kafka.ts';
-import { readPeakRssBytes, readProcessCpu } from './proc.ts';
+import { checkLinesOutput, runReference } from './reference-run.ts';
 import { IncrementalLineCounter } from './syslog-receivers.ts';
 
 const execFileP = promisify(execFile);
 
 export const IMKAFKA_SO = process.env['RSYSLOG_IMKAFKA'] ?? '/usr/lib/x86_64-linux-gnu/rsyslog/imkafka.so';
-const POLL_MS = 100;
-const STALL_MS = 120_000;
-const SETTLE_QUIET_MS = 1_000;
-const SETTLE_MAX_MS = 15_000;
-const EXIT_TIMEOUT_MS = 10_000;
 
 export interface ImkafkaRunInfo {
   expected: number;
@@ -111,8 +106,8 @@ action(type="omfile" file=${q(o.logFile)} template="RSYSLOG_FileFormat")
 `;
 }
 
-/** The first `max` lines must be the JSON records (a recordNumber each). */
-async function checkSample(file: string, max = 1000): Promise<string | undefined> {
+/** The first `max` lines must be the JSON records (a recordNumber each); also used by bench/lib/benthos.ts. */
+export async function checkJsonRecordSample(file: string, max = 1000): Promise<string | undefined> {
   const rl = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
   let i = 0;
   try {
@@ -133,7 +128,6 @@ async function checkSample(file: string, max = 1000): Promise<string | undefined
 
 /** Start, stop, and the main queue starting/stopping worker threads (message 2439, informational). */
 const USUAL_LOG_LINE = /\[origin software="rsyslogd".*\] (start|exiting on signal 15)|rsyslogd-2439:|\(6,-2439\)|^\s*$/;
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Runs rsyslogd with imkafka over `topic` (which holds `records` records, `valueBytes` of values) until
@@ -162,121 +156,33 @@ export async function runRsyslogImkafka(o: { bootstrap: string; topic: string; r
   }
 
   const lines = new IncrementalLineCounter(outFile);
-  const t0 = performance.now();
-  const elapsed = (): number => (performance.now() - t0) / 1000;
-  const proc = spawn(RSYSLOGD, ['-n', '-f', confFile, '-i', pidFile], { cwd: o.dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  const onOut = (c: Buffer): void => {
-    stderr = (stderr + c.toString('utf8')).slice(-16_384);
-  };
-  proc.stdout!.on('data', onOut);
-  proc.stderr!.on('data', onOut);
-  let exit: string | undefined;
-  let exitedAt: number | undefined;
-  const exited = new Promise<void>((r) => {
-    proc.once('exit', (code, signal) => {
-      exit = String(code ?? signal);
-      exitedAt = performance.now();
-      r();
-    });
-    proc.once('error', (err) => {
-      exit = `cannot spawn: ${err.message}`;
-      exitedAt = performance.now();
-      r();
-    });
+  const r = await runReference({
+    what: 'rsyslogd',
+    bin: RSYSLOGD,
+    args: ['-n', '-f', confFile, '-i', pidFile],
+    cwd: o.dir,
+    env,
+    records: o.records,
+    delivered: () => lines.count(),
+    atDone: () => o.admin.committedSum(groupId, o.topic).catch(() => undefined),
+    problems,
   });
-  // Never leave it behind, whatever happens to this process.
-  const killOnExit = (): void => {
-    if (exit === undefined) proc.kill('SIGKILL');
-  };
-  process.once('exit', killOnExit);
-  const pid = proc.pid ?? 0;
-
-  let wallS = Number.NaN;
-  let cpu = { userS: Number.NaN, sysS: Number.NaN };
-  let peak = Number.NaN;
-  let startupS: number | undefined;
-  let committedAtDone: number | undefined;
-  let exitAfterSigtermS: number | undefined;
-  try {
-    let last = 0;
-    let lastChangeS = 0;
-    for (;;) {
-      if (exit !== undefined) {
-        problems.push(`rsyslogd exited early (${exit}) after ${elapsed().toFixed(1)} s with ${lines.count()} of ${o.records} lines`);
-        break;
-      }
-      const n = lines.count();
-      const now = elapsed();
-      if (n > 0 && startupS === undefined) startupS = now;
-      if (n >= o.records) {
-        wallS = now;
-        cpu = readProcessCpu(pid);
-        peak = readPeakRssBytes(pid);
-        committedAtDone = await o.admin.committedSum(groupId, o.topic).catch(() => undefined);
-        break;
-      }
-      if (n !== last) {
-        last = n;
-        lastChangeS = now;
-      } else if (now - lastChangeS > STALL_MS / 1000) {
-        problems.push(`no new output line for ${STALL_MS / 1000} s (${n} of ${o.records})`);
-        break;
-      }
-      await sleep(POLL_MS);
-    }
-    // More may still come (duplicates): wait until the file has been quiet for a second.
-    if (exit === undefined) {
-      const s0 = performance.now();
-      let n = lines.count();
-      let changedAt = s0;
-      while (performance.now() - changedAt < SETTLE_QUIET_MS && performance.now() - s0 < SETTLE_MAX_MS) {
-        await sleep(100);
-        const m = lines.count();
-        if (m !== n) {
-          n = m;
-          changedAt = performance.now();
-        }
-      }
-    }
-  } finally {
-    if (exit === undefined) {
-      const sigtermAt = performance.now();
-      proc.kill('SIGTERM');
-      const timer = setTimeout(() => {
-        problems.push(`rsyslogd did not exit within ${EXIT_TIMEOUT_MS / 1000} s of SIGTERM; killed`);
-        proc.kill('SIGKILL');
-      }, EXIT_TIMEOUT_MS);
-      await exited;
-      clearTimeout(timer);
-      exitAfterSigtermS = (exitedAt! - sigtermAt) / 1000;
-      if (exit !== '0') problems.push(`rsyslogd exit ${exit} after SIGTERM (expected 0)`);
-    }
-    process.off('exit', killOnExit);
-  }
-
   const finalLines = lines.count();
-  const outputBytes = existsSync(outFile) ? statSync(outFile).size : 0;
-  const expectedBytes = o.valueBytes + o.records;
-  if (finalLines < o.records) problems.push(`rsyslog imkafka wrote ${finalLines} lines, expected ${o.records}: ${o.records - finalLines} records missing`);
-  if (finalLines > o.records) problems.push(`rsyslog imkafka wrote ${finalLines} lines, expected ${o.records}: ${finalLines - o.records} extra (duplicates)`);
-  if (finalLines === o.records && outputBytes !== expectedBytes) {
-    problems.push(`rsyslog imkafka output is ${outputBytes} bytes, expected ${expectedBytes} (every value verbatim plus a newline): values were altered`);
-  }
+  const { outputBytes, expectedBytes } = checkLinesOutput('rsyslog imkafka', outFile, finalLines, o, problems);
   if (finalLines > 0) {
-    const bad = await checkSample(outFile);
+    const bad = await checkJsonRecordSample(outFile);
     if (bad) problems.push(`rsyslog imkafka: ${bad}`);
   }
   const committedAfterExit = await o.admin.committedSum(groupId, o.topic).catch(() => undefined);
-  const log = [...stderr.split('\n'), ...(existsSync(logFile) ? readFileSync(logFile, 'utf8').split('\n') : [])]
+  const log = [...r.log.split('\n'), ...(existsSync(logFile) ? readFileSync(logFile, 'utf8').split('\n') : [])]
     .filter((l) => !USUAL_LOG_LINE.test(l))
     .slice(-40)
     .join('\n');
   return {
-    wallS,
-    userS: cpu.userS,
-    sysS: cpu.sysS,
-    peakRssBytes: peak,
+    wallS: r.wallS,
+    userS: r.userS,
+    sysS: r.sysS,
+    peakRssBytes: r.peakRssBytes,
     problems,
     info: {
       expected: o.records,
@@ -285,11 +191,11 @@ export async function runRsyslogImkafka(o: { bootstrap: string; topic: string; r
       missing: Math.max(0, o.records - finalLines),
       outputBytes,
       expectedBytes,
-      startupS,
-      committedAtDone,
+      startupS: r.startupS,
+      committedAtDone: r.atDone,
       committedAfterExit,
-      exit: exit ?? 'unknown',
-      exitAfterSigtermS,
+      exit: r.exit,
+      exitAfterSigtermS: r.exitAfterSigtermS,
       rsyslogVersion,
       groupId,
       log,
