@@ -2,6 +2,7 @@
 // eachBatch with auto-resolve and auto-commit off; a record's offset is resolved (so not fetched
 // again) as soon as the pipeline takes it, and committed only when every sink acknowledged it.
 import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import { retriable } from '../../core/errors.ts';
 import type { Logger } from '../../telemetry/logger.ts';
 import type { KafkaSourceConfig } from './config.ts';
 import { createKafka } from './client.ts';
@@ -54,6 +55,9 @@ export class KafkaGroupSource {
   /** Partitions whose start position (KAFKA_START_FROM timestamp) was checked in this assignment. */
   #startChecked = new Set<string>();
   #joined = false;
+  /** False from a crash until kafkajs has rejoined: its commitOffsets() then returns without
+   *  committing and without an error, so commit() must refuse instead. */
+  #runnerUp = false;
 
   constructor(cfg: KafkaSourceConfig, logger: Logger, kafka?: Kafka) {
     this.#cfg = cfg;
@@ -96,6 +100,7 @@ export class KafkaGroupSource {
     this.#consumer = consumer;
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
       this.#joined = true;
+      this.#runnerUp = true;
       this.#startChecked = new Set();
       const assignment = Object.entries(e.payload.memberAssignment).map(([topic, partitions]) => ({ topic, partitions: partitions as number[] }));
       this.#log.info({ group: e.payload.groupId, assignment, leader: e.payload.isLeader }, 'joined the consumer group');
@@ -104,6 +109,7 @@ export class KafkaGroupSource {
     });
     consumer.on(consumer.events.CRASH, (e) => {
       const err = e.payload.error;
+      this.#runnerUp = false;
       if (e.payload.restart) {
         this.#log.warn({ err: err.message }, 'consumer crashed; kafkajs restarts it');
         return;
@@ -202,7 +208,19 @@ export class KafkaGroupSource {
   /** Commits next-offsets-to-read. */
   async commit(offsets: Array<{ topic: string; partition: number; offset: number }>): Promise<void> {
     if (offsets.length === 0 || !this.#consumer) return;
-    await this.#consumer.commitOffsets(offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: String(o.offset) })));
+    if (!this.#runnerUp) throw retriable('NOT_IN_GROUP', 'the consumer is rejoining the group after a crash: nothing committed, the offsets stay pending');
+    try {
+      await this.#consumer.commitOffsets(offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: String(o.offset) })));
+    } catch (err) {
+      // The group has moved on without us (a session that expired while the broker was unreachable):
+      // our partitions belong to others now. Stop taking records until kafkajs has rejoined, so that
+      // what we fetched meanwhile is not shipped twice (GROUP_JOIN lets them in again).
+      if (errorTypes(err).some((t) => MEMBERSHIP_LOST.has(t)) && this.#accepting) {
+        this.#accepting = false;
+        this.#log.warn('commit refused: this instance is no longer a member of the group; taking no new records until it has rejoined');
+      }
+      throw err;
+    }
   }
 
   /** Leaves the group and closes connections. */
@@ -215,4 +233,14 @@ export class KafkaGroupSource {
       await this.#admin?.disconnect().catch(() => undefined);
     }
   }
+}
+
+/** Commit errors that mean the group generation moved on without this member. */
+const MEMBERSHIP_LOST = new Set(['UNKNOWN_MEMBER_ID', 'ILLEGAL_GENERATION', 'REBALANCE_IN_PROGRESS', 'FENCED_INSTANCE_ID']);
+
+/** kafkajs error types of `err` and of the errors it wraps (retries exhausted, originalError). */
+function errorTypes(err: unknown, depth = 0): string[] {
+  const e = err as { type?: unknown; originalError?: unknown; cause?: unknown } | undefined;
+  if (!e || depth > 4) return [];
+  return [...(typeof e.type === 'string' ? [e.type] : []), ...errorTypes(e.originalError, depth + 1), ...errorTypes(e.cause, depth + 1)];
 }
