@@ -1,17 +1,16 @@
 import { defineConfig } from 'vitest/config';
 
-// Two projects:
+// Three projects:
 //   unit        test/**/*.test.ts except *.integration.test.ts; no broker (`npm run test:unit`)
 //   integration test/**/*.integration.test.ts; one real Kafka broker for the run
 //               (test/support/global-setup.ts), files one at a time (2-core machines)
 //   faults      test/faults/**/*.faults.test.ts: the fault-injection suite (`npm run faults`; small
-//               counts by default, FAULTS_FULL=1 for the full run), its own broker, one file at a time
+//               counts by default, FAULTS_FULL=1 for the full run), its own broker, one file at a time.
+//               npm test runs it in a second vitest process beside unit + integration (scripts/run-tests.ts):
+//               in one process vitest runs two one-file-at-a-time projects one after the other.
 export default defineConfig({
   test: {
     pool: 'forks',
-    // The three projects run side by side (integration and faults are mostly waiting on brokers,
-    // peers and timers), each of the last two one file at a time.
-    maxWorkers: 3,
     testTimeout: 120_000,
     hookTimeout: 180_000,
     projects: [

@@ -77,10 +77,11 @@ export class SinkRunner {
     try {
       payload = this.#sink.encode(record);
     } catch (err) {
-      // A record the sink's encoder cannot turn into bytes (JSON nested deeper than the stack allows…).
+      // The sink's own refusal keeps its code and text; anything else the encoder threw (JSON nested
+      // deeper than the stack allows…) is named as an encoding failure of this sink.
       const e = toDeliveryError(err);
-      const code = err instanceof RangeError ? 'ENCODE_FAILED' : e.code;
-      this.#deadLetter(record, ack, new DeliveryError('permanent', code, `the ${this.name} sink cannot encode the record: ${e.message}`));
+      const unexpected = !(err instanceof DeliveryError);
+      this.#deadLetter(record, ack, new DeliveryError('permanent', unexpected && err instanceof RangeError ? 'ENCODE_FAILED' : e.code, unexpected ? `the ${this.name} sink cannot encode the record: ${e.message}` : e.message));
       return;
     }
     if (this.#cfg.maxRecordBytes > 0 && payload.length > this.#cfg.maxRecordBytes) {

@@ -1,0 +1,68 @@
+// `npm test`'s runner: the unit and integration projects in one vitest process and the fault suite in a
+// second, side by side. (In one process vitest runs the two one-file-at-a-time projects one after the
+// other: 27 minutes instead of the longer of the two.) Both mostly wait on brokers, peers and timers,
+// each has its own Kafka broker (test/support/global-setup.ts). The fault suite's output goes to
+// .cache/faults-output.log and is printed when it ends, so the two reports do not interleave; then the
+// fault table (scripts/faults-summary.ts) and one closing line with the totals of both.
+//
+//   node scripts/run-tests.ts [vitest arguments…]   (npm test runs it after the typecheck; arguments go
+//                                                    to both vitest runs, e.g. a file filter)
+import { spawn } from 'node:child_process';
+import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const ROOT = join(import.meta.dirname, '..');
+const CACHE = join(ROOT, '.cache');
+/** vitest's CLI, run with this Node (the project's 24), whatever `node` is first on PATH. */
+const VITEST = join(ROOT, 'node_modules', 'vitest', 'vitest.mjs');
+
+interface Report {
+  numPassedTests: number;
+  numFailedTests: number;
+  numPendingTests: number;
+  numTodoTests: number;
+}
+
+function vitest(projects: string[], json: string, output: 'inherit' | string): Promise<number> {
+  const args = ['run', ...projects.flatMap((p) => ['--project', p]), '--reporter=default', '--reporter=json', `--outputFile.json=${json}`, ...process.argv.slice(2)];
+  const child = spawn(process.execPath, [VITEST, ...args], { cwd: ROOT, stdio: output === 'inherit' ? 'inherit' : ['ignore', 'pipe', 'pipe'], env: process.env });
+  if (output !== 'inherit') {
+    const file = createWriteStream(output);
+    child.stdout!.pipe(file);
+    child.stderr!.pipe(file);
+  }
+  return new Promise((resolve) => child.once('close', (code, signal) => resolve(code ?? (signal ? 1 : 0))));
+}
+
+function report(path: string): Report | undefined {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as Report;
+  } catch {
+    return undefined;
+  }
+}
+
+mkdirSync(CACHE, { recursive: true });
+const mainJson = join(CACHE, 'test-results.json');
+const faultsJson = join(CACHE, 'test-results-faults.json');
+const faultsLog = join(CACHE, 'faults-output.log');
+const t0 = Date.now();
+const faults = vitest(['faults'], faultsJson, faultsLog).then((code) => {
+  process.stdout.write(`\n[faults] the fault suite ended (exit ${code}) after ${Math.round((Date.now() - t0) / 1000)} s; its output (${faultsLog}):\n`);
+  process.stdout.write(readFileSync(faultsLog, 'utf8'));
+  return code;
+});
+process.stdout.write(`[faults] the fault suite runs beside the unit and integration tests; its output follows when it ends\n`);
+const [mainCode, faultsCode] = await Promise.all([vitest(['unit', 'integration'], mainJson, 'inherit'), faults]);
+
+const summary = spawn(process.execPath, [join(ROOT, 'scripts', 'faults-summary.ts')], { cwd: ROOT, stdio: 'inherit' });
+const summaryCode = await new Promise<number>((resolve) => summary.once('close', (code) => resolve(code ?? 1)));
+
+const reports = [report(mainJson), report(faultsJson)];
+const sum = (k: keyof Report): number => reports.reduce((a, r) => a + (r?.[k] ?? 0), 0);
+const passed = sum('numPassedTests');
+const failed = sum('numFailedTests');
+const skipped = sum('numPendingTests') + sum('numTodoTests');
+const missing = reports.some((r) => r === undefined);
+process.stdout.write(`tests: ${passed} passed, ${failed} failed, ${skipped} skipped${missing ? ' (a vitest run wrote no report)' : ''}; ${Math.round((Date.now() - t0) / 1000)} s\n`);
+process.exitCode = mainCode !== 0 || faultsCode !== 0 || summaryCode !== 0 || failed > 0 || passed === 0 || missing ? 1 : 0;
