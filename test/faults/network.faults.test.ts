@@ -325,7 +325,7 @@ describe('network faults between logstream and its sinks (toxiproxy), 3 instance
       await clearToxics(all).catch(() => undefined);
       await Promise.all(run.alive().map((i) => i.stop(10_000)));
     }
-  }, (FULL ? 30 : 8) * 60_000);
+  }, (FULL ? 30 : 15) * 60_000);
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -425,5 +425,5 @@ describe('network faults between logstream and Kafka (toxiproxy in front of a br
       await clearToxics([kafka]).catch(() => undefined);
       await Promise.all(run.alive().map((i) => i.stop(10_000)));
     }
-  }, (FULL ? 30 : 8) * 60_000);
+  }, (FULL ? 30 : 15) * 60_000);
 });

@@ -135,7 +135,8 @@ export class FaultPeers {
     if (sink === 'hec') {
       const out: Row[] = [];
       for (let offset = 0; ; ) {
-        const page = await this.hec!.events(offset, 50_000);
+        // Pages of 10 000 (a loaded machine can cut a response of hundreds of MB), each tried 3 times.
+        const page = await thrice(() => this.hec!.events(offset, 10_000));
         for (const e of page.events) if (e.event && typeof e.event === 'object') out.push(e.event as Row);
         offset += page.events.length;
         if (page.events.length === 0 || offset >= page.total) break;
@@ -157,8 +158,7 @@ export class FaultPeers {
     }
     if (sink === 'sqs') return ofRun((await this.#sqsBodies(key, expected)).flatMap(parseOrNothing));
     if (sink === 'form') return ofRun((await this.form!.posts()).flatMap((p) => p.lines.flatMap(parseOrNothing)));
-    const listed = await this.s3!.list(this.bucket, `${key}/`);
-    const objs = await this.s3!.readAll(this.bucket, listed.map((o) => o.key));
+    const objs = await this.#s3Objects(key);
     return ofRun(objs.flatMap((o) => o.text.split('\n').filter((l) => l !== '').flatMap(parseOrNothing)));
   }
 
@@ -168,7 +168,7 @@ export class FaultPeers {
     if (sink === 'hec') {
       const out: string[] = [];
       for (let offset = 0; ; ) {
-        const page = await this.hec!.events(offset, 1000);
+        const page = await thrice(() => this.hec!.events(offset, 1000));
         for (const e of page.events) out.push(typeof e.event === 'string' ? e.event : JSON.stringify(e.event));
         offset += page.events.length;
         if (page.events.length === 0 || offset >= page.total) break;
@@ -178,9 +178,14 @@ export class FaultPeers {
     if (sink === 'syslog') return this.syslog!.messages().map((m) => m.msg);
     if (sink === 'sqs') return this.#sqsBodies(key, expected);
     if (sink === 'form') return (await this.form!.posts()).flatMap((p) => p.lines);
-    const listed = await this.s3!.list(this.bucket, `${key}/`);
-    const objs = await this.s3!.readAll(this.bucket, listed.map((o) => o.key));
+    const objs = await this.#s3Objects(key);
     return objs.flatMap((o) => o.text.split('\n').filter((l) => l !== ''));
+  }
+
+  /** Every object under scenario `key`'s prefix, read back. */
+  async #s3Objects(key: string): Promise<Array<{ text: string }>> {
+    const listed = await thrice(() => this.s3!.list(this.bucket, `${key}/`));
+    return thrice(() => this.s3!.readAll(this.bucket, listed.map((o) => o.key)));
   }
 
   readonly #sqsDrained = new Map<string, string[]>();
@@ -204,6 +209,18 @@ export class FaultPeers {
       this.sqs?.close().catch(() => undefined),
       this.s3?.close().catch(() => undefined),
     ]);
+  }
+}
+
+/** `f`, tried up to 3 times a second apart (the test's own reads of a peer, on a loaded machine). */
+async function thrice<T>(f: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await f();
+    } catch (err) {
+      if (attempt >= 3) throw err;
+      await sleep(1000);
+    }
   }
 }
 
