@@ -286,6 +286,18 @@ async function stopHec(hec: HecProcess): Promise<{ code: number | null; signal: 
   return { ...(await hec.stop('SIGKILL')), killed: true };
 }
 
+/** Stops a run's HEC receiver, records its exit (and stderr) in `info`, and returns what went wrong. */
+async function stopHecReceiver(hec: HecProcess, info: HecRunInfo | undefined): Promise<string[]> {
+  const exit = await stopHec(hec);
+  if (info) {
+    info.receiverExit = { code: exit.code, signal: exit.signal };
+    if (hec.stderr.trim() !== '') info.receiverStderr = hec.stderr.slice(-5000);
+  }
+  if (exit.killed) return [`HEC receiver did not exit within ${HEC_STOP_TIMEOUT_MS / 1000} s of SIGTERM; killed`];
+  if (exit.code !== 0) return [`HEC receiver exit ${exit.code ?? exit.signal} (expected 0 after SIGTERM)`];
+  return [];
+}
+
 /** The checks of a HEC run against the receiver's counters: every record once, only 200s. */
 export function hecProblems(s: HecStats, expected: number): string[] {
   const problems: string[] = [];
@@ -485,13 +497,7 @@ async function logstreamRow(
     if (sqs) await sqs.stop();
     if (form) receiverIssues.push(...(await form.stop(formInfo)));
     if (hec) {
-      const exit = await stopHec(hec);
-      if (hecInfo) {
-        hecInfo.receiverExit = { code: exit.code, signal: exit.signal };
-        if (hec.stderr.trim() !== '') hecInfo.receiverStderr = hec.stderr.slice(-5000);
-      }
-      if (exit.killed) receiverIssues.push(`HEC receiver did not exit within ${HEC_STOP_TIMEOUT_MS / 1000} s of SIGTERM; killed`);
-      else if (exit.code !== 0) receiverIssues.push(`HEC receiver exit ${exit.code ?? exit.signal} (expected 0 after SIGTERM)`);
+      receiverIssues.push(...(await stopHecReceiver(hec, hecInfo)));
     }
     if (syslog) {
       const stopped = await syslog.stop();
@@ -606,13 +612,7 @@ async function benthosRow(name: string, bin: string, ctx: BenthosCtx): Promise<R
     issues.push(`did not run: ${(err as Error)?.message ?? String(err)}`);
   } finally {
     if (hec) {
-      const exit = await stopHec(hec);
-      if (hecInfo) {
-        hecInfo.receiverExit = { code: exit.code, signal: exit.signal };
-        if (hec.stderr.trim() !== '') hecInfo.receiverStderr = hec.stderr.slice(-5000);
-      }
-      if (exit.killed) issues.push(`HEC receiver did not exit within ${HEC_STOP_TIMEOUT_MS / 1000} s of SIGTERM; killed`);
-      else if (exit.code !== 0) issues.push(`HEC receiver exit ${exit.code ?? exit.signal} (expected 0 after SIGTERM)`);
+      issues.push(...(await stopHecReceiver(hec, hecInfo)));
     }
     await rm(dir, { recursive: true, force: true });
   }
