@@ -142,6 +142,14 @@ export class KafkaGroupSource {
     const { topic, partition } = batch;
     const handlers = this.#handlers!;
     if (!this.#accepting || batch.messages.length === 0) return;
+    // Confirm membership before taking anything. kafkajs heartbeats only after a batch, and a member
+    // whose session expired while the broker was unreachable still fetches: without this it would
+    // ship a whole in-flight window of partitions that now belong to another member, which re-reads
+    // them from the last commit. The heartbeat is sent only when heartbeatInterval has passed since
+    // the last one that succeeded (so after any outage); UNKNOWN_MEMBER_ID or REBALANCE_IN_PROGRESS
+    // throw out of here and kafkajs rejoins (our join hook drains and commits first).
+    await p.heartbeat();
+    if (!this.#accepting || !p.isRunning() || p.isStale()) return;
     const tp = `${topic}/${partition}`;
     if (this.#cfg.startFrom.kind === 'timestamp' && !this.#startChecked.has(tp)) {
       if (await this.#seekToStartTime(topic, partition, batch.firstOffset())) return;
