@@ -30,6 +30,7 @@ import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runGo } from './go-build.ts';
+import { err, out, runMain } from './cli.ts';
 
 export const DEFAULT_BENTHOS_VERSION = 'v4.27.0';
 export const BENTHOS_MODULE = 'github.com/benthosdev/benthos/v4';
@@ -82,10 +83,6 @@ export async function ensureBenthos(version?: string, progress: (line: string) =
 // ---------------------------------------------------------------------------------------------
 // CLI
 
-const err = (line: string): void => {
-  writeSync(2, `${line}\n`);
-};
-
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -102,16 +99,8 @@ async function main(argv: string[]): Promise<number> {
   const t0 = Date.now();
   const bin = await ensureBenthos(values.version, err);
   err(`benthos ${resolveVersion(values.version)} ready: ${bin} (${Date.now() - t0} ms)`);
-  writeSync(1, `${bin}\n`);
+  out(bin);
   return 0;
 }
 
-if (import.meta.main) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (e: unknown) => {
-      err(e instanceof Error ? e.message : String(e));
-      process.exit(1);
-    },
-  );
-}
+if (import.meta.main) runMain(main);

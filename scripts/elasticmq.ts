@@ -33,10 +33,11 @@
  *
  * Env: LOGSTREAM_ELASTICMQ_VERSION overrides DEFAULT_ELASTICMQ_VERSION.
  */
-import { fileTail, supervise } from './supervised-child.ts';
+import { fileTail, startSupervised } from './supervised-child.ts';
+import { err, out, portArg, runMain } from './cli.ts';
 import { serveUntilSignal } from './serve-until-signal.ts';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -181,36 +182,22 @@ export async function startElasticMq(opts: ElasticMqOptions = {}): Promise<Elast
   const logFile = join(dataDir, 'elasticmq.out');
   await writeFile(confFile, configText(port, opts));
 
-  const fd = openSync(logFile, 'w');
-  let child: ChildProcess;
-  try {
-    const heap = opts.heapMb ?? 512;
-    child = spawn('java', [`-Xmx${heap}m`, '-XX:+ExitOnOutOfMemoryError', '-Djava.awt.headless=true', `-Dconfig.file=${confFile}`, '-cp', `${libs}/*`, 'org.elasticmq.server.Main'], {
-      cwd: dataDir,
-      stdio: ['ignore', fd, fd],
-    });
-  } finally {
-    closeSync(fd);
-  }
-  const proc = await supervise(child, 'java');
-  const { pid, exited, kill } = proc;
+  const heap = opts.heapMb ?? 512;
   const queueNames = Object.keys(opts.queues ?? {});
-  const deadline = Date.now() + (opts.startTimeoutMs ?? 60_000);
-  for (;;) {
-    if (proc.exitInfo() !== undefined) throw new Error(`ElasticMQ ${version} exited during startup (${proc.exitInfo()!.code ?? proc.exitInfo()!.signal}):\n${fileTail(logFile, 30)}`);
-    if (fileTail(logFile, 200).includes(BIND_FAILED)) {
-      await kill();
-      throw new Error(`ElasticMQ ${version} could not bind 127.0.0.1:${port}:\n${fileTail(logFile, 10)}`);
-    }
-    if (await answers(endpoint, queueNames)) break;
-    if (Date.now() > deadline) {
-      await kill();
-      throw new Error(`ElasticMQ ${version} on ${endpoint} did not answer in time; killed it:\n${fileTail(logFile, 30)}`);
-    }
-    await sleep(200);
-  }
-
-  const stop = proc.stop;
+  const proc = await startSupervised({
+    what: `ElasticMQ ${version}`,
+    command: 'java',
+    args: [`-Xmx${heap}m`, '-XX:+ExitOnOutOfMemoryError', '-Djava.awt.headless=true', `-Dconfig.file=${confFile}`, '-cp', `${libs}/*`, 'org.elasticmq.server.Main'],
+    cwd: dataDir,
+    logFile,
+    truncateLog: true,
+    where: endpoint,
+    ready: () => answers(endpoint, queueNames),
+    failed: () => (fileTail(logFile, 200).includes(BIND_FAILED) ? `could not bind 127.0.0.1:${port}` : undefined),
+    startTimeoutMs: opts.startTimeoutMs ?? 60_000,
+    pollMs: 200,
+  });
+  const { pid, exited, stop, kill } = proc;
   return {
     endpoint,
     port,
@@ -227,10 +214,6 @@ export async function startElasticMq(opts: ElasticMqOptions = {}): Promise<Elast
 
 // ---------------------------------------------------------------------------------------------
 // CLI
-
-const err = (line: string): void => {
-  writeSync(2, `${line}\n`);
-};
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -255,8 +238,7 @@ async function main(argv: string[]): Promise<number> {
     err(`elasticmq ${resolveVersion(values.version)} jars ready in ${libs} (${Date.now() - t0} ms)`);
     return 0;
   }
-  const port = values.port === undefined ? undefined : Number(values.port);
-  if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536)) throw new Error(`--port must be a port number, got ${JSON.stringify(values.port)}`);
+  const port = portArg('port', values.port);
   const server = await startElasticMq({
     ...(values.version ? { version: values.version } : {}),
     ...(port ? { port } : {}),
@@ -264,17 +246,9 @@ async function main(argv: string[]): Promise<number> {
     queues: Object.fromEntries((values.queue ?? []).map((q) => [q, {}])),
   });
   err(`elasticmq ${server.version} ready in ${Date.now() - t0} ms, pid ${server.pid}, data dir ${server.dataDir}, log ${server.logFile}`);
-  writeSync(1, `SQS_ENDPOINT=${server.endpoint}\n`);
-  for (const q of values.queue ?? []) writeSync(1, `SQS_QUEUE_URL=${server.queueUrl(q)}\n`);
+  out(`SQS_ENDPOINT=${server.endpoint}`);
+  for (const q of values.queue ?? []) out(`SQS_QUEUE_URL=${server.queueUrl(q)}`);
   return serveUntilSignal('elasticmq', server, err);
 }
 
-if (import.meta.main) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (e: unknown) => {
-      err(e instanceof Error ? e.message : String(e));
-      process.exit(1);
-    },
-  );
-}
+if (import.meta.main) runMain(main);

@@ -22,6 +22,7 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { goInstallOnce, runGo } from './go-build.ts';
+import { err, out, runMain } from './cli.ts';
 
 export const DEFAULT_HELM_VERSION = 'v3.22.0';
 export const HELM_MODULE = 'helm.sh/helm/v3/cmd/helm';
@@ -83,10 +84,6 @@ export async function ensureKubeValidate(progress: (line: string) => void = (l) 
   return bin;
 }
 
-const err = (line: string): void => {
-  writeSync(2, `${line}\n`);
-};
-
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -104,7 +101,7 @@ async function main(argv: string[]): Promise<number> {
       err(`helm is not built: run node scripts/helm.ts fetch`);
       return 1;
     }
-    writeSync(1, `${bin}\n`);
+    out(bin);
     return 0;
   }
   const t0 = Date.now();
@@ -115,12 +112,4 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-if (import.meta.main) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (e: unknown) => {
-      err(e instanceof Error ? e.message : String(e));
-      process.exit(1);
-    },
-  );
-}
+if (import.meta.main) runMain(main);

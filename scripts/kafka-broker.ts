@@ -21,11 +21,12 @@
  * Env: LOGSTREAM_KAFKA_VERSION overrides DEFAULT_KAFKA_VERSION.
  */
 import { serveUntilSignal } from './serve-until-signal.ts';
+import { err, out, portArg, runMain } from './cli.ts';
 import { silenceKafkajsTimeoutWarning } from '../src/source/kafka/warnings.ts';
 export { silenceKafkajsTimeoutWarning };
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, openSync, closeSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
+import { existsSync, openSync, closeSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -602,20 +603,6 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<Broker> {
 // ---------------------------------------------------------------------------------------------
 // CLI
 
-function out(line: string): void {
-  writeSync(1, `${line}\n`);
-}
-function err(line: string): void {
-  writeSync(2, `${line}\n`);
-}
-
-function intArg(name: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`--${name} must be an integer, got ${JSON.stringify(v)}`);
-  return n;
-}
-
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -647,9 +634,10 @@ async function main(argv: string[]): Promise<number> {
 
   const t0 = Date.now();
   const opts: BrokerOptions = { version };
-  const port = intArg('port', values.port);
-  const controllerPort = intArg('controller-port', values['controller-port']);
-  const heapMb = intArg('heap-mb', values['heap-mb']);
+  const port = portArg('port', values.port);
+  const controllerPort = portArg('controller-port', values['controller-port']);
+  const heapMb = values['heap-mb'] === undefined ? undefined : Number(values['heap-mb']);
+  if (heapMb !== undefined && !(Number.isInteger(heapMb) && heapMb >= 64)) throw new Error(`--heap-mb must be a whole number of MB (64 or more), got ${JSON.stringify(values['heap-mb'])}`);
   if (port !== undefined) opts.port = port;
   if (controllerPort !== undefined) opts.controllerPort = controllerPort;
   if (heapMb !== undefined) opts.heapMb = heapMb;
@@ -663,12 +651,6 @@ async function main(argv: string[]): Promise<number> {
 
 if (import.meta.main) {
   silenceKafkajsTimeoutWarning();
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (e: unknown) => {
-      err(e instanceof Error ? e.message : String(e));
-      process.exit(1);
-    },
-  );
+  runMain(main);
 }
 

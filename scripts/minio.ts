@@ -19,10 +19,10 @@
  *
  * Env: LOGSTREAM_MINIO_VERSION overrides DEFAULT_MINIO_VERSION (a new version builds a new binary).
  */
-import { answers200, fileTail, supervise } from './supervised-child.ts';
+import { answers200, startSupervised } from './supervised-child.ts';
+import { err, out, portArg, runMain } from './cli.ts';
 import { serveUntilSignal } from './serve-until-signal.ts';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { writeSync } from 'node:fs';
 import { mkdir, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -94,8 +94,6 @@ export interface MinioServer {
   kill(): Promise<void>;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
 export async function startMinio(opts: MinioOptions = {}): Promise<MinioServer> {
   const version = resolveVersion(opts.version);
   const bin = await ensureMinio(version);
@@ -105,49 +103,33 @@ export async function startMinio(opts: MinioOptions = {}): Promise<MinioServer> 
   const consolePort = opts.consolePort ?? (await freePort());
   const endpoint = `http://127.0.0.1:${port}`;
   const logFile = join(dataDir, 'minio.out');
-  const fd = openSync(logFile, 'a');
-  let child: ChildProcess;
-  try {
-    child = spawn(bin, ['server', join(dataDir, 'data'), '--address', `127.0.0.1:${port}`, '--console-address', `127.0.0.1:${consolePort}`, '--quiet'], {
-      cwd: dataDir,
-      env: {
-        PATH: process.env['PATH'] ?? '',
-        HOME: dataDir,
-        MINIO_ROOT_USER,
-        MINIO_ROOT_PASSWORD,
-        MINIO_UPDATE: 'off',
-        MINIO_BROWSER: 'off',
-        ...(opts.region ? { MINIO_SITE_REGION: opts.region } : {}),
-        ...(opts.kmsSecretKey ? { MINIO_KMS_SECRET_KEY: opts.kmsSecretKey } : {}),
-        ...opts.env,
-      },
-      stdio: ['ignore', fd, fd],
-    });
-  } finally {
-    closeSync(fd);
-  }
-  const proc = await supervise(child, bin);
-  const { pid, exited, kill } = proc;
-  const deadline = Date.now() + (opts.startTimeoutMs ?? 60_000);
-  for (;;) {
-    if (proc.exitInfo() !== undefined) throw new Error(`minio exited during startup (${proc.exitInfo()!.code ?? proc.exitInfo()!.signal}):\n${fileTail(logFile, 30)}`);
-    if (await answers200(`${endpoint}/minio/health/live`)) break;
-    if (Date.now() > deadline) {
-      await kill();
-      throw new Error(`minio on ${endpoint} was not live in time; killed it:\n${fileTail(logFile, 30)}`);
-    }
-    await sleep(100);
-  }
-  const stop = proc.stop;
+  const proc = await startSupervised({
+    what: 'minio',
+    command: bin,
+    args: ['server', join(dataDir, 'data'), '--address', `127.0.0.1:${port}`, '--console-address', `127.0.0.1:${consolePort}`, '--quiet'],
+    cwd: dataDir,
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      HOME: dataDir,
+      MINIO_ROOT_USER,
+      MINIO_ROOT_PASSWORD,
+      MINIO_UPDATE: 'off',
+      MINIO_BROWSER: 'off',
+      ...(opts.region ? { MINIO_SITE_REGION: opts.region } : {}),
+      ...(opts.kmsSecretKey ? { MINIO_KMS_SECRET_KEY: opts.kmsSecretKey } : {}),
+      ...opts.env,
+    },
+    logFile,
+    where: endpoint,
+    ready: () => answers200(`${endpoint}/minio/health/live`),
+    startTimeoutMs: opts.startTimeoutMs ?? 60_000,
+  });
+  const { pid, exited, stop, kill } = proc;
   return { endpoint, port, consolePort, version, dataDir, logFile, pid, accessKeyId: MINIO_ROOT_USER, secretAccessKey: MINIO_ROOT_PASSWORD, exited, stop, kill };
 }
 
 // ---------------------------------------------------------------------------------------------
 // CLI
-
-const err = (line: string): void => {
-  writeSync(2, `${line}\n`);
-};
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -173,14 +155,8 @@ async function main(argv: string[]): Promise<number> {
     err(`minio ${resolveVersion(values.version)} ready: ${bin} (${Date.now() - t0} ms)`);
     return 0;
   }
-  const num = (name: string, raw: string | undefined): number | undefined => {
-    if (raw === undefined) return undefined;
-    const n = Number(raw);
-    if (!(Number.isInteger(n) && n > 0 && n < 65536)) throw new Error(`--${name} must be a port number, got ${JSON.stringify(raw)}`);
-    return n;
-  };
-  const port = num('port', values.port);
-  const consolePort = num('console-port', values['console-port']);
+  const port = portArg('port', values.port);
+  const consolePort = portArg('console-port', values['console-port']);
   const server = await startMinio({
     ...(values.version ? { version: values.version } : {}),
     ...(port ? { port } : {}),
@@ -194,16 +170,8 @@ async function main(argv: string[]): Promise<number> {
     s3.destroy();
   }
   err(`minio ready in ${Date.now() - t0} ms, pid ${server.pid}, data dir ${server.dataDir}, log ${server.logFile}`);
-  writeSync(1, `S3_ENDPOINT=${server.endpoint}\nAWS_ACCESS_KEY_ID=${server.accessKeyId}\nAWS_SECRET_ACCESS_KEY=${server.secretAccessKey}\n`);
+  out(`S3_ENDPOINT=${server.endpoint}\nAWS_ACCESS_KEY_ID=${server.accessKeyId}\nAWS_SECRET_ACCESS_KEY=${server.secretAccessKey}`);
   return serveUntilSignal('minio', server, err);
 }
 
-if (import.meta.main) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (e: unknown) => {
-      err(e instanceof Error ? e.message : String(e));
-      process.exit(1);
-    },
-  );
-}
+if (import.meta.main) runMain(main);

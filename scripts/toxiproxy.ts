@@ -18,10 +18,10 @@
  *
  * Env: LOGSTREAM_TOXIPROXY_VERSION overrides DEFAULT_TOXIPROXY_VERSION (a new version builds a new binary).
  */
-import { answers200, fileTail, supervise } from './supervised-child.ts';
+import { answers200, startSupervised } from './supervised-child.ts';
+import { err, out, portArg, runMain } from './cli.ts';
 import { serveUntilSignal } from './serve-until-signal.ts';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { writeSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -81,8 +81,6 @@ export interface ToxiproxyServer {
   kill(): Promise<void>;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
 /** Starts a toxiproxy server (building it first if needed) and waits until its API answers. */
 export async function startToxiproxy(opts: ToxiproxyOptions = {}): Promise<ToxiproxyServer> {
   const version = resolveVersion(opts.version);
@@ -91,38 +89,23 @@ export async function startToxiproxy(opts: ToxiproxyOptions = {}): Promise<Toxip
   const port = opts.port ?? (await freePort());
   const url = `http://127.0.0.1:${port}`;
   const logFile = join(dir, 'toxiproxy.out');
-  const fd = openSync(logFile, 'a');
-  let child: ChildProcess;
-  try {
-    child = spawn(bin, ['-host', '127.0.0.1', '-port', String(port)], {
-      cwd: dir,
-      env: { PATH: process.env['PATH'] ?? '', HOME: dir, LOG_LEVEL: opts.logLevel ?? 'info' },
-      stdio: ['ignore', fd, fd],
-    });
-  } finally {
-    closeSync(fd);
-  }
-  const proc = await supervise(child, bin, 10_000);
-  const deadline = Date.now() + (opts.startTimeoutMs ?? 30_000);
-  for (;;) {
-    const info = proc.exitInfo();
-    if (info !== undefined) throw new Error(`toxiproxy exited during startup (${info.code ?? info.signal}):\n${fileTail(logFile, 30)}`);
-    if (await answers200(`${url}/version`)) break;
-    if (Date.now() > deadline) {
-      await proc.kill();
-      throw new Error(`toxiproxy API on ${url} did not answer in time; killed it:\n${fileTail(logFile, 30)}`);
-    }
-    await sleep(100);
-  }
+  const proc = await startSupervised({
+    what: 'toxiproxy',
+    command: bin,
+    args: ['-host', '127.0.0.1', '-port', String(port)],
+    cwd: dir,
+    env: { PATH: process.env['PATH'] ?? '', HOME: dir, LOG_LEVEL: opts.logLevel ?? 'info' },
+    logFile,
+    where: url,
+    ready: () => answers200(`${url}/version`),
+    startTimeoutMs: opts.startTimeoutMs ?? 30_000,
+    graceMs: 10_000,
+  });
   return { url, port, version, logFile, pid: proc.pid, exited: proc.exited, stop: proc.stop, kill: proc.kill };
 }
 
 // ---------------------------------------------------------------------------------------------
 // CLI
-
-const err = (line: string): void => {
-  writeSync(2, `${line}\n`);
-};
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -145,23 +128,11 @@ async function main(argv: string[]): Promise<number> {
     err(`toxiproxy ${resolveVersion(values.version)} ready: ${bin} (${Date.now() - t0} ms)`);
     return 0;
   }
-  let port: number | undefined;
-  if (values.port !== undefined) {
-    port = Number(values.port);
-    if (!(Number.isInteger(port) && port > 0 && port < 65536)) throw new Error(`--port must be a port number, got ${JSON.stringify(values.port)}`);
-  }
+  const port = portArg('port', values.port);
   const server = await startToxiproxy({ ...(values.version ? { version: values.version } : {}), ...(port ? { port } : {}) });
   err(`toxiproxy ready in ${Date.now() - t0} ms, pid ${server.pid}, log ${server.logFile}`);
-  writeSync(1, `TOXIPROXY_URL=${server.url}\n`);
+  out(`TOXIPROXY_URL=${server.url}`);
   return serveUntilSignal('toxiproxy', server, err);
 }
 
-if (import.meta.main) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (e: unknown) => {
-      err(e instanceof Error ? e.message : String(e));
-      process.exit(1);
-    },
-  );
-}
+if (import.meta.main) runMain(main);
