@@ -51,6 +51,7 @@ import { parseCounters, startLogstreamDaemon, type LogstreamDaemon } from './lib
 import { readPeakRssBytes, readProcessCpu } from './lib/proc.ts';
 import { startRateProducer, type RateProducer, type RateProducerResult } from './lib/rate-producer.ts';
 import { makeRecordFactory } from './lib/records.ts';
+import { stopReceiver } from './lib/stop-receiver.ts';
 import { fmt, formatTable } from './lib/table.ts';
 
 const TOPIC = 'bench-outage';
@@ -486,11 +487,7 @@ export async function runOutageBench(opts: OutageOptions): Promise<OutageResult>
     if (steady) await steady.stop().catch(() => undefined);
     for (const c of kafkaClients) await c.disconnect().catch(() => undefined);
     if (daemon && daemon.exitCode === undefined) await daemon.stop();
-    if (hec) {
-      const timer = setTimeout(() => hec!.proc.kill('SIGKILL'), 15_000);
-      await hec.stop();
-      clearTimeout(timer);
-    }
+    if (hec) await stopReceiver(hec, 'HEC receiver');
     await admin?.close().catch(() => undefined);
     if (broker) {
       log('stopping Kafka ...');

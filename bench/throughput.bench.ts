@@ -77,6 +77,7 @@ import { fmt, formatTable } from './lib/table.ts';
 import { formatFormPostRuns, startFormPostReceiver, type FormPostRunInfo } from './lib/form-post.ts';
 import { formatS3Runs, startS3Bench, type S3RunInfo } from './lib/s3.ts';
 import { formatSqsRuns, prepareSqsTopic, sqsRecordCount, startSqsBench, SQS_TOPIC, type SqsRunInfo } from './lib/sqs.ts';
+import { stopReceiver } from './lib/stop-receiver.ts';
 
 export const SEVERITY_QUERY = "* | where severity in ('high','critical')";
 const PARTITIONS = 4;
@@ -272,30 +273,14 @@ interface LogstreamCase {
   instances?: number;
 }
 
-const HEC_STOP_TIMEOUT_MS = 15_000;
-
-/** SIGTERM, then SIGKILL when the receiver has not exited in time. */
-async function stopHec(hec: HecProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null; killed: boolean }> {
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<'timeout'>((r) => {
-    timer = setTimeout(() => r('timeout'), HEC_STOP_TIMEOUT_MS);
-  });
-  const first = await Promise.race([hec.stop(), timedOut]);
-  clearTimeout(timer);
-  if (first !== 'timeout') return { ...first, killed: false };
-  return { ...(await hec.stop('SIGKILL')), killed: true };
-}
-
 /** Stops a run's HEC receiver, records its exit (and stderr) in `info`, and returns what went wrong. */
 async function stopHecReceiver(hec: HecProcess, info: HecRunInfo | undefined): Promise<string[]> {
-  const exit = await stopHec(hec);
+  const { exit, problems } = await stopReceiver(hec, 'HEC receiver');
   if (info) {
     info.receiverExit = { code: exit.code, signal: exit.signal };
     if (hec.stderr.trim() !== '') info.receiverStderr = hec.stderr.slice(-5000);
   }
-  if (exit.killed) return [`HEC receiver did not exit within ${HEC_STOP_TIMEOUT_MS / 1000} s of SIGTERM; killed`];
-  if (exit.code !== 0) return [`HEC receiver exit ${exit.code ?? exit.signal} (expected 0 after SIGTERM)`];
-  return [];
+  return problems;
 }
 
 /** The checks of a HEC run against the receiver's counters: every record once, only 200s. */

@@ -4,10 +4,10 @@
 import { FormReceiverProcess } from '../../test/support/form-receiver/process.ts';
 import type { FormStats } from '../../test/support/form-receiver/receiver.ts';
 import { readPeakRssBytes, readProcessCpu, type CpuTimes } from './proc.ts';
+import { stopReceiver } from './stop-receiver.ts';
 import { fmt, formatTable } from './table.ts';
 
 const MB = 1e6;
-const STOP_TIMEOUT_MS = 15_000;
 
 export interface FormPostRunInfo {
   /** Accepted POSTs, rows in them, and the largest number of rows in one. */
@@ -64,16 +64,9 @@ export async function startFormPostReceiver(): Promise<FormPostReceiver> {
       return { info, problems: formPostProblems(s, expected) };
     },
     async stop(info) {
-      let timer: NodeJS.Timeout | undefined;
-      const timedOut = new Promise<'timeout'>((r) => {
-        timer = setTimeout(() => r('timeout'), STOP_TIMEOUT_MS);
-      });
-      const first = await Promise.race([proc.stop(), timedOut]);
-      clearTimeout(timer);
-      const exit = first === 'timeout' ? await proc.stop('SIGKILL') : first;
+      const { exit, problems } = await stopReceiver(proc, 'form receiver');
       if (info) info.receiverExit = String(exit.code ?? exit.signal);
-      if (first === 'timeout') return [`form receiver did not exit within ${STOP_TIMEOUT_MS / 1000} s of SIGTERM; killed`];
-      return exit.code === 0 ? [] : [`form receiver exit ${exit.code ?? exit.signal} (expected 0 after SIGTERM)`];
+      return problems;
     },
   };
 }
