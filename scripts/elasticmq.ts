@@ -33,7 +33,7 @@
  *
  * Env: LOGSTREAM_ELASTICMQ_VERSION overrides DEFAULT_ELASTICMQ_VERSION.
  */
-import { fileTail, startSupervised } from './supervised-child.ts';
+import { fileTail, startSupervised, type PeerProcess } from './supervised-child.ts';
 import { err, out, portArg, runMain } from './cli.ts';
 import { serveUntilSignal } from './serve-until-signal.ts';
 import { execFile } from 'node:child_process';
@@ -113,7 +113,8 @@ export interface ElasticMqOptions {
   startTimeoutMs?: number;
 }
 
-export interface ElasticMqServer {
+/** stop(): SIGTERM, SIGKILL after 20 s; kill(): SIGKILL; both idempotent. */
+export interface ElasticMqServer extends PeerProcess {
   /** http://127.0.0.1:<port> */
   endpoint: string;
   port: number;
@@ -121,13 +122,7 @@ export interface ElasticMqServer {
   dataDir: string;
   /** <dataDir>/elasticmq.out */
   logFile: string;
-  pid: number;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   queueUrl(name: string): string;
-  /** SIGTERM, SIGKILL after 20 s. Idempotent. */
-  stop(): Promise<void>;
-  /** SIGKILL. Idempotent. */
-  kill(): Promise<void>;
 }
 
 const hocon = (s: string): string => JSON.stringify(s);

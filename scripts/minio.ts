@@ -19,7 +19,7 @@
  *
  * Env: LOGSTREAM_MINIO_VERSION overrides DEFAULT_MINIO_VERSION (a new version builds a new binary).
  */
-import { answers200, startSupervised } from './supervised-child.ts';
+import { answers200, startSupervised, type PeerProcess } from './supervised-child.ts';
 import { err, out, portArg, runMain } from './cli.ts';
 import { serveUntilSignal } from './serve-until-signal.ts';
 import { writeSync } from 'node:fs';
@@ -75,7 +75,8 @@ export interface MinioOptions {
   startTimeoutMs?: number;
 }
 
-export interface MinioServer {
+/** stop(): SIGTERM, SIGKILL after 20 s; kill(): SIGKILL; both idempotent. */
+export interface MinioServer extends PeerProcess {
   /** http://127.0.0.1:<port> */
   endpoint: string;
   port: number;
@@ -84,14 +85,8 @@ export interface MinioServer {
   dataDir: string;
   /** <dataDir>/minio.out */
   logFile: string;
-  pid: number;
   accessKeyId: string;
   secretAccessKey: string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  /** SIGTERM, SIGKILL after 20 s. Idempotent. */
-  stop(): Promise<void>;
-  /** SIGKILL. Idempotent. */
-  kill(): Promise<void>;
 }
 
 export async function startMinio(opts: MinioOptions = {}): Promise<MinioServer> {

@@ -18,6 +18,9 @@ export interface SupervisedChild {
   kill(): Promise<void>;
 }
 
+/** What a peer's start function hands back about its process (the rest of SupervisedChild is internal). */
+export type PeerProcess = Pick<SupervisedChild, 'pid' | 'exited' | 'stop' | 'kill'>;
+
 const children = new Set<ChildProcess>();
 let exitHook = false;
 

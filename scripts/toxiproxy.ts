@@ -18,7 +18,7 @@
  *
  * Env: LOGSTREAM_TOXIPROXY_VERSION overrides DEFAULT_TOXIPROXY_VERSION (a new version builds a new binary).
  */
-import { answers200, startSupervised } from './supervised-child.ts';
+import { answers200, startSupervised, type PeerProcess } from './supervised-child.ts';
 import { err, out, portArg, runMain } from './cli.ts';
 import { serveUntilSignal } from './serve-until-signal.ts';
 import { writeSync } from 'node:fs';
@@ -66,19 +66,14 @@ export interface ToxiproxyOptions {
   startTimeoutMs?: number;
 }
 
-export interface ToxiproxyServer {
+/** stop(): SIGTERM, SIGKILL after 10 s; kill(): SIGKILL; both idempotent. */
+export interface ToxiproxyServer extends PeerProcess {
   /** http://127.0.0.1:<port>: the HTTP API. */
   url: string;
   port: number;
   version: string;
   /** <dir>/toxiproxy.out */
   logFile: string;
-  pid: number;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  /** SIGTERM, SIGKILL after 10 s. Idempotent. */
-  stop(): Promise<void>;
-  /** SIGKILL. Idempotent. */
-  kill(): Promise<void>;
 }
 
 /** Starts a toxiproxy server (building it first if needed) and waits until its API answers. */
