@@ -12,10 +12,9 @@
  * port keeps what it acknowledged (readFormStore reads it back).
  */
 import { appendFileSync, readFileSync } from 'node:fs';
-import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { DEFAULT_FORM_RULES, checkForm, type FormRules } from './form.ts';
+import { closeHttp, listenHttp } from '../http-listen.ts';
 
 export interface FormReceiverOptions {
   readonly host?: string;
@@ -192,15 +191,8 @@ export class FormReceiver {
         res.end(`receiver error: ${(err as Error)?.message ?? String(err)}`);
       });
     };
-    const server = this.#tls ? createHttpsServer({ cert: this.#tls.cert, key: this.#tls.key }, handler) : createHttpServer(handler);
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.#port, this.#host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    this.#port = (server.address() as AddressInfo).port;
+    const { server, port } = await listenHttp({ port: this.#port, host: this.#host, ...(this.#tls ? { tls: this.#tls } : {}) }, handler);
+    this.#port = port;
     this.#server = server;
     return this.url;
   }
@@ -210,9 +202,7 @@ export class FormReceiver {
     const server = this.#server;
     if (!server) return;
     this.#server = undefined;
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    server.closeAllConnections();
-    await closed;
+    await closeHttp(server);
   }
 
   /** stop(), `downMs` without listening, start() on the same port. */

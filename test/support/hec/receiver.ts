@@ -28,12 +28,11 @@
  * whether the leading events were acknowledged. This receiver does exactly that.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { gunzip } from 'node:zlib';
 import { GUID_RE, HEC, NOT_FOUND_BODY, UNHEALTHY_BY_CODE, tooLargeBody, type HecReplyCode } from './codes.ts';
 import { skipJsonWhitespace, splitConcatenatedObjects } from './json-stream.ts';
+import { closeHttp, listenHttp } from '../http-listen.ts';
 
 // ---------------------------------------------------------------------------------------------------
 // Public types
@@ -402,15 +401,8 @@ export class HecReceiver {
     const handler = (req: IncomingMessage, res: ServerResponse): void => {
       this.#onRequest(req, res).catch((err: unknown) => this.#internalError(res, err));
     };
-    const server = this.#tls ? createHttpsServer({ cert: this.#tls.cert, key: this.#tls.key }, handler) : createHttpServer(handler);
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.#port, this.#host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    this.#port = (server.address() as AddressInfo).port;
+    const { server, port } = await listenHttp({ port: this.#port, host: this.#host, ...(this.#tls ? { tls: this.#tls } : {}) }, handler);
+    this.#port = port;
     this.#server = server;
     return this.url;
   }
@@ -420,9 +412,7 @@ export class HecReceiver {
     const server = this.#server;
     if (!server) return;
     this.#server = undefined;
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    server.closeAllConnections();
-    await closed;
+    await closeHttp(server);
   }
 
   /** stop() and start() on the same port; `keepState: false` also forgets events, stats and acks. */
