@@ -146,9 +146,6 @@ function configText(port: number, opts: ElasticMqOptions): string {
   return `${lines.join('\n')}\n`;
 }
 
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
 /** The configured queues are listed by the API: the server is up and has created (restored) them. */
 async function answers(endpoint: string, queues: readonly string[]): Promise<boolean> {
   try {
