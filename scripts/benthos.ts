@@ -25,12 +25,13 @@
  *
  * Env: LOGSTREAM_BENTHOS_VERSION overrides DEFAULT_BENTHOS_VERSION (a new version builds a new binary).
  */
-import { existsSync, writeFileSync, writeSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runGo } from './go-build.ts';
 import { err, out, runMain } from './cli.ts';
+import { peerVersion } from './peer-version.ts';
 
 export const DEFAULT_BENTHOS_VERSION = 'v4.27.0';
 export const BENTHOS_MODULE = 'github.com/benthosdev/benthos/v4';
@@ -38,11 +39,7 @@ const BENTHOS_MAIN = `${BENTHOS_MODULE}/cmd/benthos`;
 
 const REPO_ROOT = resolve(import.meta.dirname, '..');
 
-function resolveVersion(version?: string): string {
-  const v = version ?? process.env['LOGSTREAM_BENTHOS_VERSION'] ?? DEFAULT_BENTHOS_VERSION;
-  if (!/^v4\.[0-9A-Za-z.+_-]+$/.test(v)) throw new Error(`invalid Benthos v4 module version ${JSON.stringify(v)}`);
-  return v;
-}
+const resolveVersion = (version?: string): string => peerVersion({ what: 'Benthos v4 module', envVar: 'LOGSTREAM_BENTHOS_VERSION', fallback: DEFAULT_BENTHOS_VERSION, pattern: /^v4\.[0-9A-Za-z.+_-]+$/ }, version);
 
 /** <repo>/.cache/benthos/<version>/bin/benthos */
 export function benthosBinary(version?: string): string {
@@ -54,7 +51,7 @@ export function benthosBinary(version?: string): string {
  * when it does not, with progress every 30 s to `progress`. Throws with go's output when it cannot
  * (no Go on PATH, the proxy refusing the module, a failed build).
  */
-export async function ensureBenthos(version?: string, progress: (line: string) => void = (l) => writeSync(2, `${l}\n`)): Promise<string> {
+export async function ensureBenthos(version?: string, progress: (line: string) => void = err): Promise<string> {
   const v = resolveVersion(version);
   const bin = benthosBinary(v);
   if (existsSync(bin)) return bin;

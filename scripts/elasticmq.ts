@@ -43,6 +43,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { freePort } from './kafka-broker.ts';
+import { peerVersion } from './peer-version.ts';
 
 export const DEFAULT_ELASTICMQ_VERSION = '1.7.1';
 /** ElasticMQ's fixed account id: queue URLs are <endpoint>/000000000000/<name>. */
@@ -53,11 +54,7 @@ const POM = join(REPO_ROOT, 'scripts', 'elasticmq', 'pom.xml');
 const COMPLETE_MARKER = '.logstream-complete';
 const BIND_FAILED = 'Cannot start SQS rest server';
 
-function resolveVersion(version?: string): string {
-  const v = version ?? process.env['LOGSTREAM_ELASTICMQ_VERSION'] ?? DEFAULT_ELASTICMQ_VERSION;
-  if (!/^[0-9A-Za-z.+_-]+$/.test(v)) throw new Error(`invalid ElasticMQ version ${JSON.stringify(v)}`);
-  return v;
-}
+const resolveVersion = (version?: string): string => peerVersion({ what: 'ElasticMQ', envVar: 'LOGSTREAM_ELASTICMQ_VERSION', fallback: DEFAULT_ELASTICMQ_VERSION }, version);
 
 /**
  * Makes sure the ElasticMQ jars are in .cache/elasticmq/<version>/libs and returns that dir. Maven

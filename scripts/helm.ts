@@ -17,23 +17,20 @@
  * Env: LOGSTREAM_HELM_VERSION overrides DEFAULT_HELM_VERSION (a new version builds a new binary).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, writeSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { goInstallOnce, runGo } from './go-build.ts';
 import { err, out, runMain } from './cli.ts';
+import { GO_MODULE_VERSION, peerVersion } from './peer-version.ts';
 
 export const DEFAULT_HELM_VERSION = 'v3.22.0';
 export const HELM_MODULE = 'helm.sh/helm/v3/cmd/helm';
 
 const REPO_ROOT = resolve(import.meta.dirname, '..');
 
-function resolveVersion(version?: string): string {
-  const v = version ?? process.env['LOGSTREAM_HELM_VERSION'] ?? DEFAULT_HELM_VERSION;
-  if (!/^v[0-9A-Za-z.+_-]+$/.test(v)) throw new Error(`invalid helm module version ${JSON.stringify(v)}`);
-  return v;
-}
+const resolveVersion = (version?: string): string => peerVersion({ what: 'helm module', envVar: 'LOGSTREAM_HELM_VERSION', fallback: DEFAULT_HELM_VERSION, pattern: GO_MODULE_VERSION }, version);
 
 /** <repo>/.cache/helm/bin for the default version, bin-<version> for another one. */
 function binDir(version: string): string {
@@ -50,7 +47,7 @@ export function helmPath(version?: string): string {
  * into a temp GOBIN renamed into place, so an interrupted or concurrent build never leaves half a
  * binary; progress goes to `progress` every 30 s.
  */
-export async function ensureHelm(version?: string, progress: (line: string) => void = (l) => writeSync(2, `${l}\n`)): Promise<string> {
+export async function ensureHelm(version?: string, progress: (line: string) => void = err): Promise<string> {
   const v = resolveVersion(version);
   return goInstallOnce({ module: HELM_MODULE, version: v, name: 'helm', bin: join(binDir(v), 'helm'), cwd: REPO_ROOT, progress });
 }
@@ -65,7 +62,7 @@ export function kubeValidatePath(): string {
 }
 
 /** Builds test/helm/kube-validate with `go build` (modules from the Go module proxy) unless built. */
-export async function ensureKubeValidate(progress: (line: string) => void = (l) => writeSync(2, `${l}\n`)): Promise<string> {
+export async function ensureKubeValidate(progress: (line: string) => void = err): Promise<string> {
   const bin = kubeValidatePath();
   if (existsSync(bin)) return bin;
   await mkdir(join(REPO_ROOT, '.cache', 'helm', 'bin'), { recursive: true });

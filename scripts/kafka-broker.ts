@@ -33,6 +33,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
+import { peerVersion } from './peer-version.ts';
 
 /**
  * Newest Kafka release whose full kafkajs 2.2.4 round trip (admin createTopics, producer
@@ -48,11 +49,7 @@ const COMPLETE_MARKER = '.logstream-complete';
 const START_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 30_000;
 
-function resolveVersion(version?: string): string {
-  const v = version ?? process.env['LOGSTREAM_KAFKA_VERSION'] ?? DEFAULT_KAFKA_VERSION;
-  if (!/^[0-9A-Za-z.+_-]+$/.test(v)) throw new Error(`invalid Kafka version ${JSON.stringify(v)}`);
-  return v;
-}
+const resolveVersion = (version?: string): string => peerVersion({ what: 'Kafka', envVar: 'LOGSTREAM_KAFKA_VERSION', fallback: DEFAULT_KAFKA_VERSION }, version);
 
 /** <repo>/.cache/kafka/<version> */
 export function kafkaCacheDir(version?: string): string {

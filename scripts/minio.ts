@@ -22,13 +22,13 @@
 import { answers200, startSupervised, type PeerProcess } from './supervised-child.ts';
 import { err, out, portArg, runMain } from './cli.ts';
 import { serveUntilSignal } from './serve-until-signal.ts';
-import { writeSync } from 'node:fs';
 import { mkdir, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { goInstallOnce } from './go-build.ts';
 import { freePort } from './kafka-broker.ts';
+import { GO_MODULE_VERSION, peerVersion } from './peer-version.ts';
 
 export const DEFAULT_MINIO_VERSION = 'v0.0.0-20260212201848-7aac2a2c5b7c';
 export const MINIO_MODULE = 'github.com/minio/minio';
@@ -38,11 +38,7 @@ export const MINIO_ROOT_PASSWORD = 'logstream-minio-secret-never-logged';
 
 const REPO_ROOT = resolve(import.meta.dirname, '..');
 
-function resolveVersion(version?: string): string {
-  const v = version ?? process.env['LOGSTREAM_MINIO_VERSION'] ?? DEFAULT_MINIO_VERSION;
-  if (!/^v[0-9A-Za-z.+_-]+$/.test(v)) throw new Error(`invalid MinIO module version ${JSON.stringify(v)}`);
-  return v;
-}
+const resolveVersion = (version?: string): string => peerVersion({ what: 'MinIO module', envVar: 'LOGSTREAM_MINIO_VERSION', fallback: DEFAULT_MINIO_VERSION, pattern: GO_MODULE_VERSION }, version);
 
 /** <repo>/.cache/minio/bin for the default version, bin-<version> for another one. */
 function binDir(version: string): string {
@@ -54,7 +50,7 @@ function binDir(version: string): string {
  * into a temp GOBIN renamed into place, so an interrupted or concurrent build never leaves half a
  * binary; progress (packages compiled) goes to `progress` every 30 s.
  */
-export async function ensureMinio(version?: string, progress: (line: string) => void = (l) => writeSync(2, `${l}\n`)): Promise<string> {
+export async function ensureMinio(version?: string, progress: (line: string) => void = err): Promise<string> {
   const v = resolveVersion(version);
   return goInstallOnce({ module: MINIO_MODULE, version: v, name: 'minio', bin: join(binDir(v), 'minio'), cwd: REPO_ROOT, progress });
 }

@@ -21,24 +21,20 @@
 import { answers200, startSupervised, type PeerProcess } from './supervised-child.ts';
 import { err, out, portArg, runMain } from './cli.ts';
 import { serveUntilSignal } from './serve-until-signal.ts';
-import { writeSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { goInstallOnce } from './go-build.ts';
 import { freePort } from './kafka-broker.ts';
+import { GO_MODULE_VERSION, peerVersion } from './peer-version.ts';
 
 export const DEFAULT_TOXIPROXY_VERSION = 'v2.12.0';
 export const TOXIPROXY_MODULE = 'github.com/Shopify/toxiproxy/v2/cmd/server';
 
 const REPO_ROOT = resolve(import.meta.dirname, '..');
 
-function resolveVersion(version?: string): string {
-  const v = version ?? process.env['LOGSTREAM_TOXIPROXY_VERSION'] ?? DEFAULT_TOXIPROXY_VERSION;
-  if (!/^v[0-9A-Za-z.+_-]+$/.test(v)) throw new Error(`invalid toxiproxy module version ${JSON.stringify(v)}`);
-  return v;
-}
+const resolveVersion = (version?: string): string => peerVersion({ what: 'toxiproxy module', envVar: 'LOGSTREAM_TOXIPROXY_VERSION', fallback: DEFAULT_TOXIPROXY_VERSION, pattern: GO_MODULE_VERSION }, version);
 
 /** <repo>/.cache/toxiproxy/<version>/bin/toxiproxy-server */
 export function toxiproxyBinary(version?: string): string {
@@ -50,7 +46,7 @@ export function toxiproxyBinary(version?: string): string {
  * `go install` into a temp GOBIN renamed into place, so an interrupted or concurrent build never leaves
  * half a binary; progress goes to `progress`).
  */
-export async function ensureToxiproxy(version?: string, progress: (line: string) => void = (l) => writeSync(2, `${l}\n`)): Promise<string> {
+export async function ensureToxiproxy(version?: string, progress: (line: string) => void = err): Promise<string> {
   const v = resolveVersion(version);
   return goInstallOnce({ module: TOXIPROXY_MODULE, version: v, name: 'server', bin: toxiproxyBinary(v), cwd: REPO_ROOT, progress });
 }
