@@ -11,17 +11,14 @@
 //     200 ms, a bandwidth limit on fetches, connections reset, the proxy disabled for 10 s, then normal.
 // Each scenario ends with FaultRun.finish(): `<scenario> lost=N dup=M`.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { FAULT_INSTANCE_ENV, FaultRun, FULL, underLoad } from './support/fault-run.ts';
 import { ALL_SINKS, FaultPeers, SINK_KIND, type SinkName } from './support/peers.ts';
+import { ledgerIds } from './support/load.ts';
 import { sleep, waitUntil } from '../support/instance.ts';
 import { committedOffsets, endOffsets } from '../support/kafka.ts';
 import { Toxiproxy, type ToxicProxy, type ToxicSpec } from '../support/toxiproxy.ts';
 import { freePort, startBroker, type Broker } from '../../scripts/kafka-broker.ts';
 import { Kafka, logLevel } from 'kafkajs';
-
-const execFileP = promisify(execFile);
 
 /** Length of each fault phase. */
 const PHASE_MS = FULL ? 60_000 : 10_000;
@@ -80,7 +77,7 @@ async function waitLagBelow(run: FaultRun, records: number, timeoutMs = 180_000)
 
 /**
  * The ids of this run in every committed prefix: for each partition, the first `committed` records of
- * the topic (read with kcat), i.e. what the group has declared delivered.
+ * the topic, i.e. what the group has declared delivered.
  */
 async function committedIds(run: FaultRun): Promise<{ ids: number[]; committed: bigint }> {
   const committed = await committedOffsets(run.o.bootstrap, run.group, run.topic);
@@ -89,15 +86,7 @@ async function committedIds(run: FaultRun): Promise<{ ids: number[]; committed: 
   for (const [p, c] of committed) {
     total += c;
     if (c === 0n) continue;
-    const { stdout } = await execFileP('kcat', ['-C', '-b', run.o.bootstrap, '-t', run.topic, '-p', String(p), '-o', 'beginning', '-c', String(c), '-e', '-q', '-f', '%s\n'], {
-      maxBuffer: 1 << 28,
-      encoding: 'utf8',
-    });
-    for (const line of stdout.split('\n')) {
-      if (!line.startsWith('{')) continue;
-      const r = JSON.parse(line) as { run?: unknown; id?: unknown };
-      if (r.run === run.run && typeof r.id === 'number') ids.push(r.id);
-    }
+    for (const id of await ledgerIds(run.o.bootstrap, run.topic, run.run, { partition: p, count: c })) ids.push(id);
   }
   return { ids, committed: total };
 }

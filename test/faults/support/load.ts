@@ -92,10 +92,12 @@ export class Load {
   }
 }
 
-/** How often each id of `run` is in `topic` (read back with kcat, the reference consumer). */
-export async function topicCounts(bootstrap: string, topic: string, run: string, n: number): Promise<Uint32Array> {
-  const { stdout } = await execFileP('kcat', ['-C', '-b', bootstrap, '-t', topic, '-o', 'beginning', '-e', '-q', '-f', '%s\n'], { maxBuffer: 1 << 30, encoding: 'utf8' });
-  const counts = new Uint32Array(n);
+/** The ids of `run`'s ledger records in `topic` (one partition's first `count` records, or all), read
+ *  back with kcat, the reference consumer; other records are skipped. */
+export async function ledgerIds(bootstrap: string, topic: string, run: string, part?: { partition: number; count: bigint }): Promise<number[]> {
+  const range = part ? ['-p', String(part.partition), '-c', String(part.count)] : [];
+  const { stdout } = await execFileP('kcat', ['-C', '-b', bootstrap, '-t', topic, ...range, '-o', 'beginning', '-e', '-q', '-f', '%s\n'], { maxBuffer: 1 << 30, encoding: 'utf8' });
+  const ids: number[] = [];
   for (const line of stdout.split('\n')) {
     if (!line.startsWith('{')) continue;
     let r: { run?: unknown; id?: unknown };
@@ -104,7 +106,14 @@ export async function topicCounts(bootstrap: string, topic: string, run: string,
     } catch {
       continue;
     }
-    if (r.run === run && typeof r.id === 'number' && r.id >= 0 && r.id < n) counts[r.id]!++;
+    if (r.run === run && typeof r.id === 'number') ids.push(r.id);
   }
+  return ids;
+}
+
+/** How often each id of `run` is in `topic`. */
+export async function topicCounts(bootstrap: string, topic: string, run: string, n: number): Promise<Uint32Array> {
+  const counts = new Uint32Array(n);
+  for (const id of await ledgerIds(bootstrap, topic, run)) if (id >= 0 && id < n) counts[id]!++;
   return counts;
 }
