@@ -32,7 +32,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from '../../scripts/kafka-broker.ts';
 import type { BenchAdmin } from './kafka.ts';
-import { checkLinesOutput, runReference } from './reference-run.ts';
+import { checkLinesOutput, measureOf, runReference, type ReferenceMeasure } from './reference-run.ts';
 import { checkJsonRecordSample } from './rsyslog-kafka.ts';
 import { IncrementalLineCounter } from './syslog-receivers.ts';
 
@@ -84,11 +84,7 @@ export interface BenthosRunInfo {
   log: string;
 }
 
-export interface BenthosRun {
-  wallS: number;
-  userS: number;
-  sysS: number;
-  peakRssBytes: number;
+export interface BenthosRun extends ReferenceMeasure {
   info: BenthosRunInfo;
   problems: string[];
 }
@@ -225,10 +221,7 @@ export async function runBenthos(o: {
   // (HEC: the caller checks its receiver's counters.)
   const committedAfterExit = await o.admin.committedSum(groupId, o.topic).catch(() => undefined);
   return {
-    wallS: r.wallS,
-    userS: r.userS,
-    sysS: r.sysS,
-    peakRssBytes: r.peakRssBytes,
+    ...measureOf(r),
     problems,
     info: {
       output: o.output.kind,

@@ -33,11 +33,17 @@ export interface ReferenceRunOptions<T> {
   exitTimeoutMs?: number;
 }
 
-export interface ReferenceRun<T> {
+/** What the throughput table takes from a reference shipper's run. */
+export interface ReferenceMeasure {
   wallS: number;
   userS: number;
   sysS: number;
   peakRssBytes: number;
+}
+
+export const measureOf = (r: ReferenceMeasure): ReferenceMeasure => ({ wallS: r.wallS, userS: r.userS, sysS: r.sysS, peakRssBytes: r.peakRssBytes });
+
+export interface ReferenceRun<T> extends ReferenceMeasure {
   /** Spawn → first record in the output. */
   startupS: number | undefined;
   atDone: T | undefined;

@@ -31,7 +31,7 @@ import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { RSYSLOGD } from '../../test/support/rsyslog.ts';
 import type { BenchAdmin } from './kafka.ts';
-import { checkLinesOutput, runReference } from './reference-run.ts';
+import { checkLinesOutput, measureOf, runReference, type ReferenceMeasure } from './reference-run.ts';
 import { IncrementalLineCounter } from './syslog-receivers.ts';
 
 const execFileP = promisify(execFile);
@@ -62,11 +62,7 @@ export interface ImkafkaRunInfo {
   log: string;
 }
 
-export interface ImkafkaRun {
-  wallS: number;
-  userS: number;
-  sysS: number;
-  peakRssBytes: number;
+export interface ImkafkaRun extends ReferenceMeasure {
   info: ImkafkaRunInfo;
   problems: string[];
 }
@@ -179,10 +175,7 @@ export async function runRsyslogImkafka(o: { bootstrap: string; topic: string; r
     .slice(-40)
     .join('\n');
   return {
-    wallS: r.wallS,
-    userS: r.userS,
-    sysS: r.sysS,
-    peakRssBytes: r.peakRssBytes,
+    ...measureOf(r),
     problems,
     info: {
       expected: o.records,
