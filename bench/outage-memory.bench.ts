@@ -23,7 +23,7 @@
 //
 // "Stays flat" is judged by numbers: a problem only if the largest RSS sample during the outage exceeds
 // the RSS at the end of the warm-up by more than RSS_HEADROOM_MB (256). Why 256 MB: what logstream
-// holds during an outage is bounded by its caps (src/config/app-config.ts, src/delivery/config.ts,
+// holds during an outage is bounded by its caps (src/app-config.ts, src/delivery/config.ts,
 // src/sinks/splunk-hec/index.ts, src/source/kafka/config.ts; the values in effect are read from
 // loadConfig() with the daemon's own environment and printed): INFLIGHT_MAX_RECORDS 20 000 and
 // INFLIGHT_MAX_BYTES 64 MiB of records read but not acknowledged (partitions pause beyond them: Kafka
@@ -43,7 +43,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { silenceKafkajsTimeoutWarning, startBroker, type Broker } from '../scripts/kafka-broker.ts';
-import { loadConfig } from '../src/config/app-config.ts';
+import { loadConfig } from '../src/app-config.ts';
 import { HecProcess } from '../test/support/hec/process.ts';
 import type { HecStats } from '../test/support/hec/receiver.ts';
 import { connectAdmin, type BenchAdmin } from './lib/kafka.ts';
@@ -266,7 +266,7 @@ export async function runOutageBench(opts: OutageOptions): Promise<OutageResult>
     });
     const d = daemon;
     const cfg = loadConfig(d.env);
-    const hecSetup = cfg.sinks[0]!;
+    const hecSetup = cfg.routes[0]!.sinks[0]!;
     const caps: OutageResult['caps'] = {
       inflightMaxRecords: cfg.inflightMaxRecords,
       inflightMaxBytes: cfg.inflightMaxBytes,

@@ -1,33 +1,36 @@
-// Wires source → query → sinks and owns the start/stop order of one instance.
-//   start: sinks (I/O checks) → dead-letter producer → HTTP → consumer group
-//   stop:  stop taking records → flush → drain (DRAIN_TIMEOUT) → commit → leave the group → close sinks
-import type { AppConfig } from './config/app-config.ts';
+// Wires the routes, the webhook and the HTTP server of one instance and owns their start/stop order.
+//   start: every route's sinks (I/O checks) → dead-letter producers → HTTP → webhook → control topic
+//          → every route joins its consumer group (unless paused there)
+//   stop:  every route at once: stop taking records → flush → drain (DRAIN_TIMEOUT) → commit → leave
+//          its group; then the webhook, the sinks, the producers, HTTP
+import type { Kafka } from 'kafkajs';
+import type { AppConfig } from './app-config.ts';
 import { oneLine } from './core/errors.ts';
 import { DeadLetterQueue } from './delivery/dead-letter.ts';
-import { SinkRunner } from './delivery/sink-runner.ts';
 import { HttpServer, type Readiness } from './http/server.ts';
-import { Pipeline } from './pipeline/pipeline.ts';
+import { compileRouteQuery, Route, type RouteStatus } from './pipeline/route.ts';
 import { compileQuery } from './query/index.ts';
-import type { Sink } from './sinks/types.ts';
-import { KafkaGroupSource } from './source/kafka/consumer.ts';
+import { createKafka } from './source/kafka/client.ts';
+import { ControlTopic } from './source/kafka/control-topic.ts';
 import { KafkaDeadLetterPublisher } from './source/kafka/dead-letter-publisher.ts';
 import type { Logger } from './telemetry/logger.ts';
 import { createMetrics, type Metrics } from './telemetry/metrics.ts';
 import { Webhook, WEBHOOK_PATH_PREFIX } from './webhook/index.ts';
 
+/** How often every instance reads the control topic (how soon a pause or resume takes effect). */
+const CONTROL_POLL_MS = 1000;
+
 export class App {
   readonly #cfg: AppConfig;
   readonly #log: Logger;
   readonly metrics: Metrics;
-  readonly #source: KafkaGroupSource;
-  readonly #dlqPublisher: KafkaDeadLetterPublisher;
-  readonly #sinks: Array<{ name: string; sink: Sink }> = [];
-  readonly #runners: SinkRunner[] = [];
-  readonly #pipeline: Pipeline;
+  readonly #kafka: Kafka;
+  /** One producer per dead-letter topic (routes may share one). */
+  readonly #dlqPublishers = new Map<string, KafkaDeadLetterPublisher>();
+  readonly routes: Route[] = [];
   readonly #http: HttpServer;
   readonly #webhook: Webhook | undefined;
-  /** False for a webhook-only instance (no SINKS): it joins no consumer group. */
-  readonly #consuming: boolean;
+  readonly #control: ControlTopic | undefined;
   #fatal: ((err: Error) => void) | undefined;
   #stopping: Promise<void> | undefined;
   #started = false;
@@ -36,77 +39,81 @@ export class App {
   constructor(cfg: AppConfig, logger: Logger) {
     this.#cfg = cfg;
     this.#log = logger;
-    const query = compileQuery(cfg.query); // throws QueryError (line, column) before any I/O
+    // Every query compiles before any I/O (QueryError with line and column, and the route's name).
+    const queries = cfg.routes.map((r) => compileRouteQuery(r, cfg.routed));
+    const webhookQuery = compileQuery(cfg.query);
     this.metrics = createMetrics();
-    this.#source = new KafkaGroupSource(cfg.kafka, logger);
-    this.#dlqPublisher = new KafkaDeadLetterPublisher(this.#source.kafka, cfg.kafka.dlqTopic, logger);
-    const dlq = new DeadLetterQueue(this.#dlqPublisher.publish);
-    for (const s of cfg.sinks) {
-      const name = s.definition.type;
-      const sink = s.definition.create(s.config, {
-        name,
-        logger: logger.child({ sink: name }),
-        countTruncated: (n = 1) => this.metrics.truncated.inc({ sink: name }, n),
-      });
-      this.#sinks.push({ name, sink });
-      this.#runners.push(new SinkRunner(name, sink, s.delivery, { dlq, metrics: this.metrics, logger }));
-    }
-    this.#pipeline = new Pipeline({
-      source: this.#source,
-      query,
-      runners: this.#runners,
-      dlq,
-      metrics: this.metrics,
-      logger,
-      inflightMaxRecords: cfg.inflightMaxRecords,
-      inflightMaxBytes: cfg.inflightMaxBytes,
-      rebalanceDrainMs: Math.min(cfg.drainTimeoutMs, Math.floor(cfg.kafka.sessionTimeoutMs / 2)),
-      onFatal: (err) => this.#fatal?.(err),
+    this.#kafka = createKafka({ brokers: cfg.kafka.brokers, clientId: cfg.kafka.clientId, connectionTimeoutMs: cfg.kafka.connectionTimeoutMs, security: cfg.kafka.security, logger });
+    const publisher = (topic: string): KafkaDeadLetterPublisher => {
+      let p = this.#dlqPublishers.get(topic);
+      if (!p) {
+        p = new KafkaDeadLetterPublisher(this.#kafka, topic, logger);
+        this.#dlqPublishers.set(topic, p);
+      }
+      return p;
+    };
+    cfg.routes.forEach((r, i) => {
+      this.routes.push(
+        new Route(r, queries[i]!, {
+          kafka: this.#kafka,
+          metrics: this.metrics,
+          logger,
+          publishDeadLetters: publisher(r.kafka.dlqTopic).publish,
+          drainTimeoutMs: cfg.drainTimeoutMs,
+          routed: cfg.routed,
+          onFatal: (err) => this.#fatal?.(err),
+        }),
+      );
     });
     this.#http = new HttpServer({ registry: this.metrics.registry, alive: () => true, readiness: () => this.readiness() });
-    this.#consuming = cfg.sinks.length > 0;
     if (cfg.webhook) {
-      this.#webhook = new Webhook(cfg.webhook, { kafka: this.#source.kafka, query, dlq, metrics: this.metrics, logger });
+      const dlq = new DeadLetterQueue(publisher(cfg.kafka.dlqTopic).publish, undefined, 'webhook');
+      this.#webhook = new Webhook(cfg.webhook, { kafka: this.#kafka, query: webhookQuery, dlq, metrics: this.metrics, logger });
       this.#http.routePrefix(WEBHOOK_PATH_PREFIX, this.#webhook.handle);
     }
+    if (this.routes.length > 0) this.#control = new ControlTopic(this.#kafka, cfg.kafka.controlTopic, logger);
   }
 
-  /** Called once if the consumer stops for good; the process should exit non-zero. */
+  /** Called once if a consumer stops for good; the process should exit non-zero. */
   onFatal(handler: (err: Error) => void): void {
     this.#fatal = handler;
   }
 
-  readiness(): Readiness {
+  /**
+   * Ready while any route works (or is paused on purpose): a dead SIEM on one route must not take the
+   * pod out of its Service, which also serves the webhook. The body says how each route is.
+   */
+  readiness(): Readiness & { routes?: RouteStatus[] } {
     const reasons: string[] = [];
     if (!this.#started) reasons.push('starting');
     if (this.#stopping) reasons.push('stopping');
-    if (this.#consuming && !this.#source.joined) reasons.push('not a member of the consumer group (joining or rebalancing)');
-    for (const r of this.#runners) if (!r.healthy) reasons.push(`sink ${r.name} failing: ${r.lastError ?? 'unknown error'}`);
-    for (const { name, sink } of this.#sinks) {
-      const problem = sink.problem?.();
-      if (problem) reasons.push(`sink ${name}: ${problem}`);
+    const routes = this.routes.map((r) => r.status());
+    const working = routes.filter((r) => r.problems.length === 0);
+    if (routes.length > 0 && working.length === 0) {
+      for (const r of routes) for (const p of r.problems) reasons.push(this.#cfg.routed ? `route ${r.route}: ${p}` : p);
     }
-    return { ready: reasons.length === 0, reasons };
+    return { ready: reasons.length === 0, reasons, ...(this.#cfg.routed ? { routes } : {}) };
   }
 
   async start(): Promise<void> {
-    for (const { name, sink } of this.#sinks) {
-      try {
-        await sink.start?.();
-      } catch (err) {
-        throw new Error(`sink ${name} failed to start: ${oneLine(String((err as Error).message))}`, { cause: err });
-      }
-    }
+    for (const route of this.routes) await route.startSinks();
     this.httpPort = await this.#http.listen(this.#cfg.httpPort, this.#cfg.httpHost);
     // A connection problem names the endpoint (a message that names its variable already says enough).
-    const where = `Kafka ${this.#cfg.kafka.brokers.join(',')} (KAFKA_BROKERS${this.#cfg.kafka.security.sasl ? `, SASL ${this.#cfg.kafka.security.sasl.mechanism}` : ''}${this.#cfg.kafka.security.tls ? ', TLS' : ''})`;
+    const k = this.#cfg.kafka;
+    const where = `Kafka ${k.brokers.join(',')} (KAFKA_BROKERS${k.security.sasl ? `, SASL ${k.security.sasl.mechanism}` : ''}${k.security.tls ? ', TLS' : ''})`;
     const kafkaError = (err: unknown): Error => {
       const msg = oneLine(String((err as Error)?.message ?? err));
       return new Error(/^KAFKA_[A-Z_]+: /.test(msg) ? msg : `${where}: ${msg}`, { cause: err });
     };
-    if (this.#cfg.kafka.security.tls?.insecure) this.#log.warn('KAFKA_TLS_INSECURE=true: the broker certificates are NOT verified');
+    if (k.security.tls?.insecure) this.#log.warn('KAFKA_TLS_INSECURE=true: the broker certificates are NOT verified');
+    for (const w of this.#cfg.warnings) this.#log.warn(w);
     try {
-      await this.#dlqPublisher.start(this.#cfg.kafka.dlqPartitions, this.#cfg.kafka.topics);
+      for (const [topic, p] of this.#dlqPublishers) {
+        const sources = new Set(this.#cfg.routes.filter((r) => r.kafka.dlqTopic === topic).flatMap((r) => r.kafka.topics));
+        if (this.#cfg.webhook && topic === k.dlqTopic) for (const t of this.#cfg.webhook.products.values()) sources.add(t);
+        const partitions = this.#cfg.routes.find((r) => r.kafka.dlqTopic === topic)?.kafka.dlqPartitions ?? k.dlqPartitions;
+        await p.start(partitions, [...sources]);
+      }
     } catch (err) {
       throw kafkaError(err);
     }
@@ -117,27 +124,40 @@ export class App {
         throw new Error(`webhook failed to start: ${oneLine(String((err as Error).message))}`, { cause: err });
       }
     }
-    if (this.#consuming) {
-      this.#pipeline.committer.start(this.#cfg.kafka.commitIntervalMs);
+    if (this.#control) {
       try {
-        await this.#source.start(this.#pipeline);
+        await this.#control.start();
       } catch (err) {
         throw kafkaError(err);
       }
     }
+    try {
+      await Promise.all(this.routes.map((r) => r.start(this.#control?.states.get(r.name)?.state === 'paused')));
+    } catch (err) {
+      throw kafkaError(err);
+    }
+    this.#control?.follow(CONTROL_POLL_MS, (name, control) => {
+      const route = this.routes.find((r) => r.name === name);
+      if (!route || this.#stopping) return;
+      this.#log.info({ route: name, state: control.state, by: control.by, at: control.at, reason: control.reason }, `control topic: route ${control.state === 'paused' ? 'pause' : 'resume'} requested`);
+      const change = control.state === 'paused' ? route.pause(`requested by ${control.by}`) : route.resume();
+      change.catch((err) => {
+        this.#log.error({ route: name }, `route ${control.state === 'paused' ? 'pause' : 'resume'} failed: ${oneLine(String((err as Error)?.message ?? err))}`);
+        if (control.state === 'running') this.#fatal?.(err as Error);
+      });
+    });
     this.#started = true;
     this.#log.info(
       {
         httpPort: this.httpPort,
-        sinks: this.#sinks.map((s) => s.name),
-        ...(this.#consuming ? { topics: this.#cfg.kafka.topics, group: this.#cfg.kafka.groupId } : {}),
+        routes: this.routes.map((r) => ({ route: r.name, state: r.state, group: r.cfg.kafka.groupId, topics: r.cfg.kafka.topics, sinks: r.sinkNames })),
         ...(this.#cfg.webhook ? { webhook: Object.fromEntries(this.#cfg.webhook.products) } : {}),
       },
       'logstream started',
     );
   }
 
-  /** Graceful stop; idempotent. Resolves with whether everything in flight was delivered. */
+  /** Graceful stop; idempotent. */
   stop(): Promise<void> {
     this.#stopping ??= this.#stop();
     return this.#stopping;
@@ -145,20 +165,13 @@ export class App {
 
   async #stop(): Promise<void> {
     this.#log.info('stopping: no new records, draining in-flight deliveries');
-    this.#source.stopAccepting();
-    const drained = await this.#pipeline.drainAndRelease(this.#cfg.drainTimeoutMs, 'shutdown');
-    this.#pipeline.committer.stop();
-    if (!drained) {
-      for (const r of this.#runners) r.abort();
-      this.#dlqPublisher.abort();
-    }
-    await this.#source.stop().catch((err) => this.#log.warn(`leaving the group failed: ${oneLine(String(err?.message ?? err))}`));
+    await this.#control?.stop();
+    const drained = await Promise.all(this.routes.map((r) => r.stop()));
+    if (drained.some((d) => !d)) for (const p of this.#dlqPublishers.values()) p.abort();
     await this.#webhook?.stop();
-    for (const { name, sink } of this.#sinks) {
-      await sink.stop?.().catch((err) => this.#log.warn({ sink: name }, `sink close failed: ${oneLine(String(err?.message ?? err))}`));
-    }
-    await this.#dlqPublisher.stop().catch(() => undefined);
+    for (const r of this.routes) await r.closeSinks();
+    for (const p of this.#dlqPublishers.values()) await p.stop().catch(() => undefined);
     await this.#http.close();
-    this.#log.info({ drained }, 'stopped');
+    this.#log.info({ drained: drained.every(Boolean) }, 'stopped');
   }
 }

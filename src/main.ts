@@ -33,7 +33,7 @@ async function main(argv: string[]): Promise<number | undefined> {
     }
     case 'check-config': {
       const { checkConfigCommand } = await import('./cli/check-config.ts');
-      checkConfigCommand(process.env, process.stdout);
+      checkConfigCommand(process.env, process.stdout, process.stderr);
       return 0;
     }
     case 'query': {

@@ -20,6 +20,7 @@ export class Committer {
   readonly #trackers: () => Iterable<PartitionTracker>;
   readonly #metrics: Metrics;
   readonly #log: Logger;
+  readonly #route: string;
   /** Last committed offset per tracker (a new tracker after a rebalance starts afresh). */
   #committed = new WeakMap<PartitionTracker, number>();
   #chain: Promise<void> = Promise.resolve();
@@ -30,8 +31,9 @@ export class Committer {
   #failures = 0;
   #failReason = '';
 
-  constructor(commit: CommitFn, trackers: () => Iterable<PartitionTracker>, metrics: Metrics, logger: Logger) {
+  constructor(commit: CommitFn, trackers: () => Iterable<PartitionTracker>, metrics: Metrics, logger: Logger, route: string) {
     this.#commit = commit;
+    this.#route = route;
     this.#trackers = trackers;
     this.#metrics = metrics;
     this.#log = logger.child({ component: 'committer' });
@@ -87,7 +89,7 @@ export class Committer {
     try {
       await this.#commit(due.map((d) => ({ topic: d.tracker.topic, partition: d.tracker.partition, offset: d.snap.offset })));
     } catch (err) {
-      this.#metrics.commits.inc({ result: 'error' });
+      this.#metrics.commits.inc({ route: this.#route, result: 'error' });
       const reason = oneLine(String((err as Error).message));
       this.#failedAt = performance.now();
       this.#failures++;
@@ -96,7 +98,7 @@ export class Committer {
       this.#log[level]({ partitions: due.length, attempt: this.#failures }, `offset commit failed: ${reason}`);
       throw err;
     }
-    this.#metrics.commits.inc({ result: 'ok' });
+    this.#metrics.commits.inc({ route: this.#route, result: 'ok' });
     if (this.#failures > 0) {
       this.#log.info({ failedAttempts: this.#failures }, 'offset commits succeed again');
       this.#failures = 0;
@@ -106,7 +108,7 @@ export class Committer {
     for (const d of due) {
       this.#committed.set(d.tracker, d.snap.offset);
       d.tracker.committed(d.snap);
-      this.#metrics.committedOffset.set({ topic: d.tracker.topic, partition: String(d.tracker.partition) }, d.snap.offset);
+      this.#metrics.committedOffset.set({ route: this.#route, topic: d.tracker.topic, partition: String(d.tracker.partition) }, d.snap.offset);
     }
     this.#log.debug({ offsets: due.map((d) => `${d.tracker.topic}/${d.tracker.partition}@${d.snap.offset}`), ms: Math.round(performance.now() - started) }, 'committed');
   }

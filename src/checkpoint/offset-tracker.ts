@@ -21,6 +21,8 @@ export interface CommitSnapshot {
 interface Entry {
   left: number;
   readonly size: number;
+  /** Kafka timestamp (epoch ms; 0 when unknown), for the age of the oldest unacknowledged record. */
+  readonly ts: number;
   /** Counted in flight (a record with obligations); a dropped record holds nothing. */
   readonly held: boolean;
 }
@@ -71,7 +73,7 @@ export class PartitionTracker {
    * Starts tracking a record that needs `needed` acknowledgements and holds `size` bytes; returns one
    * Ack per obligation. `needed` = 0 means done at once (dropped by the query) and holds nothing.
    */
-  track(offset: number, needed: number, size = 0): Ack[] {
+  track(offset: number, needed: number, size = 0, ts = 0): Ack[] {
     if (this.#closed) throw new Error(`tracker ${this.topic}/${this.partition} is closed`);
     if (offset <= this.#lastTracked) throw new Error(`offset ${offset} tracked out of order after ${this.#lastTracked}`);
     if (this.#watermark === undefined) this.#watermark = offset;
@@ -80,12 +82,12 @@ export class PartitionTracker {
       if (this.#entries.size === 0) this.#watermark = offset + 1;
       else {
         this.#queue.push(offset);
-        this.#entries.set(offset, { left: 0, size: 0, held: false });
+        this.#entries.set(offset, { left: 0, size: 0, ts, held: false });
       }
       return [];
     }
     this.#queue.push(offset);
-    this.#entries.set(offset, { left: needed, size, held: true });
+    this.#entries.set(offset, { left: needed, size, ts, held: true });
     const acks: Ack[] = [];
     for (let i = 0; i < needed; i++) acks.push(this.#ackFor(offset));
     return acks;
@@ -137,6 +139,12 @@ export class PartitionTracker {
       this.#queue = q.slice(this.#head);
       this.#head = 0;
     }
+  }
+
+  /** Kafka timestamp of the oldest record still waiting for an acknowledgement, or undefined. */
+  get oldestPendingTimestamp(): number | undefined {
+    if (this.#head >= this.#queue.length) return undefined;
+    return this.#entries.get(this.#queue[this.#head]!)?.ts || undefined;
   }
 
   /** Taken when a commit of `committable` is sent; pass it to committed() once the commit succeeded. */

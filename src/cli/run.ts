@@ -1,7 +1,7 @@
 // `logstream run`: the daemon. SIGTERM/SIGINT → graceful stop (exit 0); a fatal consumer error or a
 // stop that overruns SHUTDOWN_TIMEOUT → exit 1; bad configuration or query → exit 2.
 import { App } from '../app.ts';
-import { loadConfig } from '../config/app-config.ts';
+import { loadConfig } from '../app-config.ts';
 import { oneLine } from '../core/errors.ts';
 import { createLogger } from '../telemetry/logger.ts';
 

@@ -21,14 +21,24 @@ export interface DeadLetterReason {
 }
 
 export const DLQ_HEADER_PREFIX = 'logstream.';
+/** The route whose query or sink gave up on the record (what `logstream dead-letters replay` selects by). */
+export const DLQ_ROUTE_HEADER = `${DLQ_HEADER_PREFIX}route`;
 
-export function deadLetterMessage(record: PipelineRecord, reason: DeadLetterReason, now = Date.now()): DeadLetterMessage {
+/** The record's own headers without logstream's (a dead letter replayed and dead-lettered again). */
+function ownHeaders(headers: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k in headers) if (!k.startsWith(DLQ_HEADER_PREFIX)) out[k] = headers[k]!;
+  return out;
+}
+
+export function deadLetterMessage(record: PipelineRecord, reason: DeadLetterReason, route: string | undefined, now = Date.now()): DeadLetterMessage {
   const { meta } = record;
   return {
     key: meta.key,
     value: record.raw,
     headers: {
-      ...meta.headers,
+      ...ownHeaders(meta.headers),
+      ...(route === undefined ? {} : { [DLQ_ROUTE_HEADER]: route }),
       [`${DLQ_HEADER_PREFIX}source.topic`]: meta.topic,
       [`${DLQ_HEADER_PREFIX}source.partition`]: String(meta.partition),
       [`${DLQ_HEADER_PREFIX}source.offset`]: meta.offset,
@@ -51,15 +61,18 @@ export class DeadLetterQueue {
   #pending: Array<{ message: DeadLetterMessage; resolve: () => void; reject: (e: unknown) => void }> = [];
   #timer: NodeJS.Timeout | undefined;
   readonly #lingerMs: number;
+  readonly #route: string | undefined;
 
-  constructor(publish: DeadLetterPublisher, lingerMs = 20) {
+  /** `route`: stamped on every letter (header logstream.route). */
+  constructor(publish: DeadLetterPublisher, lingerMs = 20, route?: string) {
     this.#publish = publish;
     this.#lingerMs = lingerMs;
+    this.#route = route;
   }
 
   write(record: PipelineRecord, reason: DeadLetterReason): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.#pending.push({ message: deadLetterMessage(record, reason), resolve, reject });
+      this.#pending.push({ message: deadLetterMessage(record, reason, this.#route), resolve, reject });
       if (this.#pending.length >= 500) this.#flush();
       else this.#timer ??= setTimeout(() => this.#flush(), this.#lingerMs);
     });

@@ -4,12 +4,25 @@ import { sleep } from './backoff.ts';
 
 export class RateLimit {
   readonly #perSecond: number;
+  /** At most one second of tokens, and at least one (so a rate below 1/s still lets single records go). */
+  readonly #capacity: number;
   #tokens: number;
   #last = performance.now();
 
   constructor(perSecond: number) {
     this.#perSecond = perSecond;
-    this.#tokens = perSecond;
+    this.#capacity = Math.max(1, perSecond);
+    this.#tokens = this.#capacity;
+  }
+
+  /** Takes one record's token if there is one now (no waiting). */
+  tryTake(): boolean {
+    const now = performance.now();
+    this.#tokens = Math.min(this.#capacity, this.#tokens + ((now - this.#last) / 1000) * this.#perSecond);
+    this.#last = now;
+    if (this.#tokens < 1) return false;
+    this.#tokens -= 1;
+    return true;
   }
 
   /** Waits until `n` records may go. A batch larger than a second's worth waits for its share. */
@@ -17,9 +30,9 @@ export class RateLimit {
     if (this.#perSecond <= 0) return;
     for (;;) {
       const now = performance.now();
-      this.#tokens = Math.min(this.#perSecond, this.#tokens + ((now - this.#last) / 1000) * this.#perSecond);
+      this.#tokens = Math.min(this.#capacity, this.#tokens + ((now - this.#last) / 1000) * this.#perSecond);
       this.#last = now;
-      const need = Math.min(n, this.#perSecond);
+      const need = Math.min(n, this.#capacity);
       if (this.#tokens >= need) {
         this.#tokens -= n; // may go negative for a large batch: later batches pay for it
         return;

@@ -33,6 +33,10 @@ interface Lane {
 
 export class SinkRunner {
   readonly name: string;
+  /** The route this sink belongs to (metrics and logs say so). */
+  readonly route: string;
+  /** Metric labels of this sink. */
+  readonly #labels: { route: string; sink: string };
   readonly #sink: Sink;
   readonly #cfg: DeliveryConfig;
   readonly #dlq: DeadLetterQueue;
@@ -54,14 +58,16 @@ export class SinkRunner {
   /** Consecutive failed confirmations (drives their backoff). */
   #confirmFailures = 0;
 
-  constructor(name: string, sink: Sink, cfg: DeliveryConfig, deps: { dlq: DeadLetterQueue; metrics: Metrics; logger: Logger }) {
+  constructor(name: string, sink: Sink, cfg: DeliveryConfig, deps: { dlq: DeadLetterQueue; metrics: Metrics; logger: Logger; route: string }) {
     this.name = name;
+    this.route = deps.route;
+    this.#labels = { route: deps.route, sink: name };
     this.#sink = sink;
     this.#cfg = cfg;
     this.#dlq = deps.dlq;
     this.#metrics = deps.metrics;
     this.#log = deps.logger.child({ sink: name });
-    this.#metrics.sinkHealthy.set({ sink: name }, 1);
+    this.#metrics.sinkHealthy.set(this.#labels, 1);
   }
 
   get healthy(): boolean {
@@ -189,7 +195,7 @@ export class SinkRunner {
       pending = pending.filter((i) => i.ack.live);
       if (pending.length === 0 || this.#abort.signal.aborted) return;
       const batch: Batch = { key, items: pending, bytes: pending.reduce((n, i) => n + i.payload.length, 0) };
-      if (attempt > 0) this.#metrics.retries.inc({ sink: this.name });
+      if (attempt > 0) this.#metrics.retries.inc(this.#labels);
       let failure: DeliveryError | undefined;
       try {
         const signal = AbortSignal.any([AbortSignal.timeout(this.#cfg.requestTimeoutMs), this.#abort.signal]);
@@ -209,10 +215,10 @@ export class SinkRunner {
         const accepted = pending.filter((_, i) => !failed.has(i));
         if (result?.confirm) this.#awaitConfirmation(key, pending, accepted, result.confirm);
         else this.#delivered(accepted);
-        this.#metrics.batchRecords.observe({ sink: this.name }, pending.length);
+        this.#metrics.batchRecords.observe(this.#labels, pending.length);
         if (retry.length === 0) {
           if (!result?.confirm) this.#setHealthy(true); // else: healthy once confirmed
-          this.#metrics.batchDuration.observe({ sink: this.name }, (performance.now() - started) / 1000);
+          this.#metrics.batchDuration.observe(this.#labels, (performance.now() - started) / 1000);
           return;
         }
         pending = retry;
@@ -220,7 +226,7 @@ export class SinkRunner {
         failure = toDeliveryError(err);
       }
       const f = failure!;
-      this.#metrics.sinkErrors.inc({ sink: this.name, class: f.deliveryClass, code: f.code });
+      this.#metrics.sinkErrors.inc({ ...this.#labels, class: f.deliveryClass, code: f.code });
       if (f.deliveryClass === 'permanent') {
         for (const item of pending) this.#deadLetter(item.record, item.ack, f);
         return;
@@ -233,13 +239,17 @@ export class SinkRunner {
   }
 
   #delivered(items: readonly Item[]): void {
+    if (items.length === 0) return;
     let bytes = 0;
+    let oldest = Infinity;
     for (const item of items) {
       bytes += item.payload.length;
+      if (item.record.meta.timestamp < oldest) oldest = item.record.meta.timestamp;
       item.ack.done();
     }
-    this.#metrics.sentEvents.inc({ sink: this.name }, items.length);
-    this.#metrics.sentBytes.inc({ sink: this.name }, bytes);
+    this.#metrics.sentEvents.inc(this.#labels, items.length);
+    this.#metrics.sentBytes.inc(this.#labels, bytes);
+    if (oldest > 0 && Number.isFinite(oldest)) this.#metrics.freshness.observe(this.#labels, Math.max(0, Date.now() - oldest) / 1000);
   }
 
   /** Deferred confirmation: acknowledge when the peer confirms; send again what it did not. */
@@ -277,8 +287,8 @@ export class SinkRunner {
   #resend(key: string, items: readonly Item[], error: DeliveryError): void {
     if (items.length === 0) return;
     const attempt = this.#confirmFailures++;
-    this.#metrics.sinkErrors.inc({ sink: this.name, class: error.deliveryClass, code: error.code });
-    this.#metrics.retries.inc({ sink: this.name });
+    this.#metrics.sinkErrors.inc({ ...this.#labels, class: error.deliveryClass, code: error.code });
+    this.#metrics.retries.inc(this.#labels);
     this.#setHealthy(false, error);
     const delay = retryDelay(error, attempt, this.#cfg.retryInitialMs, this.#cfg.retryMaxMs);
     this.#logFailure(error, attempt, delay, items.length);
@@ -308,7 +318,7 @@ export class SinkRunner {
     if (ok === this.#healthy && ok) return;
     this.#healthy = ok;
     this.#lastError = err ? `${err.code}: ${oneLine(err.message, 200)}` : undefined;
-    this.#metrics.sinkHealthy.set({ sink: this.name }, ok ? 1 : 0);
+    this.#metrics.sinkHealthy.set(this.#labels, ok ? 1 : 0);
     if (ok) {
       this.#log.info('sink delivers again');
       this.#lastFailureLog = 0;
@@ -317,7 +327,7 @@ export class SinkRunner {
 
   #deadLetter(record: PipelineRecord, ack: Ack, error: DeliveryError): void {
     if (!ack.live) return;
-    this.#metrics.deadLettered.inc({ sink: this.name, code: error.code });
+    this.#metrics.deadLettered.inc({ ...this.#labels, code: error.code });
     this.#log.warn({ topic: record.meta.topic, partition: record.meta.partition, offset: record.meta.offset, code: error.code }, `record dead-lettered: ${oneLine(error.message)}`);
     this.#dlq.write(record, { stage: this.name, error }).then(
       () => ack.done(),

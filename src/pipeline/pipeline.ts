@@ -1,11 +1,13 @@
-// The push path inside one instance: decode → query → fan-out to every sink, with one acknowledgement
-// per sink tracked per offset. Implements the source's handlers: backpressure, drain before rejoin.
+// One route's push path inside one instance: decode → query → fan-out to the route's sinks, with one
+// acknowledgement per sink tracked per offset. Implements the source's handlers: backpressure (the
+// route's in-flight share and rate limit), drain before rejoin, offsets lost to retention.
 import { oneLine } from '../core/errors.ts';
 import type { Ack, PipelineRecord } from '../core/record.ts';
 import { PartitionTracker } from '../checkpoint/offset-tracker.ts';
 import { Committer } from '../checkpoint/committer.ts';
 import type { DeadLetterQueue } from '../delivery/dead-letter.ts';
 import { InFlightLimit, PendingCount } from '../delivery/inflight.ts';
+import { RateLimit } from '../delivery/rate-limit.ts';
 import type { SinkRunner } from '../delivery/sink-runner.ts';
 import type { CompiledQuery } from '../query/index.ts';
 import { decodeValue, messageMeta } from '../source/kafka/decode.ts';
@@ -13,7 +15,13 @@ import type { KafkaGroupSource, SourceHandlers, SourceMessage, TopicPartitions }
 import type { Logger } from '../telemetry/logger.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
 
+/** A dead letter re-injected by `logstream dead-letters replay` is for one route (and maybe one sink). */
+export const REPLAY_ROUTE_HEADER = 'logstream.replay-for';
+export const REPLAY_SINK_HEADER = 'logstream.replay-sink';
+
 export interface PipelineOptions {
+  /** The route's name (metric label, dead-letter replay target). */
+  route: string;
   source: KafkaGroupSource;
   query: CompiledQuery;
   runners: SinkRunner[];
@@ -22,9 +30,13 @@ export interface PipelineOptions {
   logger: Logger;
   inflightMaxRecords: number;
   inflightMaxBytes: number;
+  /** Records/s taken from Kafka at most; 0 = unlimited. */
+  rateLimit: number;
   /** Drain deadline before a rejoin; kept below the session timeout so the member is not evicted. */
   rebalanceDrainMs: number;
   onFatal: (err: Error) => void;
+  /** retention.ms of each topic, once at start. */
+  onTopicRetention?: (topic: string, retentionMs: number) => void;
 }
 
 export class Pipeline implements SourceHandlers {
@@ -37,7 +49,11 @@ export class Pipeline implements SourceHandlers {
   readonly #unacked = new PendingCount();
   readonly committer: Committer;
   /** Per-record counts, flushed to prom-client once per fetched batch (label lookups are not free). */
-  #counts = { received: 0, bytes: 0, raw: 0, filtered: 0 };
+  #counts = { received: 0, bytes: 0, raw: 0, filtered: 0, replay: 0 };
+  readonly #rate: RateLimit | undefined;
+  /** Metric series this route set, removed when the assignment changes (other routes keep theirs). */
+  #lagSeries = new Set<string>();
+  #assignedTopics: string[] = [];
 
   constructor(o: PipelineOptions) {
     this.#o = o;
@@ -46,24 +62,39 @@ export class Pipeline implements SourceHandlers {
     this.inflight.on('low', () => {
       if (o.source.pausedCount > 0) {
         o.source.resumeAll();
-        o.metrics.pausedPartitions.set(0);
+        o.metrics.pausedPartitions.set({ route: o.route }, 0);
       }
     });
-    this.committer = new Committer((offsets) => o.source.commit(offsets), () => this.#trackers.values(), o.metrics, o.logger);
+    this.#rate = o.rateLimit > 0 ? new RateLimit(o.rateLimit) : undefined;
+    this.committer = new Committer((offsets) => o.source.commit(offsets), () => this.#trackers.values(), o.metrics, o.logger, o.route);
   }
 
-  waitForRoom(timeoutMs: number): Promise<boolean> {
-    this.committer.commitSoon();
-    return this.inflight.waitForRoom(timeoutMs);
+  async waitForRoom(timeoutMs: number): Promise<boolean> {
+    if (!this.inflight.hasRoom()) {
+      this.committer.commitSoon();
+      if (!(await this.inflight.waitForRoom(timeoutMs))) return false;
+    }
+    await this.#rate?.take(1);
+    return true;
   }
 
   hasRoom(): boolean {
-    const room = this.inflight.hasRoom();
-    if (!room) {
-      this.#o.metrics.pausedPartitions.set(this.#o.source.pausedCount + 1);
+    if (!this.inflight.hasRoom()) {
+      this.#o.metrics.pausedPartitions.set({ route: this.#o.route }, this.#o.source.pausedCount + 1);
       this.committer.commitSoon();
+      return false;
     }
-    return room;
+    return this.#rate === undefined || this.#rate.tryTake();
+  }
+
+  /** Kafka timestamp of the oldest record read and not yet acknowledged, per topic. */
+  oldestPending(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const t of this.#trackers.values()) {
+      const ts = t.oldestPendingTimestamp;
+      if (ts !== undefined && ts < (out.get(t.topic) ?? Infinity)) out.set(t.topic, ts);
+    }
+    return out;
   }
 
   #tracker(topic: string, partition: number): PartitionTracker {
@@ -86,8 +117,8 @@ export class Pipeline implements SourceHandlers {
 
   #released(records: number, bytes: number): void {
     this.inflight.release(records, bytes);
-    this.#o.metrics.inflightRecords.set(this.inflight.records);
-    this.#o.metrics.inflightBytes.set(this.inflight.bytes);
+    this.#o.metrics.inflightRecords.set({ route: this.#o.route }, this.inflight.records);
+    this.#o.metrics.inflightBytes.set({ route: this.#o.route }, this.inflight.bytes);
   }
 
   onMessage(topic: string, partition: number, m: SourceMessage): void {
@@ -101,6 +132,13 @@ export class Pipeline implements SourceHandlers {
     counts.received++;
     counts.bytes += size;
     const meta = messageMeta(topic, partition, m);
+    const replayFor = meta.headers[REPLAY_ROUTE_HEADER];
+    if (replayFor !== undefined && replayFor !== this.#o.route) {
+      // A dead letter of another route, re-injected for that route only.
+      counts.replay++;
+      tracker.track(offset, 0);
+      return;
+    }
     const decoded = decodeValue(m.value);
     if (!decoded.ok) {
       this.#deadLetter(tracker, offset, { meta, raw: m.value, fields: {}, size, unchanged: false }, 'decode', decoded.code, decoded.message);
@@ -116,7 +154,7 @@ export class Pipeline implements SourceHandlers {
       try {
         out = this.#o.query.apply(fields, meta);
       } catch (err) {
-        metrics.queryErrors.inc();
+        metrics.queryErrors.inc({ route: this.#o.route });
         const e = err as { code?: string; message?: string };
         this.#deadLetter(tracker, offset, { meta, raw: m.value, fields, size, unchanged: false }, 'query', e.code ?? 'QUERY_RUNTIME', e.message ?? String(err));
         return;
@@ -129,9 +167,11 @@ export class Pipeline implements SourceHandlers {
       fields = out;
     }
     const record: PipelineRecord = { meta, raw: m.value, fields, size, unchanged };
-    const runners = this.#o.runners;
+    let runners = this.#o.runners;
+    const replaySink = replayFor === undefined ? undefined : meta.headers[REPLAY_SINK_HEADER];
+    if (replaySink !== undefined && runners.some((r) => r.name === replaySink)) runners = runners.filter((r) => r.name === replaySink);
     this.#acquire(size);
-    const acks = tracker.track(offset, runners.length, size);
+    const acks = tracker.track(offset, runners.length, size, meta.timestamp);
     for (let i = 0; i < runners.length; i++) runners[i]!.push(record, acks[i]!);
   }
 
@@ -142,8 +182,8 @@ export class Pipeline implements SourceHandlers {
 
   #deadLetter(tracker: PartitionTracker, offset: number, record: PipelineRecord, stage: string, code: string, message: string): void {
     this.#acquire(record.size);
-    const [ack] = tracker.track(offset, 1, record.size) as [Ack];
-    this.#o.metrics.deadLettered.inc({ sink: stage, code });
+    const [ack] = tracker.track(offset, 1, record.size, record.meta.timestamp) as [Ack];
+    this.#o.metrics.deadLettered.inc({ route: this.#o.route, sink: stage, code });
     this.#log.warn({ topic: record.meta.topic, partition: record.meta.partition, offset: record.meta.offset, code }, `record dead-lettered at ${stage}: ${oneLine(message)}`);
     this.#o.dlq.write(record, { stage, error: { code, message, deliveryClass: 'permanent' } }).then(
       () => ack.done(),
@@ -153,22 +193,55 @@ export class Pipeline implements SourceHandlers {
 
   onProgress(topic: string, partition: number, highWatermark: string, nextOffset: number): void {
     const m = this.#o.metrics;
-    m.consumerLag.set({ topic, partition: String(partition) }, Math.max(0, Number(highWatermark) - nextOffset));
+    const route = this.#o.route;
+    this.#lagSeries.add(`${topic}\u0000${partition}`);
+    m.consumerLag.set({ route, topic, partition: String(partition) }, Math.max(0, Number(highWatermark) - nextOffset));
     const c = this.#counts;
-    if (c.received) m.receivedEvents.inc({ topic }, c.received);
-    if (c.bytes) m.receivedBytes.inc({ topic }, c.bytes);
-    if (c.raw) m.rawEvents.inc({ topic }, c.raw);
-    if (c.filtered) m.filteredEvents.inc(c.filtered);
-    this.#counts = { received: 0, bytes: 0, raw: 0, filtered: 0 };
-    m.inflightRecords.set(this.inflight.records);
-    m.inflightBytes.set(this.inflight.bytes);
+    if (c.received) m.receivedEvents.inc({ route, topic }, c.received);
+    if (c.bytes) m.receivedBytes.inc({ route, topic }, c.bytes);
+    if (c.raw) m.rawEvents.inc({ route, topic }, c.raw);
+    if (c.filtered) m.filteredEvents.inc({ route, reason: 'where' }, c.filtered);
+    if (c.replay) m.filteredEvents.inc({ route, reason: 'replay' }, c.replay);
+    this.#counts = { received: 0, bytes: 0, raw: 0, filtered: 0, replay: 0 };
+    this.updateGauges();
+  }
+
+  /** In-flight and oldest-record gauges (also refreshed on a timer while nothing is fetched). */
+  updateGauges(): void {
+    const m = this.#o.metrics;
+    const route = this.#o.route;
+    m.inflightRecords.set({ route }, this.inflight.records);
+    m.inflightBytes.set({ route }, this.inflight.bytes);
+    const oldest = this.oldestPending();
+    const now = Date.now();
+    for (const topic of this.#assignedTopics) {
+      const ts = oldest.get(topic);
+      m.oldestUnacked.set({ route, topic }, ts === undefined ? 0 : Math.max(0, now - ts) / 1000);
+    }
   }
 
   onAssigned(assignment: TopicPartitions[]): void {
     const m = this.#o.metrics;
-    m.consumerLag.reset();
-    m.assignedPartitions.reset();
-    for (const { topic, partitions } of assignment) m.assignedPartitions.set({ topic }, partitions.length);
+    const route = this.#o.route;
+    for (const key of this.#lagSeries) {
+      const [topic, partition] = key.split('\u0000') as [string, string];
+      m.consumerLag.remove({ route, topic, partition });
+    }
+    this.#lagSeries.clear();
+    for (const topic of this.#assignedTopics) m.assignedPartitions.remove({ route, topic });
+    this.#assignedTopics = assignment.map((a) => a.topic);
+    for (const { topic, partitions } of assignment) m.assignedPartitions.set({ route, topic }, partitions.length);
+  }
+
+  /** The broker deleted offsets [from, to) before this route read them (retention): counted, logged. */
+  onSkipped(topic: string, partition: number, from: number, to: number): void {
+    const n = to - from;
+    if (n <= 0) return;
+    this.#o.metrics.retentionSkipped.inc({ route: this.#o.route, topic, partition: String(partition) }, n);
+    this.#log.error(
+      { topic, partition, fromOffset: from, toOffset: to - 1, records: n },
+      `records lost to retention: offsets ${from}-${to - 1} of ${topic}/${partition} were deleted by the broker before this route read them (the route was stalled longer than the topic's retention)`,
+    );
   }
 
   /** Delivers what is in flight (up to `timeoutMs`), commits it and forgets every partition. */
@@ -185,17 +258,23 @@ export class Pipeline implements SourceHandlers {
     const left = this.#unacked.value;
     for (const t of this.#trackers.values()) t.close();
     this.#trackers.clear();
-    this.#log.info({ reason, drained, abandonedInFlight: drained ? 0 : left, ms: Date.now() - started }, drained ? 'drained and committed' : 'drain deadline passed; committed what was acknowledged');
+    // Records not delivered by the deadline are not lost: uncommitted, they are read again by the
+    // partitions' next owner (or this instance after the rejoin) from the last commit.
+    this.#log.info({ reason, drained, leftForNextOwner: drained ? 0 : left, ms: Date.now() - started }, drained ? 'drained and committed' : 'drain deadline passed; committed what was acknowledged, the rest is read again from there');
     return drained;
   }
 
   async beforeJoin(): Promise<void> {
     if (this.#trackers.size === 0) return;
-    this.#o.metrics.rebalances.inc();
+    this.#o.metrics.rebalances.inc({ route: this.#o.route });
     await this.drainAndRelease(this.#o.rebalanceDrainMs, 'rebalance');
   }
 
   onFatal(error: Error): void {
     this.#o.onFatal(error);
+  }
+
+  onTopicRetention(topic: string, retentionMs: number): void {
+    this.#o.onTopicRetention?.(topic, retentionMs);
   }
 }

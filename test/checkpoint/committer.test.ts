@@ -13,7 +13,7 @@ function setup(commit: (offsets: Offsets) => Promise<void>) {
   const logger = createLogger({ level: 'debug', destination: new Writable({ write: (c, _e, cb) => (lines.push(JSON.parse(String(c))), cb()) }) });
   const tracker = new PartitionTracker('t', 0);
   const metrics = createMetrics();
-  const committer = new Committer(commit, () => [tracker], metrics, logger);
+  const committer = new Committer(commit, () => [tracker], metrics, logger, 'default');
   /** Tracks and acknowledges the next record, so that there is something new to commit. */
   let offset = 0;
   const deliverOne = () => tracker.track(offset++, 1)[0]!.done();

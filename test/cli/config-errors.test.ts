@@ -37,8 +37,9 @@ describe('configuration errors at start', () => {
     expect(r.code).toBe(0);
     const cfg = JSON.parse(r.stdout);
     expect(cfg.kafka.brokers).toEqual(['127.0.0.1:1']);
-    expect(cfg.query).toBe("* | where severity = 'high'");
-    expect(cfg.sinks[0].type).toBe('stdout');
+    expect(cfg.routes).toHaveLength(1);
+    expect(cfg.routes[0]).toMatchObject({ name: 'default', query: "* | where severity = 'high'", kafka: { groupId: 'logstream', topics: ['logs'] } });
+    expect(cfg.routes[0].sinks[0].type).toBe('stdout');
   });
 
   it('check-config never prints TLS private keys or passwords, only that files were read', async () => {

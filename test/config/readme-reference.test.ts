@@ -1,7 +1,7 @@
 // README's configuration table is generated from the code; this fails when they drift apart.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { configReference } from '../../src/config/docs.ts';
+import { configReference } from '../../src/config-reference.ts';
 import { embed } from '../../scripts/config-doc.ts';
 
 describe('README configuration reference', () => {

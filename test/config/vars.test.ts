@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/app-config.ts';
+import { loadConfig } from '../../src/app-config.ts';
 import { Secret } from '../../src/config/secret.ts';
 import { parseByteSize, parseDurationMs, parseVars, v } from '../../src/config/vars.ts';
 import { ConfigError } from '../../src/core/errors.ts';
@@ -67,8 +67,8 @@ describe('environment variables', () => {
 
   it('applies sink delivery settings under the sink prefix', () => {
     const cfg = loadConfig({ ...base, SINKS: 'file', FILE_PATH: '/tmp/x.jsonl', FILE_BATCH_MAX_RECORDS: '7', FILE_RETRY_MAX: '2s' });
-    expect(cfg.sinks[0]!.delivery.batchMaxRecords).toBe(7);
-    expect(cfg.sinks[0]!.delivery.retryMaxMs).toBe(2000);
+    expect(cfg.routes[0]!.sinks[0]!.delivery.batchMaxRecords).toBe(7);
+    expect(cfg.routes[0]!.sinks[0]!.delivery.retryMaxMs).toBe(2000);
     expect(problemsOf(() => loadConfig({ ...base, SINKS: 'file', FILE_PATH: '/x', FILE_CONCURRENCY: '0' }))).toEqual(['FILE_CONCURRENCY: must be at least 1, got "0"']);
   });
 });

@@ -44,7 +44,7 @@ function setup(cfg: Partial<DeliveryConfig> = {}) {
   const dlq = new DeadLetterQueue(async (m) => {
     dead.push(...m);
   }, 1);
-  const runner = new SinkRunner('test', sink, { ...DELIVERY_DEFAULTS, retryInitialMs: 1, retryMaxMs: 5, batchMaxWaitMs: 5, ...cfg }, { dlq, metrics: createMetrics(), logger });
+  const runner = new SinkRunner('test', sink, { ...DELIVERY_DEFAULTS, retryInitialMs: 1, retryMaxMs: 5, batchMaxWaitMs: 5, ...cfg }, { dlq, metrics: createMetrics(), logger, route: 'default' });
   const trackers = new Map<number, PartitionTracker>();
   const push = (partition: number, offset: number, fields?: Record<string, unknown>) => {
     let t = trackers.get(partition);

@@ -8,8 +8,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { configReference } from '../../src/config/docs.ts';
-import { loadConfig } from '../../src/config/app-config.ts';
+import { configReference } from '../../src/config-reference.ts';
+import { loadConfig } from '../../src/app-config.ts';
 import { CHART, FULL_VALUES, KUBE_VERSION, helm, helmBin, kubeValidate, one, render, template, type K8sObject } from './helm-support.ts';
 
 /** "30s" / "30000ms" / "2m" to seconds (the duration forms logstream accepts). */

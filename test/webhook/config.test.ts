@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/core/errors.ts';
-import { loadConfig } from '../../src/config/app-config.ts';
+import { loadConfig } from '../../src/app-config.ts';
 import { parseWebhookConfig } from '../../src/webhook/config.ts';
 import { newKey } from '../../src/webhook/keys.ts';
 
@@ -53,7 +53,7 @@ describe('WEBHOOK_* configuration', () => {
   it('a webhook-only instance needs neither SINKS nor KAFKA_TOPICS; without either SINKS is required', () => {
     const k = newKey();
     const cfg = loadConfig({ KAFKA_BROKERS: 'localhost:9092', WEBHOOK_PRODUCTS: 'web=t', WEBHOOK_KEYS: `web=${k.hash}` });
-    expect(cfg.sinks).toEqual([]);
+    expect(cfg.routes).toEqual([]);
     expect(cfg.kafka.topics).toEqual([]);
     expect(cfg.webhook?.products.get('web')).toBe('t');
     expect(problems(() => loadConfig({ KAFKA_BROKERS: 'localhost:9092', KAFKA_TOPICS: 'x' }))).toEqual([expect.stringMatching(/^SINKS: is required/)]);

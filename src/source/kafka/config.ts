@@ -7,10 +7,13 @@ import { kafkaSecurityVars, parseKafkaSecurity, type KafkaSecurity } from './sec
 const hostPort = (s: string): string | undefined =>
   /^[A-Za-z0-9.\-_\[\]:]+:\d{1,5}$/.test(s) ? undefined : `${JSON.stringify(s)} is not host:port`;
 
-/** Where a group with no committed offset for a partition starts. */
-export type StartPosition = { kind: 'earliest' } | { kind: 'latest' } | { kind: 'timestamp'; ms: number };
+/** Where a group with no committed offset for a partition starts. `group`: where another group's
+ *  committed offset is (moving from one pipeline to routes without losing or repeating records). */
+export type StartPosition = { kind: 'earliest' } | { kind: 'latest' } | { kind: 'timestamp'; ms: number } | { kind: 'group'; groupId: string };
 
 export function parseStartPosition(raw: string): StartPosition | undefined {
+  const g = /^group:(.+)$/i.exec(raw.trim());
+  if (g) return { kind: 'group', groupId: g[1]!.trim() };
   const t = raw.trim().toLowerCase();
   if (t === 'earliest' || t === 'beginning') return { kind: 'earliest' };
   if (t === 'latest' || t === 'end') return { kind: 'latest' };
@@ -25,7 +28,7 @@ export const kafkaVars = {
   KAFKA_GROUP_ID: v.string({ doc: 'Consumer group shared by all replicas; progress is committed to it.', default: 'logstream' }),
   KAFKA_CLIENT_ID: v.string({ doc: 'Client id (defaults to logstream-<hostname>).', default: `logstream-${hostname()}`, }),
   KAFKA_START_FROM: v.string({
-    doc: 'Where a partition without a committed offset starts: earliest, latest, an ISO 8601 time or epoch seconds/ms.',
+    doc: 'Where a partition without a committed offset starts: earliest, latest, an ISO 8601 time, epoch seconds/ms, or `group:<id>` (where that group committed; earliest where it did not).',
     default: 'earliest',
   }),
   KAFKA_SESSION_TIMEOUT: v.duration({ doc: 'Group session timeout: how soon a dead instance\'s partitions move.', default: 30_000, min: 3000 }),
@@ -36,9 +39,22 @@ export const kafkaVars = {
   KAFKA_MAX_BYTES_PER_PARTITION: v.bytes({ doc: 'Fetch size per partition.', default: 1024 * 1024, min: 1024 }),
   KAFKA_DLQ_TOPIC: v.string({ doc: 'Dead-letter topic (created at start if missing).', default: 'logstream-dead-letter' }),
   KAFKA_DLQ_PARTITIONS: v.int({ doc: 'Partitions of the dead-letter topic when logstream creates it.', default: 1, min: 1 }),
+  KAFKA_CONTROL_TOPIC: v.string({ doc: 'Compacted topic every instance follows for route pause/resume (`logstream routes`, `reset-offsets --route`); created at start if missing.', default: 'logstream-control' }),
   KAFKA_CONNECTION_TIMEOUT: v.duration({ doc: 'TCP connect timeout to a broker.', default: 10_000, min: 100 }),
   ...kafkaSecurityVars,
 };
+
+/** What a route may set for itself (ROUTE_<NAME>_X); the rest (brokers, TLS/SASL, timeouts) is shared. */
+export const KAFKA_ROUTE_VARS = [
+  'KAFKA_TOPICS',
+  'KAFKA_GROUP_ID',
+  'KAFKA_START_FROM',
+  'KAFKA_COMMIT_INTERVAL',
+  'KAFKA_FETCH_MAX_WAIT',
+  'KAFKA_MAX_BYTES_PER_PARTITION',
+  'KAFKA_DLQ_TOPIC',
+  'KAFKA_DLQ_PARTITIONS',
+] as const satisfies ReadonlyArray<keyof typeof kafkaVars>;
 
 export interface KafkaSourceConfig {
   brokers: string[];
@@ -54,6 +70,7 @@ export interface KafkaSourceConfig {
   fetchMaxWaitMs: number;
   dlqTopic: string;
   dlqPartitions: number;
+  controlTopic: string;
   connectionTimeoutMs: number;
   security: KafkaSecurity;
 }
@@ -64,7 +81,8 @@ export function parseKafkaConfig(env: Env, opts: { consuming: boolean } = { cons
   const p = parseVars(specs, env);
   const startFrom = parseStartPosition(p.KAFKA_START_FROM);
   const problems: string[] = [];
-  if (!startFrom) problems.push(`KAFKA_START_FROM: must be earliest, latest, an ISO 8601 time or epoch seconds/ms, got ${JSON.stringify(p.KAFKA_START_FROM)}`);
+  if (!startFrom) problems.push(`KAFKA_START_FROM: must be earliest, latest, an ISO 8601 time, epoch seconds/ms or group:<id>, got ${JSON.stringify(p.KAFKA_START_FROM)}`);
+  else if (startFrom.kind === 'group' && startFrom.groupId === p.KAFKA_GROUP_ID) problems.push(`KAFKA_START_FROM: group:${startFrom.groupId} is this route's own group (KAFKA_GROUP_ID); name the group to start from`);
   if (p.KAFKA_HEARTBEAT_INTERVAL * 3 > p.KAFKA_SESSION_TIMEOUT) problems.push('KAFKA_HEARTBEAT_INTERVAL: must be at most a third of KAFKA_SESSION_TIMEOUT');
   if (p.KAFKA_TOPICS.includes(p.KAFKA_DLQ_TOPIC)) problems.push('KAFKA_DLQ_TOPIC: must not be one of KAFKA_TOPICS (dead letters would be read again)');
   const security = parseKafkaSecurity(p, env, problems);
@@ -83,6 +101,7 @@ export function parseKafkaConfig(env: Env, opts: { consuming: boolean } = { cons
     fetchMaxWaitMs: p.KAFKA_FETCH_MAX_WAIT,
     dlqTopic: p.KAFKA_DLQ_TOPIC,
     dlqPartitions: p.KAFKA_DLQ_PARTITIONS,
+    controlTopic: p.KAFKA_CONTROL_TOPIC,
     connectionTimeoutMs: p.KAFKA_CONNECTION_TIMEOUT,
     security,
   };

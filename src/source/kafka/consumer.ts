@@ -1,7 +1,7 @@
 // The Kafka consumer-group source behind a narrow interface: the rest of logstream never sees kafkajs.
 // eachBatch with auto-resolve and auto-commit off; a record's offset is resolved (so not fetched
 // again) as soon as the pipeline takes it, and committed only when every sink acknowledged it.
-import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import kafkajs, { type Admin, type Consumer, type EachBatchPayload, type Kafka, type KafkaMessage } from 'kafkajs';
 import { retriable } from '../../core/errors.ts';
 import type { Logger } from '../../telemetry/logger.ts';
 import type { KafkaSourceConfig } from './config.ts';
@@ -34,6 +34,10 @@ export interface SourceHandlers {
   beforeJoin(): Promise<void>;
   /** After joining: the partitions this instance now owns. */
   onAssigned(assignment: TopicPartitions[]): void;
+  /** The broker deleted offsets [from, to) of a partition before they were read (retention). */
+  onSkipped?(topic: string, partition: number, from: number, to: number): void;
+  /** retention.ms of each topic read (-1: unlimited), once at start. */
+  onTopicRetention?(topic: string, retentionMs: number): void;
   /** kafkajs gave up (non-retriable error): the process must exit non-zero. */
   onFatal(error: Error): void;
 }
@@ -52,8 +56,12 @@ export class KafkaGroupSource {
   /** Set once by stopAccepting(): a rejoin during shutdown must not start taking records again. */
   #stopping = false;
   readonly #paused = new Map<string, { topic: string; partition: number }>();
-  /** Partitions whose start position (KAFKA_START_FROM timestamp) was checked in this assignment. */
-  #startChecked = new Set<string>();
+  /** The offset each partition should be read from next, as far as this member knows: the group's
+   *  commit at the first batch of an assignment, then one past the last record taken. A fetch that
+   *  starts later than that, past the partition's log start, met offsets deleted by retention. */
+  #expected = new Map<string, number>();
+  /** When a partition's gap was last checked against its log start (a check is an admin request). */
+  #gapCheckedAt = new Map<string, number>();
   #joined = false;
   /** False from a crash until kafkajs has rejoined: its commitOffsets() then returns without
    *  committing and without an error, so commit() must refuse instead. */
@@ -86,6 +94,9 @@ export class KafkaGroupSource {
     const existing = new Set(await this.#admin.listTopics());
     const missing = this.#cfg.topics.filter((t) => !existing.has(t));
     if (missing.length > 0) throw new Error(`KAFKA_TOPICS: topic(s) ${missing.join(', ')} do not exist on ${this.#cfg.brokers.join(',')}`);
+    if (handlers.onTopicRetention) {
+      for (const [topic, ms] of await topicRetention(this.#admin, this.#cfg.topics)) handlers.onTopicRetention(topic, ms);
+    }
 
     const consumer = this.#kafka.consumer({
       groupId: this.#cfg.groupId,
@@ -101,7 +112,7 @@ export class KafkaGroupSource {
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
       this.#joined = true;
       this.#runnerUp = true;
-      this.#startChecked = new Set();
+      this.#expected = new Map();
       const assignment = Object.entries(e.payload.memberAssignment).map(([topic, partitions]) => ({ topic, partitions: partitions as number[] }));
       this.#log.info({ group: e.payload.groupId, assignment, leader: e.payload.isLeader }, 'joined the consumer group');
       this.#accepting = !this.#stopping;
@@ -151,9 +162,8 @@ export class KafkaGroupSource {
     await p.heartbeat();
     if (!this.#accepting || !p.isRunning() || p.isStale()) return;
     const tp = `${topic}/${partition}`;
-    if (this.#cfg.startFrom.kind === 'timestamp' && !this.#startChecked.has(tp)) {
-      if (await this.#seekToStartTime(topic, partition, batch.firstOffset())) return;
-    }
+    if (!this.#expected.has(tp) && (await this.#startPosition(topic, partition, batch.firstOffset()))) return;
+    if (await this.#skippedByRetention(topic, partition, Number(batch.messages[0]!.offset))) return;
     let next: number | undefined;
     for (const message of batch.messages) {
       if (!this.#accepting || !p.isRunning() || p.isStale()) break;
@@ -173,28 +183,76 @@ export class KafkaGroupSource {
       p.resolveOffset(message.offset);
       next = Number(message.offset) + 1;
     }
+    if (next !== undefined) this.#expected.set(tp, next);
     if (next !== undefined) handlers.onProgress?.(topic, partition, batch.highWatermark, next);
     await p.heartbeat();
   }
 
   /**
-   * KAFKA_START_FROM=<time>: a partition the group never committed starts at the first offset at or
-   * after that time. We commit that offset for the group and seek there. Returns true when it sought.
+   * The first batch of a partition in this assignment: learns the group's commit. A partition the
+   * group never committed starts at KAFKA_START_FROM: a time (the first offset at or after it) or
+   * another group's commit (`group:<id>`); we commit that offset for the group and seek there.
+   * Returns true when it sought (the batch is dropped; the next fetch starts there).
    */
-  async #seekToStartTime(topic: string, partition: number, firstOffset: string | null): Promise<boolean> {
+  async #startPosition(topic: string, partition: number, firstOffset: string | null): Promise<boolean> {
     const tp = `${topic}/${partition}`;
+    const committed = await this.#committedOffset(this.#cfg.groupId, topic, partition);
+    if (committed !== undefined) {
+      this.#expected.set(tp, committed);
+      return false;
+    }
     const start = this.#cfg.startFrom;
-    if (start.kind !== 'timestamp') return false;
-    const committed = await this.#admin!.fetchOffsets({ groupId: this.#cfg.groupId, topics: [topic] });
-    const entry = committed[0]?.partitions.find((x) => x.partition === partition);
-    this.#startChecked.add(tp);
-    if (entry && entry.offset !== '-1') return false;
-    const byTime = await this.#admin!.fetchTopicOffsetsByTimestamp(topic, start.ms);
-    const target = byTime.find((x) => x.partition === partition)?.offset;
-    if (target === undefined || target === '-1' || Number(target) <= Number(firstOffset ?? 0)) return false;
-    this.#log.info({ topic, partition, offset: target, from: new Date(start.ms).toISOString() }, 'new partition: starting at KAFKA_START_FROM');
-    await this.#consumer!.commitOffsets([{ topic, partition, offset: target }]);
-    this.#consumer!.seek({ topic, partition, offset: target });
+    let target: number | undefined;
+    if (start.kind === 'timestamp') {
+      const byTime = await this.#admin!.fetchTopicOffsetsByTimestamp(topic, start.ms);
+      const t = byTime.find((x) => x.partition === partition)?.offset;
+      target = t === undefined || t === '-1' ? undefined : Number(t);
+    } else if (start.kind === 'group') {
+      target = await this.#committedOffset(start.groupId, topic, partition);
+      if (target === undefined) this.#log.warn({ topic, partition, from: start.groupId }, 'KAFKA_START_FROM: that group has no commit for this partition; starting at the earliest offset');
+      else this.#expected.set(tp, target);
+    }
+    if (target === undefined || target <= Number(firstOffset ?? 0)) {
+      if (!this.#expected.has(tp)) this.#expected.set(tp, Number(firstOffset ?? 0)); // nothing to expect: starts where it starts
+      return false;
+    }
+    this.#log.info({ topic, partition, offset: target, from: start.kind === 'timestamp' ? new Date(start.ms).toISOString() : `group:${(start as { groupId: string }).groupId}` }, 'new partition: starting at KAFKA_START_FROM');
+    this.#expected.set(tp, target);
+    await this.#consumer!.commitOffsets([{ topic, partition, offset: String(target) }]);
+    this.#consumer!.seek({ topic, partition, offset: String(target) });
+    return true;
+  }
+
+  async #committedOffset(groupId: string, topic: string, partition: number): Promise<number | undefined> {
+    const committed = await this.#admin!.fetchOffsets({ groupId, topics: [topic] });
+    const o = committed[0]?.partitions.find((x) => x.partition === partition)?.offset;
+    return o === undefined || o === '-1' ? undefined : Number(o);
+  }
+
+  /**
+   * A fetch that starts after the offset this member expected: compaction, transaction markers — or
+   * retention deleted the offsets while the route was stalled (kafkajs then silently restarts from
+   * the log start, or from the end with KAFKA_START_FROM=latest). Checked against the partition's log
+   * start at the first batch of an assignment and otherwise at most every 5 s per partition; offsets
+   * below the log start are reported lost, and a jump past the log start is undone (seek back to it).
+   * Returns true when it sought.
+   */
+  async #skippedByRetention(topic: string, partition: number, first: number): Promise<boolean> {
+    const tp = `${topic}/${partition}`;
+    const expected = this.#expected.get(tp);
+    if (expected === undefined || first <= expected) return false;
+    const now = performance.now();
+    const last = this.#gapCheckedAt.get(tp);
+    if (last !== undefined && now - last < GAP_CHECK_INTERVAL_MS && first - expected <= 1) return false;
+    this.#gapCheckedAt.set(tp, now);
+    const offsets = await this.#admin!.fetchTopicOffsets(topic);
+    const low = Number(offsets.find((o) => o.partition === partition)?.low ?? 0);
+    if (low <= expected) return false;
+    this.#handlers?.onSkipped?.(topic, partition, expected, low);
+    this.#expected.set(tp, low);
+    if (first <= low) return false;
+    this.#log.warn({ topic, partition, offset: low, fetchedFrom: first }, 'the fetch restarted past the log start: reading from the log start');
+    this.#consumer!.seek({ topic, partition, offset: String(low) });
     return true;
   }
 
@@ -241,6 +299,24 @@ export class KafkaGroupSource {
       await this.#admin?.disconnect().catch(() => undefined);
     }
   }
+}
+
+/** How often, at most, a small gap in a partition's offsets is checked against its log start. */
+const GAP_CHECK_INTERVAL_MS = 5000;
+const { ConfigResourceTypes } = kafkajs;
+
+/** retention.ms of each topic (-1: unlimited). */
+async function topicRetention(admin: Admin, topics: readonly string[]): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  const res = await admin.describeConfigs({
+    includeSynonyms: false,
+    resources: topics.map((name) => ({ type: ConfigResourceTypes.TOPIC, name, configNames: ['retention.ms'] })),
+  });
+  for (const r of res.resources) {
+    const v = Number(r.configEntries.find((c) => c.configName === 'retention.ms')?.configValue);
+    if (Number.isFinite(v)) out.set(r.resourceName, v);
+  }
+  return out;
 }
 
 /** Commit errors that mean the group generation moved on without this member. */

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../../src/config/app-config.ts';
+import { loadConfig } from '../../../src/app-config.ts';
 import { ConfigError } from '../../../src/core/errors.ts';
 import { parseFormPostConfig } from '../../../src/sinks/form-post/config.ts';
 
@@ -112,10 +112,10 @@ describe('form POST configuration', () => {
 
   it('is a sink of the daemon: SINKS=form_post with the shared delivery defaults (20 rows, 1 s)', () => {
     const cfg = loadConfig({ KAFKA_BROKERS: '127.0.0.1:9092', KAFKA_TOPICS: 't', SINKS: 'form_post', ...BASE });
-    const sink = cfg.sinks[0]!;
+    const sink = cfg.routes[0]!.sinks[0]!;
     expect(sink.definition.type).toBe('form_post');
     expect(sink.delivery).toMatchObject({ batchMaxRecords: 20, batchMaxBytes: 1_000_000, batchMaxWaitMs: 1000, concurrency: 8, requestTimeoutMs: 30_000 });
     const five = loadConfig({ KAFKA_BROKERS: '127.0.0.1:9092', KAFKA_TOPICS: 't', SINKS: 'form_post', ...BASE, FORMPOST_BATCH_MAX_WAIT: '5m', FORMPOST_BATCH_MAX_RECORDS: '100' });
-    expect(five.sinks[0]!.delivery).toMatchObject({ batchMaxWaitMs: 300_000, batchMaxRecords: 100 });
+    expect(five.routes[0]!.sinks[0]!.delivery).toMatchObject({ batchMaxWaitMs: 300_000, batchMaxRecords: 100 });
   });
 });

@@ -31,6 +31,7 @@ describe('S3 batching', () => {
       dlq: new DeadLetterQueue(async () => {}, 1),
       metrics: createMetrics(),
       logger,
+      route: 'default',
     });
     const types = ['activities', 'queries', 'replays'];
     const t0 = Date.UTC(2024, 1, 1, 18, 58, 59, 500); // records span 18:58, 18:59 and 19:00

@@ -1,10 +1,10 @@
 // The configuration reference, generated from the variable specs so README cannot drift from the code.
 import { appVars } from './app-config.ts';
-import type { VarSpecs } from './vars.ts';
-import { deliveryVars, DELIVERY_DEFAULTS } from '../delivery/config.ts';
-import { kafkaVars } from '../source/kafka/config.ts';
-import { SINKS } from '../sinks/index.ts';
-import { webhookVars } from '../webhook/config.ts';
+import type { VarSpecs } from './config/vars.ts';
+import { deliveryVars, DELIVERY_DEFAULTS } from './delivery/config.ts';
+import { kafkaVars } from './source/kafka/config.ts';
+import { SINKS } from './sinks/index.ts';
+import { webhookVars } from './webhook/config.ts';
 
 function rows(specs: VarSpecs): string[] {
   return Object.entries(specs).map(([name, s]) => {

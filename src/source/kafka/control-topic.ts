@@ -1,0 +1,147 @@
+// The control topic: a compacted, one-partition topic that every instance follows, holding the wanted
+// state of each route (key `route/<name>`, value {"state":"paused"|"running",…}). `logstream routes
+// pause NAME` writes one record and every instance of every replica pauses that route — drains,
+// commits, leaves its group — which is what moving a running route's offsets needs (Kafka refuses to
+// reset a group that has members). A route with no record runs.
+import { hostname } from 'node:os';
+import { Partitioners, type Kafka, type Producer } from 'kafkajs';
+import { oneLine } from '../../core/errors.ts';
+import type { Logger } from '../../telemetry/logger.ts';
+import { PartitionReader } from './partition-reader.ts';
+
+const PARTITION = 0;
+const FETCH_BYTES = 256 * 1024;
+
+export const CONTROL_TOPIC_CONFIG: ReadonlyArray<{ name: string; value: string }> = [
+  { name: 'cleanup.policy', value: 'compact' },
+  { name: 'message.timestamp.type', value: 'LogAppendTime' },
+];
+
+export interface RouteControl {
+  readonly state: 'paused' | 'running';
+  /** When it was asked for (ISO 8601) and by whom (host and command). */
+  readonly at: string;
+  readonly by: string;
+  readonly reason?: string;
+}
+
+export type ControlListener = (route: string, control: RouteControl) => void;
+
+export class ControlTopic {
+  readonly #kafka: Kafka;
+  readonly #topic: string;
+  readonly #log: Logger;
+  readonly #reader: PartitionReader;
+  readonly #states = new Map<string, RouteControl>();
+  #producer: Producer | undefined;
+  #next = 0;
+  #chain: Promise<void> = Promise.resolve();
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(kafka: Kafka, topic: string, logger: Logger) {
+    this.#kafka = kafka;
+    this.#topic = topic;
+    this.#log = logger.child({ component: 'control' });
+    this.#reader = new PartitionReader(kafka);
+  }
+
+  get topic(): string {
+    return this.#topic;
+  }
+
+  /** Creates the topic when missing and reads it to the end. */
+  async start(): Promise<void> {
+    const admin = this.#kafka.admin();
+    await admin.connect();
+    try {
+      if (!(await admin.listTopics()).includes(this.#topic)) {
+        try {
+          await admin.createTopics({ topics: [{ topic: this.#topic, numPartitions: 1, configEntries: [...CONTROL_TOPIC_CONFIG] }], waitForLeaders: true });
+          this.#log.info({ topic: this.#topic }, 'created the control topic');
+        } catch (err) {
+          if (!/already exists/i.test(String((err as Error).message))) throw new Error(`KAFKA_CONTROL_TOPIC: cannot create ${this.#topic}: ${oneLine(String((err as Error).message))}`, { cause: err });
+        }
+      }
+    } finally {
+      await admin.disconnect();
+    }
+    const partitions = await this.#reader.partitions(this.#topic);
+    if (partitions.length !== 1) throw new Error(`KAFKA_CONTROL_TOPIC: ${this.#topic} must have exactly 1 partition, it has ${partitions.length}`);
+    this.#next = (await this.#reader.earliest(this.#topic)).get(PARTITION) ?? 0;
+    await this.sync();
+  }
+
+  /** The wanted state of every route that has one. */
+  get states(): ReadonlyMap<string, RouteControl> {
+    return this.#states;
+  }
+
+  /** Reads new records every `intervalMs` and tells `listener` about each route whose state changed. */
+  follow(intervalMs: number, listener: ControlListener): void {
+    const tick = (): void => {
+      this.sync(listener).then(
+        () => undefined,
+        (err) => this.#log.warn(`reading the control topic failed, will retry: ${oneLine(String((err as Error)?.message ?? err))}`),
+      ).finally(() => {
+        if (this.#timer) this.#timer = setTimeout(tick, intervalMs).unref();
+      });
+    };
+    this.#timer = setTimeout(tick, intervalMs).unref();
+  }
+
+  /** Catches up to the end of the topic as it is now. */
+  sync(listener?: ControlListener): Promise<void> {
+    const run = this.#chain.then(() => this.#catchUp(listener));
+    this.#chain = run.catch(() => undefined);
+    return run;
+  }
+
+  async #catchUp(listener: ControlListener | undefined): Promise<void> {
+    const end = (await this.#reader.latest(this.#topic)).get(PARTITION) ?? 0;
+    while (this.#next < end) {
+      const { messages, nextOffset } = await this.#reader.fetch(this.#topic, PARTITION, this.#next, FETCH_BYTES);
+      for (const m of messages) {
+        const key = m.key?.toString('utf8') ?? '';
+        if (!key.startsWith('route/')) continue;
+        const route = key.slice('route/'.length);
+        const control = parseControl(m.value);
+        const before = this.#states.get(route)?.state ?? 'running';
+        if (control) this.#states.set(route, control);
+        else this.#states.delete(route);
+        const after = control?.state ?? 'running';
+        if (after !== before) listener?.(route, control ?? { state: 'running', at: new Date(Number(m.timestamp)).toISOString(), by: 'tombstone' });
+      }
+      if (nextOffset <= this.#next) break;
+      this.#next = nextOffset;
+    }
+  }
+
+  /** Asks every instance to pause or resume `route`; resolves once the record is written and read back. */
+  async set(route: string, state: RouteControl['state'], by: string, reason?: string): Promise<RouteControl> {
+    this.#producer ??= this.#kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+    await this.#producer.connect();
+    const control: RouteControl = { state, at: new Date().toISOString(), by: `${by}@${hostname()}`, ...(reason ? { reason } : {}) };
+    await this.#producer.send({ topic: this.#topic, acks: -1, messages: [{ key: `route/${route}`, value: JSON.stringify(control), partition: PARTITION }] });
+    await this.sync();
+    return control;
+  }
+
+  async stop(): Promise<void> {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    await this.#chain.catch(() => undefined);
+    await this.#producer?.disconnect().catch(() => undefined);
+    await this.#reader.disconnect().catch(() => undefined);
+  }
+}
+
+function parseControl(value: Buffer | null): RouteControl | undefined {
+  if (value === null || value.length === 0) return undefined;
+  try {
+    const v = JSON.parse(value.toString('utf8')) as Record<string, unknown>;
+    if (v['state'] !== 'paused' && v['state'] !== 'running') return undefined;
+    return { state: v['state'], at: String(v['at'] ?? ''), by: String(v['by'] ?? ''), ...(typeof v['reason'] === 'string' ? { reason: v['reason'] } : {}) };
+  } catch {
+    return undefined;
+  }
+}
