@@ -128,11 +128,39 @@ const KNOWN_VARS: ReadonlySet<string> = new Set([...PER_ROUTE_VARS, ...namesOf(a
 /** First words of logstream's variable names: an unknown variable starting with one is reported. */
 const PREFIXES = [...new Set([...KNOWN_VARS].filter((n) => !n.startsWith('ROUTE')).map((n) => n.split('_')[0]!)), 'ROUTES'];
 
+/** What route `name` sees of the environment (the environment itself without ROUTES). */
+function viewOf(env: Env, name: string, routed: boolean): { view: Env; origin: Map<string, string> } {
+  if (!routed) return { view: env, origin: new Map() };
+  const { env: view, origin } = routeView(env, name, PER_ROUTE_VARS);
+  // A route's group defaults to <KAFKA_GROUP_ID>.<name>, so each route keeps its own offsets.
+  if (!origin.has('KAFKA_GROUP_ID')) view['KAFKA_GROUP_ID'] = `${(env['KAFKA_GROUP_ID'] ?? '').trim() || 'logstream'}.${name}`;
+  return { view, origin };
+}
+
+/**
+ * The Kafka side of every route (group, topics, dead-letter topic) and the shared connection, without
+ * the sinks: what the operator commands (`routes`, `reset-offsets --route`, `dead-letters replay`) need.
+ */
+export function loadRouteKafka(env: Env): { kafka: KafkaSourceConfig; routed: boolean; routes: Array<{ name: string; kafka: KafkaSourceConfig }> } {
+  const problems: string[] = [];
+  const names = collect(problems, () => parseVars({ ROUTES: appVars.ROUTES }, env).ROUTES);
+  const routed = names !== undefined;
+  const kafka = collect(problems, () => parseKafkaConfig(env, { consuming: false }));
+  const routes: Array<{ name: string; kafka: KafkaSourceConfig }> = [];
+  for (const name of names ?? [DEFAULT_ROUTE]) {
+    const { view, origin } = viewOf(env, name, routed);
+    const own: string[] = [];
+    const k = collect(own, () => parseKafkaConfig(view, { consuming: false }));
+    problems.push(...(routed ? nameProblems(own, name, origin, PER_ROUTE_VARS) : own));
+    if (k) routes.push({ name, kafka: k });
+  }
+  if (problems.length > 0 || !kafka) throw new ConfigError([...new Set(problems)]);
+  return { kafka, routed, routes };
+}
+
 /** One route's configuration from its view of the environment; problems name what the user wrote. */
 function loadRoute(env: Env, name: string, routed: boolean, problems: string[]): Omit<RouteConfig, 'inflightMaxRecords' | 'inflightMaxBytes'> & { ownInflight: { records?: number; bytes?: number } } | undefined {
-  const { env: view, origin } = routed ? routeView(env, name, PER_ROUTE_VARS) : { env, origin: new Map<string, string>() };
-  // A route's group defaults to <KAFKA_GROUP_ID>.<name>, so each route keeps its own offsets.
-  if (routed && !origin.has('KAFKA_GROUP_ID')) view['KAFKA_GROUP_ID'] = `${(env['KAFKA_GROUP_ID'] ?? '').trim() || 'logstream'}.${name}`;
+  const { view, origin } = viewOf(env, name, routed);
   const own: string[] = [];
   const kafka = collect(own, () => parseKafkaConfig(view));
   const app = collect(own, () => parseVars(routeAppVars, view));

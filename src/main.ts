@@ -10,12 +10,17 @@ commands:
   check-config         validate the environment and print the resolved configuration (secrets masked)
   query '<spl>'        run a query over JSON lines on stdin (--file q.spl to read it from a file)
   webhook new-key [p]  print a new webhook key and the hash to put in WEBHOOK_KEYS
-  reset-offsets --group G --to <time|earliest|latest> [--topic T]... [--dry-run]
-                       move a stopped group's committed offsets (replay from a time)
+  routes [status|pause NAME|resume NAME]
+                       each route's state, group and lag; pause or resume one route on every instance
+  reset-offsets --group G | --route NAME --to <time|earliest|latest|group:ID> [--topic T]... [--dry-run]
+                       move a group's committed offsets (replay from a time); --route pauses the
+                       route on a running deployment, moves them and resumes it
+  dead-letters replay --route NAME [--since T] [--until T] [--code C] [--sink S] [--dry-run]
+                       re-inject a route's dead letters (for that route and sink only) once fixed
   s3 test              write a test object to <S3_PREFIX>/test in S3_BUCKET (the Log Stream "Test" button)
   help                 this text
 
-Configuration comes from environment variables: see README.md.
+Configuration comes from environment variables: see README.md and docs/routes.md.
 `;
 
 function isUserError(err: unknown): err is Error & { code?: string } {
@@ -47,6 +52,14 @@ async function main(argv: string[]): Promise<number | undefined> {
     case 's3': {
       const { s3Command } = await import('./cli/s3.ts');
       return s3Command(rest, process.env, process.stdout, process.stderr);
+    }
+    case 'routes': {
+      const { routesCommand } = await import('./cli/routes.ts');
+      return routesCommand(rest, process.env, { stdout: process.stdout, stderr: process.stderr });
+    }
+    case 'dead-letters': {
+      const { deadLettersCommand } = await import('./cli/dead-letters.ts');
+      return deadLettersCommand(rest, process.env, { stdout: process.stdout, stderr: process.stderr });
     }
     case 'reset-offsets': {
       const { resetOffsetsCommand } = await import('./cli/reset-offsets.ts');

@@ -23,6 +23,11 @@ export interface DeadLetterReason {
 export const DLQ_HEADER_PREFIX = 'logstream.';
 /** The route whose query or sink gave up on the record (what `logstream dead-letters replay` selects by). */
 export const DLQ_ROUTE_HEADER = `${DLQ_HEADER_PREFIX}route`;
+/** On a dead letter re-injected into its source topic by `logstream dead-letters replay`: the one route
+ *  that takes it (the others acknowledge it unread), and the one sink of that route it goes to when
+ *  a sink (not the decoder or the query) had refused it. The webhook skips such records. */
+export const REPLAY_ROUTE_HEADER = `${DLQ_HEADER_PREFIX}replay-for`;
+export const REPLAY_SINK_HEADER = `${DLQ_HEADER_PREFIX}replay-sink`;
 
 /** The record's own headers without logstream's (a dead letter replayed and dead-lettered again). */
 function ownHeaders(headers: Record<string, string>): Record<string, string> {

@@ -5,7 +5,7 @@ import { oneLine } from '../core/errors.ts';
 import type { Ack, PipelineRecord } from '../core/record.ts';
 import { PartitionTracker } from '../checkpoint/offset-tracker.ts';
 import { Committer } from '../checkpoint/committer.ts';
-import type { DeadLetterQueue } from '../delivery/dead-letter.ts';
+import { REPLAY_ROUTE_HEADER, REPLAY_SINK_HEADER, type DeadLetterQueue } from '../delivery/dead-letter.ts';
 import { InFlightLimit, PendingCount } from '../delivery/inflight.ts';
 import { RateLimit } from '../delivery/rate-limit.ts';
 import type { SinkRunner } from '../delivery/sink-runner.ts';
@@ -14,10 +14,6 @@ import { decodeValue, messageMeta } from '../source/kafka/decode.ts';
 import type { KafkaGroupSource, SourceHandlers, SourceMessage, TopicPartitions } from '../source/kafka/consumer.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
-
-/** A dead letter re-injected by `logstream dead-letters replay` is for one route (and maybe one sink). */
-export const REPLAY_ROUTE_HEADER = 'logstream.replay-for';
-export const REPLAY_SINK_HEADER = 'logstream.replay-sink';
 
 export interface PipelineOptions {
   /** The route's name (metric label, dead-letter replay target). */

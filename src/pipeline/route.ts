@@ -202,6 +202,10 @@ export class Route {
     run.pipeline.committer.stop();
     await run.source.stop().catch((err) => this.#log.warn(`leaving the group failed: ${oneLine(String(err?.message ?? err))}`));
     run.pipeline.updateGauges();
+    // Out of its group, the route owns no partition here: drop its assigned-partition and lag series
+    // (a paused route would otherwise report the partitions it had, and their lag, frozen).
+    run.pipeline.onAssigned([]);
+    this.#d.metrics.pausedPartitions.set({ route: this.name }, 0);
     return drained;
   }
 

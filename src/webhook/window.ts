@@ -3,6 +3,7 @@
 // call began, within the response caps. Partitions are read round-robin, one fetch each per round,
 // so a busy partition cannot starve the others across calls.
 import type { PipelineRecord } from '../core/record.ts';
+import { REPLAY_ROUTE_HEADER } from '../delivery/dead-letter.ts';
 import { encodeJson } from '../sinks/json-lines.ts';
 import type { CompiledQuery } from '../query/index.ts';
 import { decodeValue, messageMeta } from '../source/kafka/decode.ts';
@@ -97,6 +98,8 @@ export interface WindowResult {
 /** Decode + query of one record, as the push path does it. */
 export function processMessage(query: CompiledQuery, topic: string, partition: number, m: Parameters<typeof messageMeta>[2]): RecordOutcome {
   const meta = messageMeta(topic, partition, m);
+  // A dead letter replayed for a push route was already served by the webhook when it was first read.
+  if (meta.headers[REPLAY_ROUTE_HEADER] !== undefined) return { kind: 'filtered' };
   const size = m.value?.length ?? 0;
   const decoded = decodeValue(m.value);
   if (!decoded.ok) return { kind: 'dead-letter', record: { meta, raw: m.value, fields: {}, size, unchanged: false }, stage: 'webhook', code: decoded.code, message: decoded.message };

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
 import { Kafka, logLevel, Partitioners, type IHeaders, type Message } from 'kafkajs';
 import { silenceKafkajsTimeoutWarning } from '../../scripts/kafka-broker.ts';
+import { retryKafka } from '../../src/source/kafka/group-admin.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -198,13 +199,27 @@ export async function committedOffsets(bootstrap: string, groupId: string, topic
   const admin = client(bootstrap).admin();
   await admin.connect();
   try {
-    const res = await admin.fetchOffsets({ groupId, topics: [topic] });
+    // A broker that just restarted answers COORDINATOR_LOAD_IN_PROGRESS for a while: retried.
+    const res = await retryKafka(() => admin.fetchOffsets({ groupId, topics: [topic] }));
     const map = new Map<number, bigint>();
     for (const p of res.find((t) => t.topic === topic)?.partitions ?? []) {
       const off = BigInt(p.offset);
       if (off >= 0n) map.set(p.partition, off);
     }
     return map;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Deletes the records of each partition below `before` (the partition's log start moves there), as
+ *  retention does to a topic a stalled consumer has not read. */
+export async function deleteRecordsBefore(bootstrap: string, topic: string, before: Map<number, number>): Promise<void> {
+  const admin = client(bootstrap).admin();
+  await admin.connect();
+  try {
+    await retryKafka(() => admin.fetchTopicMetadata({ topics: [topic] })); // deleteTopicRecords needs it loaded
+    await retryKafka(() => admin.deleteTopicRecords({ topic, partitions: [...before].map(([partition, offset]) => ({ partition, offset: String(offset) })) }));
   } finally {
     await admin.disconnect();
   }

@@ -6,7 +6,7 @@ import { retriable } from '../../core/errors.ts';
 import type { Logger } from '../../telemetry/logger.ts';
 import type { KafkaSourceConfig } from './config.ts';
 import { createKafka } from './client.ts';
-import { assignerWithJoinHook, installJoinHook } from './revoke-hook.ts';
+import { assignerWithHooks, installGroupHooks } from './group-hooks.ts';
 
 export interface SourceMessage {
   readonly offset: string;
@@ -56,12 +56,9 @@ export class KafkaGroupSource {
   /** Set once by stopAccepting(): a rejoin during shutdown must not start taking records again. */
   #stopping = false;
   readonly #paused = new Map<string, { topic: string; partition: number }>();
-  /** The offset each partition should be read from next, as far as this member knows: the group's
-   *  commit at the first batch of an assignment, then one past the last record taken. A fetch that
-   *  starts later than that, past the partition's log start, met offsets deleted by retention. */
+  /** The offset each partition is read from next, as far as this member knows: the group's commit
+   *  (or the start position) at the first batch of an assignment, then one past the last record taken. */
   #expected = new Map<string, number>();
-  /** When a partition's gap was last checked against its log start (a check is an admin request). */
-  #gapCheckedAt = new Map<string, number>();
   #joined = false;
   /** False from a crash until kafkajs has rejoined: its commitOffsets() then returns without
    *  committing and without an error, so commit() must refuse instead. */
@@ -87,7 +84,7 @@ export class KafkaGroupSource {
 
   /** Checks the topics exist, joins the group and starts consuming. */
   async start(handlers: SourceHandlers): Promise<void> {
-    installJoinHook();
+    installGroupHooks();
     this.#handlers = handlers;
     this.#admin = this.#kafka.admin();
     await this.#admin.connect();
@@ -105,7 +102,7 @@ export class KafkaGroupSource {
       heartbeatInterval: this.#cfg.heartbeatIntervalMs,
       maxBytesPerPartition: this.#cfg.maxBytesPerPartition,
       maxWaitTimeInMs: this.#cfg.fetchMaxWaitMs,
-      partitionAssigners: [assignerWithJoinHook(() => this.#beforeJoin())],
+      partitionAssigners: [assignerWithHooks({ beforeJoin: () => this.#beforeJoin(), offsetOutOfRange: (topic, partition) => this.#offsetOutOfRange(topic, partition) })],
       allowAutoTopicCreation: false,
     });
     this.#consumer = consumer;
@@ -163,7 +160,6 @@ export class KafkaGroupSource {
     if (!this.#accepting || !p.isRunning() || p.isStale()) return;
     const tp = `${topic}/${partition}`;
     if (!this.#expected.has(tp) && (await this.#startPosition(topic, partition, batch.firstOffset()))) return;
-    if (await this.#skippedByRetention(topic, partition, Number(batch.messages[0]!.offset))) return;
     let next: number | undefined;
     for (const message of batch.messages) {
       if (!this.#accepting || !p.isRunning() || p.isStale()) break;
@@ -226,34 +222,33 @@ export class KafkaGroupSource {
   async #committedOffset(groupId: string, topic: string, partition: number): Promise<number | undefined> {
     const committed = await this.#admin!.fetchOffsets({ groupId, topics: [topic] });
     const o = committed[0]?.partitions.find((x) => x.partition === partition)?.offset;
-    return o === undefined || o === '-1' ? undefined : Number(o);
+    // -1: none; -2 / -1 are also what kafkajs commits when it resets an out-of-range partition.
+    return o === undefined || Number(o) < 0 ? undefined : Number(o);
   }
 
   /**
-   * A fetch that starts after the offset this member expected: compaction, transaction markers — or
-   * retention deleted the offsets while the route was stalled (kafkajs then silently restarts from
-   * the log start, or from the end with KAFKA_START_FROM=latest). Checked against the partition's log
-   * start at the first batch of an assignment and otherwise at most every 5 s per partition; offsets
-   * below the log start are reported lost, and a jump past the log start is undone (seek back to it).
-   * Returns true when it sought.
+   * kafkajs is about to reset a partition whose fetch offset the broker no longer has: below the log
+   * start, retention deleted records this route had not read (it was stalled, paused or stopped longer
+   * than the topic's retention). Counted and named here, while the group's commit still says where the
+   * route was; after kafkajs' reset the partition is read from the log start (with KAFKA_START_FROM=
+   * latest kafkajs would jump to the end and skip what is still there).
    */
-  async #skippedByRetention(topic: string, partition: number, first: number): Promise<boolean> {
+  async #offsetOutOfRange(topic: string, partition: number): Promise<(() => void) | void> {
     const tp = `${topic}/${partition}`;
-    const expected = this.#expected.get(tp);
-    if (expected === undefined || first <= expected) return false;
-    const now = performance.now();
-    const last = this.#gapCheckedAt.get(tp);
-    if (last !== undefined && now - last < GAP_CHECK_INTERVAL_MS && first - expected <= 1) return false;
-    this.#gapCheckedAt.set(tp, now);
-    const offsets = await this.#admin!.fetchTopicOffsets(topic);
-    const low = Number(offsets.find((o) => o.partition === partition)?.low ?? 0);
-    if (low <= expected) return false;
+    const [expected, offsets] = await Promise.all([
+      this.#expected.get(tp) ?? this.#committedOffset(this.#cfg.groupId, topic, partition),
+      this.#admin!.fetchTopicOffsets(topic),
+    ]);
+    const bounds = offsets.find((o) => o.partition === partition);
+    if (expected === undefined || !bounds) return;
+    const low = Number(bounds.low);
+    if (expected >= low) {
+      this.#log.warn({ topic, partition, offset: expected, logStart: low, logEnd: Number(bounds.high) }, 'fetch offset out of range but not below the log start (topic recreated or truncated?); kafkajs resets it to KAFKA_START_FROM');
+      return;
+    }
     this.#handlers?.onSkipped?.(topic, partition, expected, low);
     this.#expected.set(tp, low);
-    if (first <= low) return false;
-    this.#log.warn({ topic, partition, offset: low, fetchedFrom: first }, 'the fetch restarted past the log start: reading from the log start');
-    this.#consumer!.seek({ topic, partition, offset: String(low) });
-    return true;
+    return () => this.#consumer?.seek({ topic, partition, offset: String(low) });
   }
 
   /** Resumes every partition paused for backpressure. */
@@ -301,8 +296,6 @@ export class KafkaGroupSource {
   }
 }
 
-/** How often, at most, a small gap in a partition's offsets is checked against its log start. */
-const GAP_CHECK_INTERVAL_MS = 5000;
 const { ConfigResourceTypes } = kafkajs;
 
 /** retention.ms of each topic (-1: unlimited). */

@@ -33,6 +33,8 @@ export class ControlTopic {
   readonly #log: Logger;
   readonly #reader: PartitionReader;
   readonly #states = new Map<string, RouteControl>();
+  /** Other records by key (e.g. `replayed/<route>/<topic>`: how far dead letters were replayed). */
+  readonly #notes = new Map<string, unknown>();
   #producer: Producer | undefined;
   #next = 0;
   #chain: Promise<void> = Promise.resolve();
@@ -102,7 +104,12 @@ export class ControlTopic {
       const { messages, nextOffset } = await this.#reader.fetch(this.#topic, PARTITION, this.#next, FETCH_BYTES);
       for (const m of messages) {
         const key = m.key?.toString('utf8') ?? '';
-        if (!key.startsWith('route/')) continue;
+        if (!key.startsWith('route/')) {
+          const note = parseJson(m.value);
+          if (note === undefined) this.#notes.delete(key);
+          else this.#notes.set(key, note);
+          continue;
+        }
         const route = key.slice('route/'.length);
         const control = parseControl(m.value);
         const before = this.#states.get(route)?.state ?? 'running';
@@ -118,12 +125,26 @@ export class ControlTopic {
 
   /** Asks every instance to pause or resume `route`; resolves once the record is written and read back. */
   async set(route: string, state: RouteControl['state'], by: string, reason?: string): Promise<RouteControl> {
+    const control: RouteControl = { state, at: new Date().toISOString(), by: `${by}@${hostname()}`, ...(reason ? { reason } : {}) };
+    await this.#send(`route/${route}`, JSON.stringify(control));
+    return control;
+  }
+
+  /** A note another command left (undefined when none). */
+  note(key: string): unknown {
+    return this.#notes.get(key);
+  }
+
+  async setNote(key: string, value: unknown): Promise<void> {
+    if (key.startsWith('route/')) throw new Error('route/ keys hold route states');
+    await this.#send(key, JSON.stringify(value));
+  }
+
+  async #send(key: string, value: string): Promise<void> {
     this.#producer ??= this.#kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
     await this.#producer.connect();
-    const control: RouteControl = { state, at: new Date().toISOString(), by: `${by}@${hostname()}`, ...(reason ? { reason } : {}) };
-    await this.#producer.send({ topic: this.#topic, acks: -1, messages: [{ key: `route/${route}`, value: JSON.stringify(control), partition: PARTITION }] });
+    await this.#producer.send({ topic: this.#topic, acks: -1, messages: [{ key, value, partition: PARTITION }] });
     await this.sync();
-    return control;
   }
 
   async stop(): Promise<void> {
@@ -135,13 +156,17 @@ export class ControlTopic {
   }
 }
 
-function parseControl(value: Buffer | null): RouteControl | undefined {
+function parseJson(value: Buffer | null): unknown {
   if (value === null || value.length === 0) return undefined;
   try {
-    const v = JSON.parse(value.toString('utf8')) as Record<string, unknown>;
-    if (v['state'] !== 'paused' && v['state'] !== 'running') return undefined;
-    return { state: v['state'], at: String(v['at'] ?? ''), by: String(v['by'] ?? ''), ...(typeof v['reason'] === 'string' ? { reason: v['reason'] } : {}) };
+    return JSON.parse(value.toString('utf8')) as unknown;
   } catch {
     return undefined;
   }
+}
+
+function parseControl(value: Buffer | null): RouteControl | undefined {
+  const v = parseJson(value) as Record<string, unknown> | undefined;
+  if (v === undefined || v === null || (v['state'] !== 'paused' && v['state'] !== 'running')) return undefined;
+  return { state: v['state'], at: String(v['at'] ?? ''), by: String(v['by'] ?? ''), ...(typeof v['reason'] === 'string' ? { reason: v['reason'] } : {}) };
 }

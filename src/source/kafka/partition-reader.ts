@@ -3,7 +3,7 @@
 // topic with it. kafkajs has no public group-less consumer; this uses the cluster object its own
 // producer, consumer and admin are built from (the client's private createCluster), its brokers'
 // Fetch request and its Batch class (which drops records before the requested offset, aborted
-// transactional records and control records). Like revoke-hook.ts it fails loudly at start if those
+// transactional records and control records). Like group-hooks.ts it fails loudly at start if those
 // internals are not where kafkajs 2.2.4 keeps them.
 import { createRequire } from 'node:module';
 import type { Kafka } from 'kafkajs';

@@ -1,0 +1,67 @@
+// What the operator commands ask about a consumer group: its members, its lag, and waiting until it
+// has none (Kafka refuses to move the offsets of a group that has members). Retriable broker errors
+// (coordinator loading or moving) are retried here, so a command does not fail on a broker restart.
+import type { Admin } from 'kafkajs';
+
+export interface GroupState {
+  state: string;
+  members: number;
+}
+
+export interface TopicLag {
+  topic: string;
+  /** Sum over partitions of end offset minus committed offset (the whole partition when nothing is committed). */
+  lag: number;
+  /** Partitions with no committed offset. */
+  uncommitted: number;
+}
+
+const RETRIABLE = /COORDINATOR_LOAD_IN_PROGRESS|COORDINATOR_NOT_AVAILABLE|NOT_COORDINATOR|REBALANCE_IN_PROGRESS|LEADER_NOT_AVAILABLE|NOT_LEADER/;
+
+export async function retryKafka<T>(fn: () => Promise<T>, attempts = 20): Promise<T> {
+  for (let i = 0; ; i++) {
+    try {
+      return await fn();
+    } catch (err) {
+      const e = err as { type?: string; message?: string };
+      if (i + 1 >= attempts || !RETRIABLE.test(`${e.type ?? ''} ${e.message ?? ''}`)) throw err;
+      await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** i)));
+    }
+  }
+}
+
+export async function groupState(admin: Admin, group: string): Promise<GroupState> {
+  const { groups } = await retryKafka(() => admin.describeGroups([group]));
+  const g = groups[0];
+  return { state: g?.state ?? 'Dead', members: g?.members.length ?? 0 };
+}
+
+export async function groupLag(admin: Admin, group: string, topics: readonly string[]): Promise<TopicLag[]> {
+  const out: TopicLag[] = [];
+  for (const topic of topics) {
+    const [ends, committed] = await Promise.all([
+      retryKafka(() => admin.fetchTopicOffsets(topic)),
+      retryKafka(() => admin.fetchOffsets({ groupId: group, topics: [topic] })),
+    ]);
+    const done = new Map((committed[0]?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
+    let lag = 0;
+    let uncommitted = 0;
+    for (const p of ends) {
+      const c = done.get(p.partition) ?? -1;
+      if (c < 0) uncommitted++;
+      lag += Math.max(0, Number(p.high) - (c < 0 ? Number(p.low) : c));
+    }
+    out.push({ topic, lag, uncommitted });
+  }
+  return out;
+}
+
+/** Polls until the group has no members; false after `timeoutMs`. */
+export async function waitForEmptyGroup(admin: Admin, group: string, timeoutMs: number, pollMs = 500): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if ((await groupState(admin, group)).members === 0) return true;
+    if (Date.now() >= deadline) return false;
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
+}
