@@ -163,6 +163,7 @@ function loadRoute(env: Env, name: string, routed: boolean, problems: string[]):
   const { view, origin } = viewOf(env, name, routed);
   const own: string[] = [];
   const kafka = collect(own, () => parseKafkaConfig(view));
+  if (kafka?.startFrom.kind === 'group' && kafka.startFrom.groupId === kafka.groupId) own.push(`KAFKA_START_FROM: group:${kafka.groupId} is this route's own group (KAFKA_GROUP_ID); name the group to start from`);
   const app = collect(own, () => parseVars(routeAppVars, view));
   const query = app ? readQuery(app, own) : '*';
   const types = app?.SINKS ?? [];

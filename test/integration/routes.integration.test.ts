@@ -175,6 +175,37 @@ describe('routes (real broker)', () => {
     expect(refused.stderr).toMatch(/has 1 active member.*--route NAME on a running deployment/);
   });
 
+  it('moving from one pipeline to routes (old group stopped, routes start from its commits): nothing lost, nothing repeated', async () => {
+    const s = await setup('routes-migrate', 2);
+    const run = uniqueName('rm');
+    const old = {
+      KAFKA_BROKERS: s.bootstrap,
+      KAFKA_TOPICS: s.topic,
+      KAFKA_GROUP_ID: s.group,
+      KAFKA_DLQ_TOPIC: s.dlqTopic,
+      KAFKA_CONTROL_TOPIC: s.controlTopic,
+      KAFKA_COMMIT_INTERVAL: '1s',
+      SINKS: 'file',
+      FILE_MAX_BYTES: '0',
+      FILE_PATH: join(s.dir, 'before.jsonl'),
+    };
+    await produceJson(s.bootstrap, s.topic, ledgerRecords(run, 300, 2));
+    const before = start('rm-old', old);
+    await waitUntil('the single pipeline committed 300', async () => Number([...(await committedOffsets(s.bootstrap, s.group, s.topic)).values()].reduce((a, b) => a + b, 0n)) === 300, 60_000, 500);
+    await before.stop();
+    running.splice(0);
+    await produceJson(s.bootstrap, s.topic, ledgerRecords(run, 200, 2, 300));
+    const env = routesEnv(s, { ROUTE_SIEM_FILE_PATH: join(s.dir, 'siem.jsonl'), KAFKA_START_FROM: `group:${s.group}` });
+    const after = start('rm-new', env);
+    await waitUntil('both routes committed 500', async () => (await committed(s, 'archive')) === 500 && (await committed(s, 'siem')) === 500, 60_000, 500);
+    for (const file of ['archive.jsonl', 'siem.jsonl']) {
+      expect(tally(run, 200, readJsonLines(join(s.dir, file)), 300), file).toMatchObject({ delivered: 200, lost: 0, dup: 0, foreign: 0 });
+    }
+    expect(after.logs.filter((l) => l.msg === 'new partition: starting at KAFKA_START_FROM').map((l) => [l.route, l.partition, l.offset])).toEqual(
+      expect.arrayContaining([['archive', 0, 150], ['archive', 1, 150], ['siem', 0, 150], ['siem', 1, 150]]),
+    );
+  });
+
   it('a route that starts behind the log start (retention deleted what it had not read) counts and logs the lost range', async () => {
     const s = await setup('routes-retention', 1);
     const run = uniqueName('rt');

@@ -82,7 +82,6 @@ export function parseKafkaConfig(env: Env, opts: { consuming: boolean } = { cons
   const startFrom = parseStartPosition(p.KAFKA_START_FROM);
   const problems: string[] = [];
   if (!startFrom) problems.push(`KAFKA_START_FROM: must be earliest, latest, an ISO 8601 time, epoch seconds/ms or group:<id>, got ${JSON.stringify(p.KAFKA_START_FROM)}`);
-  else if (startFrom.kind === 'group' && startFrom.groupId === p.KAFKA_GROUP_ID) problems.push(`KAFKA_START_FROM: group:${startFrom.groupId} is this route's own group (KAFKA_GROUP_ID); name the group to start from`);
   if (p.KAFKA_HEARTBEAT_INTERVAL * 3 > p.KAFKA_SESSION_TIMEOUT) problems.push('KAFKA_HEARTBEAT_INTERVAL: must be at most a third of KAFKA_SESSION_TIMEOUT');
   if (p.KAFKA_TOPICS.includes(p.KAFKA_DLQ_TOPIC)) problems.push('KAFKA_DLQ_TOPIC: must not be one of KAFKA_TOPICS (dead letters would be read again)');
   const security = parseKafkaSecurity(p, env, problems);
