@@ -1,11 +1,14 @@
-// `npm run bench`: the throughput benchmark (kcat vs logstream on a real local broker), then the query
-// engine benchmark when bench/query.bench.ts exists, then the webhook benchmark (a 100 000-record
+// `npm run bench`: the throughput benchmark (kcat vs logstream on a real local broker), then the routes
+// benchmark (1, 2 and 3 routes over one topic, and archive + filtered SIEM: what each extra route costs;
+// bench/routes.bench.ts, result key `routes`), then the query engine benchmark when
+// bench/query.bench.ts exists, then the webhook benchmark (a 100 000-record
 // window served to a caller, BENCH_WEBHOOK_RECORDS), then the rolling-restart cost (3 instances), then
 // logstream's memory while its HEC sink is down for BENCH_OUTAGE_S under a steady 5 MB/s
 // (bench/outage-memory.bench.ts, result key `outage`); prints tables and writes everything to
 // bench/results/latest.json (git-ignored). Never part of `npm test`.
 //
 // Env: BENCH_RECORDS (default 1000000), BENCH_RECORD_BYTES (default 1024),
+//      BENCH_ROUTES_RECORDS (the routes benchmark's topic; default BENCH_RECORDS),
 //      BENCH_RUNS (throughput: only the runs whose name contains one of these words),
 //      BENCH_CPU_PROF=1 (one more logstream run under --cpu-prof, summarised; profile kept in bench/results/),
 //      BENCH_OUTAGE_S (default 300), BENCH_OUTAGE_WARMUP_S (60), BENCH_OUTAGE_RATE (5000 records/s),
@@ -21,6 +24,7 @@ import { requireKcat } from './lib/kcat.ts';
 import { machineInfo } from './lib/proc.ts';
 import { fmt, formatTable } from './lib/table.ts';
 import { benchOptionsFromEnv, formatThroughput, runThroughputBench, type ThroughputResult } from './throughput.bench.ts';
+import { formatRoutes, routesOptionsFromEnv, runRoutesBench, type RoutesResult } from './routes.bench.ts';
 import { formatWebhook, runWebhookBench, type WebhookBenchResult } from './webhook.bench.ts';
 import { formatRollingRestart, runRollingRestartBench, type RollingRestartResult } from './rolling-restart.bench.ts';
 import { formatOutage, outageOptionsFromEnv, runOutageBench, type OutageResult } from './outage-memory.bench.ts';
@@ -71,6 +75,20 @@ async function main(): Promise<number> {
     problems.push(`throughput benchmark failed: ${(err as Error)?.message ?? msg}`);
     process.stderr.write(`throughput benchmark failed: ${msg}\n`);
     throughput = { error: (err as Error)?.message ?? msg };
+  }
+
+  const routesOpts = routesOptionsFromEnv(process.env);
+  say(`\n== routes: 1, 2, 3 routes over one topic of ${routesOpts.records.toLocaleString('en-US')} records of ${routesOpts.recordBytes} B, each route its own group ==`);
+  let routes: RoutesResult | { error: string };
+  try {
+    routes = await runRoutesBench({ ...routesOpts, log: (l) => process.stderr.write(`[routes] ${l}\n`) });
+    say(formatRoutes(routes));
+    problems.push(...routes.problems);
+  } catch (err) {
+    const msg = (err as Error)?.message ?? String(err);
+    problems.push(`routes benchmark failed: ${msg}`);
+    process.stderr.write(`routes benchmark failed: ${(err as Error)?.stack ?? msg}\n`);
+    routes = { error: msg };
   }
 
   say('\n== query engine ==');
@@ -132,8 +150,8 @@ async function main(): Promise<number> {
 
   await mkdir(RESULTS_DIR, { recursive: true });
   const out = join(RESULTS_DIR, 'latest.json');
-  const params = { records: opts.records, recordBytes: opts.recordBytes, cpuProfile: opts.cpuProfile ?? false };
-  await writeFile(out, `${JSON.stringify({ date, machine, params, throughput, query, webhook, rolling, outage, problems }, null, 2)}\n`);
+  const params = { records: opts.records, recordBytes: opts.recordBytes, routesRecords: routesOpts.records, cpuProfile: opts.cpuProfile ?? false };
+  await writeFile(out, `${JSON.stringify({ date, machine, params, throughput, routes, query, webhook, rolling, outage, problems }, null, 2)}\n`);
   say(`results: ${out}`);
 
   if (problems.length > 0) {

@@ -1,5 +1,5 @@
-// Process and machine facts read from /proc and node:os (Linux only): CPU seconds and peak RSS of a
-// live process, and the description of the machine a benchmark ran on.
+// Process and machine facts read from /proc and node:os (Linux only): CPU seconds, RSS and peak RSS
+// of a live process, and the description of the machine a benchmark ran on.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { availableParallelism, cpus, release, totalmem } from 'node:os';
@@ -38,6 +38,14 @@ export function readPeakRssBytes(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const m = /^VmHWM:\s+(\d+)\s+kB$/m.exec(status);
   if (!m) throw new Error(`no VmHWM in /proc/${pid}/status`);
+  return Number(m[1]) * 1024;
+}
+
+/** VmRSS (current resident set size) of a live process, in bytes. */
+export function readRssBytes(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const m = /^VmRSS:\s+(\d+)\s+kB$/m.exec(status);
+  if (!m) throw new Error(`no VmRSS in /proc/${pid}/status`);
   return Number(m[1]) * 1024;
 }
 
