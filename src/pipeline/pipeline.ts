@@ -226,7 +226,11 @@ export class Pipeline implements SourceHandlers {
     this.#lagSeries.clear();
     for (const topic of this.#assignedTopics) m.assignedPartitions.remove({ route, topic });
     this.#assignedTopics = assignment.map((a) => a.topic);
-    for (const { topic, partitions } of assignment) m.assignedPartitions.set({ route, topic }, partitions.length);
+    for (const { topic, partitions } of assignment) {
+      m.assignedPartitions.set({ route, topic }, partitions.length);
+      // The loss counter exists from the start, so an alert on its increase sees the first loss.
+      for (const p of partitions) m.retentionSkipped.inc({ route, topic, partition: String(p) }, 0);
+    }
   }
 
   /** The broker deleted offsets [from, to) before this route read them (retention): counted, logged. */

@@ -3,6 +3,7 @@
 // every lease and cursor written by any replica before it.
 import { randomUUID } from 'node:crypto';
 import { Partitioners, type Kafka, type Producer } from 'kafkajs';
+import { ensureLogTopic } from '../source/kafka/log-topic.ts';
 import type { PartitionReader } from '../source/kafka/partition-reader.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import { CursorLog, parseLogRecord, splitLogKey, type CursorLogRecord, type KeyState, type Lease, type WebhookCursor } from './cursor-log.ts';
@@ -48,23 +49,7 @@ export class CursorStore {
 
   /** Creates the topic when missing (one partition, compacted), connects, and replays it. */
   async start(): Promise<void> {
-    const admin = this.#kafka.admin();
-    await admin.connect();
-    try {
-      if (!(await admin.listTopics()).includes(this.#topic)) {
-        try {
-          await admin.createTopics({ topics: [{ topic: this.#topic, numPartitions: 1, configEntries: [...CURSOR_TOPIC_CONFIG] }], waitForLeaders: true });
-          this.#log.info({ topic: this.#topic }, 'created the webhook cursor topic');
-        } catch (err) {
-          if (!/already exists/i.test(String((err as Error).message))) throw err;
-        }
-      }
-    } finally {
-      await admin.disconnect();
-    }
-    const partitions = await this.#reader.partitions(this.#topic);
-    if (partitions.length !== 1) throw new Error(`webhook cursor topic ${this.#topic} must have exactly 1 partition, it has ${partitions.length}`);
-    this.#next = (await this.#reader.earliest(this.#topic)).get(PARTITION) ?? 0;
+    this.#next = await ensureLogTopic(this.#kafka, this.#reader, { topic: this.#topic, config: CURSOR_TOPIC_CONFIG, variable: 'WEBHOOK_CURSOR_TOPIC', what: 'webhook cursor', logger: this.#log });
     this.#producer = this.#kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
     await this.#producer.connect();
     await this.sync();

@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, type AppConfig } from '../../src/app-config.ts';
 import { routePrefix, routeView } from '../../src/config/route-env.ts';
-import { ConfigError } from '../../src/core/errors.ts';
 import { compileRouteQuery } from '../../src/pipeline/route.ts';
 import { QueryError } from '../../src/query/index.ts';
+import { problemsOf } from '../support/config-problems.ts';
 
 const base = { KAFKA_BROKERS: '127.0.0.1:9092', KAFKA_TOPICS: 'logs' };
 const routed = {
@@ -22,15 +22,6 @@ const routed = {
   HEC_TOKEN: 'global-token-0123456789',
 };
 
-function problemsOf(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 const route = (cfg: AppConfig, name: string) => {
   const r = cfg.routes.find((x) => x.name === name);

@@ -6,19 +6,10 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/app-config.ts';
 import { Secret } from '../../src/config/secret.ts';
 import { parseByteSize, parseDurationMs, parseVars, v } from '../../src/config/vars.ts';
-import { ConfigError } from '../../src/core/errors.ts';
+import { problemsOf } from '../support/config-problems.ts';
 
 const base = { KAFKA_BROKERS: '127.0.0.1:9092', KAFKA_TOPICS: 'logs', SINKS: 'stdout' };
 
-function problemsOf(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('environment variables', () => {
   it('parses sizes and durations with units', () => {

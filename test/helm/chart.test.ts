@@ -2,14 +2,17 @@
  * The Helm chart (helm/logstream): `helm lint` and `helm template` with the default values and with
  * ci/full-values.yaml (everything on), and the rendered manifests checked for what a platform team
  * relies on: hardened pods, probes, a grace period above SHUTDOWN_TIMEOUT, env from the ConfigMap and
- * Secrets, secret files, PDB, topology spread, autoscaling capped at the partition count, and
- * values.schema.json rejecting bad values. Needs the helm binary: `node scripts/helm.ts fetch`.
+ * Secrets, secret files, routes (ROUTE_<NAME>_* env that loadConfig accepts, one KEDA trigger per
+ * route group), the V8 heap below the memory limit, PDB, topology spread, autoscaling capped at the
+ * partition count, and values.schema.json rejecting bad values. Needs the helm binary: `node
+ * scripts/helm.ts fetch`.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { configReference } from '../../src/config-reference.ts';
-import { loadConfig } from '../../src/app-config.ts';
+import { loadConfig, PER_ROUTE_VARS, type AppConfig } from '../../src/app-config.ts';
 import { CHART, FULL_VALUES, KUBE_VERSION, helm, helmBin, kubeValidate, one, render, template, type K8sObject } from './helm-support.ts';
 
 /** "30s" / "30000ms" / "2m" to seconds (the duration forms logstream accepts). */
@@ -30,6 +33,74 @@ function expectSubset(labels: Record<string, string>, selector: Record<string, s
   expect(Object.keys(selector).length).toBeGreaterThan(0);
   for (const [k, v] of Object.entries(selector)) expect(labels[k], k).toBe(v);
 }
+
+const MOUNT = '/etc/logstream/secrets';
+const scratch = mkdtempSync(join(tmpdir(), 'logstream-chart-test-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+let scratchFiles = 0;
+
+/** A values file in the scratch directory, for values --set cannot express (maps of routes). */
+function valuesFile(yaml: string): string {
+  const path = join(scratch, `values-${++scratchFiles}.yaml`);
+  writeFileSync(path, yaml);
+  return path;
+}
+
+/** The container's environment as envFrom gives it: the ConfigMap, then the chart's env Secret. */
+function renderedEnv(objs: K8sObject[]): Record<string, string> {
+  const env: Record<string, string> = { ...one(objs, 'ConfigMap', 'ls-logstream').data };
+  const secret = objs.find((o) => o.kind === 'Secret' && o.metadata.name === 'ls-logstream-env');
+  for (const [k, v] of Object.entries(secret?.data ?? {})) env[k] = Buffer.from(v, 'base64').toString();
+  return env;
+}
+
+/**
+ * `env` with every path under the secret mount pointing at a real file, so loadConfig reads them as in
+ * the pod: the content of the chart's files Secret, or a placeholder for a file of existingSecretFiles.
+ */
+function withMountedFiles(env: Record<string, string>, objs: K8sObject[]): Record<string, string> {
+  const files = objs.find((o) => o.kind === 'Secret' && o.metadata.name === 'ls-logstream-files')?.data ?? {};
+  const dir = mkdtempSync(join(scratch, 'secrets-'));
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) {
+    if (!v.startsWith(`${MOUNT}/`)) {
+      out[k] = v;
+      continue;
+    }
+    const name = basename(v);
+    const path = join(dir, name);
+    writeFileSync(path, files[name] !== undefined ? Buffer.from(files[name], 'base64') : `placeholder of existingSecretFiles ${name}`);
+    out[k] = path;
+  }
+  return out;
+}
+
+/** Variable names logstream documents (the README's generated tables). */
+const KNOWN = new Set([...configReference().matchAll(/^\| `([A-Z][A-Z0-9_]*)`/gm)].map((m) => m[1]!));
+
+/** Names in `env` that no part of logstream reads: not documented, not a secret's _FILE form, not ROUTE_<NAME>_<per-route var>. */
+function unknownNames(env: Record<string, string>): string[] {
+  const routes = (env['ROUTES'] ?? '').split(',').filter(Boolean);
+  const prefixes = routes.map((r) => `ROUTE_${r.toUpperCase().replace(/-/g, '_')}_`);
+  const secretFile = (name: string) => name.endsWith('_FILE') && KNOWN.has(name.slice(0, -'_FILE'.length));
+  const routeVar = (name: string) => prefixes.some((p) => name.startsWith(p) && PER_ROUTE_VARS.has(name.slice(p.length)));
+  return Object.keys(env).filter((k) => !KNOWN.has(k) && !secretFile(k) && !routeVar(k));
+}
+
+/** The values of every Secret (src/config/secret.ts) inside a parsed configuration. */
+function revealed(value: unknown, seen = new Set<unknown>()): string[] {
+  if (value === null || typeof value !== 'object' || seen.has(value)) return [];
+  seen.add(value);
+  if (typeof (value as { reveal?: unknown }).reveal === 'function') return [(value as { reveal(): string }).reveal()];
+  return Object.values(value).flatMap((v) => revealed(v, seen));
+}
+
+interface Trigger {
+  type: string;
+  metadata: Record<string, string>;
+  authenticationRef?: { name: string };
+}
+const triggers = (objs: K8sObject[]): Trigger[] => one(objs, 'ScaledObject').spec.triggers as Trigger[];
 
 // Every test fails (never skips) with "run node scripts/helm.ts fetch" when helm is missing: the
 // check and the renders run in beforeEach (memoized), whose failure fails the test itself.
@@ -87,11 +158,27 @@ describe('helm template with default values', () => {
   it('has resources, liveness /healthz and readiness /readyz on the HTTP port', () => {
     const c = container(dep);
     expect(c['resources'].requests.cpu).toBeDefined();
-    expect(c['resources'].requests.memory).toBeDefined();
-    expect(c['resources'].limits.memory).toBeDefined();
+    // measured peak RSS of one route at full rate is 490-575 MB: the limit must leave room above it
+    expect(c['resources'].requests.memory).toBe('512Mi');
+    expect(c['resources'].limits.memory).toBe('1Gi');
     expect(c['livenessProbe'].httpGet).toEqual({ path: '/healthz', port: 'http' });
     expect(c['readinessProbe'].httpGet).toEqual({ path: '/readyz', port: 'http' });
     expect(c['ports']).toEqual([{ name: 'http', containerPort: Number(cm.data!['HTTP_PORT']), protocol: 'TCP' }]);
+  });
+
+  it('caps the V8 heap at 65% of the memory limit (NODE_OPTIONS), leaving the rest for memory outside the heap', () => {
+    expect(container(dep)['env']).toEqual([{ name: 'NODE_OPTIONS', value: '--max-old-space-size=665' }]);
+  });
+
+  it('keeps Kubernetes service-link variables (KAFKA_PORT for a Service named kafka) out of the container', () => {
+    expect(dep.spec.template.spec.enableServiceLinks).toBe(false);
+  });
+
+  it('without routes renders no ROUTES and no ROUTE_* variable: one route, default, on KAFKA_GROUP_ID', () => {
+    expect(Object.keys(cm.data!).filter((k) => k.startsWith('ROUTE'))).toEqual([]);
+    const cfg = loadConfig(renderedEnv(objs));
+    expect(cfg.routed).toBe(false);
+    expect(cfg.routes.map((r) => [r.name, r.kafka.groupId])).toEqual([['default', 'logstream']]);
   });
 
   it('sets terminationGracePeriodSeconds above SHUTDOWN_TIMEOUT, and DRAIN_TIMEOUT below it', () => {
@@ -159,19 +246,32 @@ describe('helm template with full values', () => {
     expect(Buffer.from(secret.data!['HEC_TOKEN']!, 'base64').toString()).toBe('00000000-0000-0000-0000-000000000000');
     expect(JSON.stringify(cm)).not.toContain('00000000-0000-0000-0000-000000000000');
     expect(cm.data!['INFLIGHT_MAX_RECORDS']).toBe('50000'); // numbers become strings
-    expect(container(dep)['env']).toEqual([{ name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } }]);
+    // a values file's numbers are floats to helm: large ones must not turn into 1.34217728e+08
+    expect(cm.data!['INFLIGHT_MAX_BYTES']).toBe('134217728');
+    expect(cm.data!['ROUTE_ARCHIVE_INFLIGHT_MAX_BYTES']).toBe('33554432');
+    expect(container(dep)['env']).toEqual([
+      { name: 'NODE_OPTIONS', value: '--max-old-space-size=665' },
+      { name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
+    ]);
   });
 
-  it('every variable the chart sets is one logstream knows, and the whole environment passes its validation', () => {
-    const known = new Set([...configReference().matchAll(/^\| `([A-Z][A-Z0-9_]*)`/gm)].map((m) => m[1]!));
-    const secret = one(objs, 'Secret', 'ls-logstream-env');
-    const env: Record<string, string> = { ...cm.data };
-    for (const [k, v] of Object.entries(secret.data ?? {})) env[k] = Buffer.from(v, 'base64').toString();
-    const secretFile = (name: string) => name.endsWith('_FILE') && known.has(name.slice(0, -'_FILE'.length));
-    expect(Object.keys(env).filter((k) => !known.has(k) && !secretFile(k))).toEqual([]);
-    // the mounted files do not exist here: check everything else by leaving the file settings out
-    const withoutFiles = Object.fromEntries(Object.entries(env).filter(([k]) => !k.endsWith('_FILE')));
-    expect(() => loadConfig({ ...withoutFiles, KAFKA_SASL_PASSWORD: 'x' })).not.toThrow();
+  it('every variable the chart sets is one logstream knows, and the whole environment (secret files mounted) passes its validation', () => {
+    const env = renderedEnv(objs);
+    expect(unknownNames(env)).toEqual([]);
+    const cfg = loadConfig(withMountedFiles(env, objs));
+    expect(cfg.warnings).toEqual([]);
+    expect(cfg.routed).toBe(true);
+    const siem = cfg.routes.find((r) => r.name === 'siem')!;
+    expect(siem.query).toBe("* | where severity in ('high','critical')");
+    expect(siem.kafka.topics).toEqual(['security-logs']);
+    expect(siem.sinks.map((s) => s.definition.type)).toEqual(['splunk_hec']);
+    // the token comes from the route's secret file, not from the global HEC_TOKEN
+    expect(revealed(siem.sinks[0]!.config)).toEqual(['11111111-1111-1111-1111-111111111111']);
+    expect(revealed(cfg.routes.find((r) => r.name === 'archive')!.sinks[0]!.config)).toEqual([]);
+    const archive = cfg.routes.find((r) => r.name === 'archive')!;
+    expect(archive.kafka.topics).toEqual(['security-logs', 'audit-logs']);
+    expect(archive.inflightMaxBytes).toBe(32 * 1024 * 1024);
+    expect(siem.inflightMaxBytes).toBe(96 * 1024 * 1024);
   });
 
   it('mounts secretFiles and existingSecretFiles read-only where the *_FILE settings point', () => {
@@ -180,8 +280,10 @@ describe('helm template with full values', () => {
     const vol = (dep.spec.template.spec.volumes as Array<Record<string, any>>).find((v) => v['name'] === 'secret-files');
     expect(vol?.['projected'].sources).toEqual([{ secret: { name: 'ls-logstream-files' } }, { secret: { name: 'logstream-kafka-tls' } }]);
     const files = one(objs, 'Secret', 'ls-logstream-files');
-    expect(Object.keys(files.data!)).toEqual(['sasl-password']);
+    expect(Object.keys(files.data!)).toEqual(['sasl-password', 'siem-hec-token']);
     for (const k of ['KAFKA_SASL_PASSWORD_FILE', 'KAFKA_TLS_CA_FILE']) expect(cm.data![k]!.startsWith('/etc/logstream/secrets/')).toBe(true);
+    expect(cm.data!['ROUTE_SIEM_HEC_TOKEN_FILE']).toBe('/etc/logstream/secrets/siem-hec-token');
+    expect(JSON.stringify(cm)).not.toContain('11111111-1111-1111-1111-111111111111');
   });
 
   it('keeps the grace period above the configured SHUTDOWN_TIMEOUT', () => {
@@ -190,21 +292,34 @@ describe('helm template with full values', () => {
     expect(dep.spec.template.spec.terminationGracePeriodSeconds).toBe(60);
   });
 
-  it('scales with a KEDA ScaledObject on the group lag, capped at the partition count, and leaves replicas to it', () => {
+  it('scales with a KEDA ScaledObject on each route group\'s lag, capped at the partition count, and leaves replicas to it', () => {
     const so = one(objs, 'ScaledObject');
     expect(so.apiVersion).toBe('keda.sh/v1alpha1');
     expect(so.spec.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: dep.metadata.name });
     expect(so.spec.maxReplicaCount).toBeLessThanOrEqual(12);
     expect(so.spec.minReplicaCount).toBe(2);
-    expect(so.spec.triggers).toHaveLength(1);
-    const t = so.spec.triggers[0];
-    expect(t.type).toBe('kafka');
-    expect(t.metadata).toMatchObject({ bootstrapServers: cm.data!['KAFKA_BROKERS'], consumerGroup: 'logstream-prod', topic: 'security-logs', lagThreshold: '5000', sasl: 'scram_sha512', tls: 'enable' });
-    expect(t.authenticationRef).toEqual({ name: 'logstream-kafka-auth' });
+    // one trigger per route, on the group and first topic logstream itself derives for it
+    const cfg = loadConfig(withMountedFiles(renderedEnv(objs), objs));
+    expect(triggers(objs).map((t) => [t.metadata['consumerGroup'], t.metadata['topic']])).toEqual(cfg.routes.map((r) => [r.kafka.groupId, r.kafka.topics[0]]));
+    expect(triggers(objs).map((t) => t.metadata['consumerGroup'])).toEqual(['logstream-prod.archive', 'logstream-prod-siem']);
+    for (const t of triggers(objs)) {
+      expect(t.type).toBe('kafka');
+      expect(t.metadata).toMatchObject({ bootstrapServers: cm.data!['KAFKA_BROKERS'], lagThreshold: '5000', excludePersistentLag: 'true', allowIdleConsumers: 'false', sasl: 'scram_sha512', tls: 'enable' });
+      expect(t.authenticationRef).toEqual({ name: 'logstream-kafka-auth' });
+    }
     expect(dep.spec.replicas).toBeUndefined();
+  });
+
+  it('without routes has one KEDA trigger on KAFKA_GROUP_ID, also leaving out lag that does not move', () => {
+    const objs = render(['--set', 'keda.enabled=true']);
     // maxReplicaCount 0 means "the partition count"
-    const dflt = one(render(['--set', 'keda.enabled=true']), 'ScaledObject');
-    expect(dflt.spec.maxReplicaCount).toBe(6);
+    expect(one(objs, 'ScaledObject').spec.maxReplicaCount).toBe(6);
+    expect(triggers(objs)).toHaveLength(1);
+    expect(triggers(objs)[0]!.metadata).toMatchObject({ consumerGroup: 'logstream', topic: 'logs', excludePersistentLag: 'true', offsetResetPolicy: 'earliest' });
+    const off = triggers(render(['--set', 'keda.enabled=true', '--set', 'keda.excludePersistentLag=false']));
+    expect(off[0]!.metadata['excludePersistentLag']).toBe('false');
+    const own = triggers(render(['--set', 'keda.enabled=true', '--set', 'keda.consumerGroup=other', '--set', 'keda.topic=t2']));
+    expect(own[0]!.metadata).toMatchObject({ consumerGroup: 'other', topic: 't2' });
   });
 
   it('has a ServiceMonitor scraping port http /metrics of the Service, and a PrometheusRule with the alerts', () => {
@@ -220,13 +335,258 @@ describe('helm template with full values', () => {
     ]));
     // the job label of the ServiceMonitor's series is the Service name
     for (const a of alerts.filter((x) => x.expr.includes('logstream_'))) expect(a.expr, a.alert).toContain('job="ls-logstream"');
-    expect(alerts.find((a) => a.alert === 'LogstreamPartitionsUnowned')!.expr).toMatch(/< 12$/);
+    expect(alerts.find((a) => a.alert === 'LogstreamPartitionsUnowned')!.expr).toMatch(/< 12 unless on \(namespace, job, route\)/);
   });
 
   it('ships the Grafana dashboard in a ConfigMap labelled grafana_dashboard: "1"', () => {
     const d = one(objs, 'ConfigMap', 'ls-logstream-dashboards');
     expect(d.metadata.labels!['grafana_dashboard']).toBe('1');
     expect(d.data!['logstream.json']).toBe(readFileSync(join(CHART, 'dashboards', 'logstream.json'), 'utf8'));
+  });
+});
+
+describe('routes', () => {
+  // names with '-' and a route without settings of its own; one own group, one secret of each kind
+  const ROUTES_VALUES = `
+config:
+  KAFKA_BROKERS: "kafka:9092"
+  KAFKA_TOPICS: "logs, audit"
+  KAFKA_GROUP_ID: "shipper"
+  KAFKA_START_FROM: latest
+  SINKS: stdout
+secretFiles:
+  siem-hec-token: "22222222-2222-2222-2222-222222222222"
+keda:
+  enabled: true
+routes:
+  archive: {}
+  siem:
+    config:
+      SINKS: splunk_hec
+      QUERY: "* | where severity == 'critical'"
+      HEC_URLS: "https://siem.example.com:8088"
+      KAFKA_TOPICS: audit
+      KAFKA_START_FROM: earliest
+    secretFileRefs:
+      HEC_TOKEN: siem-hec-token
+  soc-forms:
+    config:
+      SINKS: form_post
+      KAFKA_GROUP_ID: soc-forms-v2
+      FORMPOST_URL: "https://soc.example.com/upload"
+      FORMPOST_PRODUCT: firewall
+      RATE_LIMIT: 250
+    secretEnv:
+      FORMPOST_AUTH_VALUE: "Bearer not-a-real-token"
+`;
+  let objs: K8sObject[];
+  let cm: K8sObject;
+  beforeEach(() => {
+    if (objs !== undefined) return; // rendered once per block
+    objs = render(['-f', valuesFile(ROUTES_VALUES)]);
+    cm = one(objs, 'ConfigMap', 'ls-logstream');
+  });
+
+  it('renders ROUTES and each route\'s variables as ROUTE_<NAME>_<VAR> (upper-cased, - to _)', () => {
+    expect(cm.data!['ROUTES']).toBe('archive,siem,soc-forms');
+    expect(cm.data).toMatchObject({
+      ROUTE_SIEM_SINKS: 'splunk_hec',
+      ROUTE_SIEM_QUERY: "* | where severity == 'critical'",
+      ROUTE_SIEM_KAFKA_TOPICS: 'audit',
+      ROUTE_SOC_FORMS_KAFKA_GROUP_ID: 'soc-forms-v2',
+      ROUTE_SOC_FORMS_RATE_LIMIT: '250',
+    });
+    expect(Object.keys(cm.data!).filter((k) => k.startsWith('ROUTE_ARCHIVE_'))).toEqual([]);
+    expect(unknownNames(renderedEnv(objs))).toEqual([]);
+  });
+
+  it('points secretFileRefs at the mounted secret files (ROUTE_<NAME>_<VAR>_FILE) and puts secretEnv in the Secret, never in the ConfigMap', () => {
+    expect(cm.data!['ROUTE_SIEM_HEC_TOKEN_FILE']).toBe(`${MOUNT}/siem-hec-token`);
+    const dep = one(objs, 'Deployment');
+    expect(container(dep)['volumeMounts']).toContainEqual({ name: 'secret-files', mountPath: MOUNT, readOnly: true });
+    expect(Object.keys(one(objs, 'Secret', 'ls-logstream-files').data!)).toEqual(['siem-hec-token']);
+    const env = one(objs, 'Secret', 'ls-logstream-env');
+    expect(Buffer.from(env.data!['ROUTE_SOC_FORMS_FORMPOST_AUTH_VALUE']!, 'base64').toString()).toBe('Bearer not-a-real-token');
+    // a route's secretEnv alone creates the Secret and its envFrom
+    expect(container(dep)['envFrom']).toContainEqual({ secretRef: { name: 'ls-logstream-env' } });
+    expect(JSON.stringify(cm)).not.toContain('not-a-real-token');
+    expect(JSON.stringify(cm)).not.toContain('22222222');
+  });
+
+  it('is an environment loadConfig accepts, with the routes, groups, queries and secrets the values say', () => {
+    const cfg: AppConfig = loadConfig(withMountedFiles(renderedEnv(objs), objs));
+    expect(cfg.warnings).toEqual([]);
+    expect(cfg.routes.map((r) => [r.name, r.kafka.groupId, r.kafka.topics])).toEqual([
+      ['archive', 'shipper.archive', ['logs', 'audit']],
+      ['siem', 'shipper.siem', ['audit']],
+      ['soc-forms', 'soc-forms-v2', ['logs', 'audit']],
+    ]);
+    const [archive, siem, forms] = cfg.routes;
+    expect(archive!.sinks.map((x) => x.definition.type)).toEqual(['stdout']);
+    expect(siem!.query).toBe("* | where severity == 'critical'");
+    expect(revealed(siem!.sinks[0]!.config)).toEqual(['22222222-2222-2222-2222-222222222222']);
+    expect(revealed(forms!.sinks[0]!.config)).toContain('Bearer not-a-real-token');
+    expect(forms!.rateLimit).toBe(250);
+  });
+
+  it('gives KEDA one trigger per route group, each excluding persistent lag, with the route\'s first topic and start position', () => {
+    const cfg = loadConfig(withMountedFiles(renderedEnv(objs), objs));
+    const t = triggers(objs);
+    expect(t.map((x) => x.metadata['consumerGroup'])).toEqual(cfg.routes.map((r) => r.kafka.groupId));
+    expect(t.map((x) => [x.metadata['consumerGroup'], x.metadata['topic'], x.metadata['offsetResetPolicy']])).toEqual([
+      ['shipper.archive', 'logs', 'latest'],
+      ['shipper.siem', 'audit', 'earliest'],
+      ['soc-forms-v2', 'logs', 'latest'],
+    ]);
+    for (const x of t) expect(x.metadata['excludePersistentLag']).toBe('true');
+  });
+
+  it('every built-in object decodes strictly', () => {
+    const r = template(['-f', valuesFile(ROUTES_VALUES)]);
+    expect(r.code, r.stderr).toBe(0);
+    const v = kubeValidate(r.stdout);
+    expect(v.code, v.stdout + v.stderr).toBe(0);
+    expect(v.stdout).not.toMatch(/^INVALID/m);
+  });
+
+  it.each([
+    ['ROUTES in config', ['--set', 'config.ROUTES=a'], /config\.ROUTES is set by the chart/],
+    ['a ROUTE_ variable in secretEnv', ['--set', 'secretEnv.ROUTE_A_HEC_TOKEN=x'], /secretEnv\.ROUTE_A_HEC_TOKEN: per-route settings go under routes/],
+    ['keda.consumerGroup with routes', ['--set', 'routes.a.config.SINKS=stdout', '--set', 'keda.consumerGroup=g'], /keda\.consumerGroup names one group/],
+    ['a secret file that is not mounted', ['--set', 'routes.a.secretFileRefs.HEC_TOKEN=tok'], /routes\.a\.secretFileRefs\.HEC_TOKEN: file "tok" is not in secretFiles/],
+    ['a variable in config and secretEnv', ['--set', 'routes.a.config.HEC_URLS=u', '--set', 'routes.a.secretEnv.HEC_URLS=v'], /routes\.a: HEC_URLS is set in both config and secretEnv/],
+    ['a secret both inline and as a file', ['--set', 'routes.a.secretEnv.HEC_TOKEN=t', '--set', 'secretFiles.tok=t', '--set', 'routes.a.secretFileRefs.HEC_TOKEN=tok'], /routes\.a: HEC_TOKEN is set in both secretEnv and secretFileRefs/],
+    ['two routes in one group', ['--set', 'routes.a.config.KAFKA_GROUP_ID=logstream.b', '--set', 'routes.b.config.SINKS=stdout'], /routes a and b are both in consumer group logstream\.b/],
+  ])('fails the render: %s', (_name, args, message) => {
+    const r = template(args);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(message);
+  });
+
+  it('a secret file may be in existingSecretFiles, which the chart cannot list', () => {
+    const c = one(render(['--set', 'existingSecretFiles=mine', '--set', 'routes.a.secretFileRefs.HEC_TOKEN=tok']), 'ConfigMap', 'ls-logstream');
+    expect(c.data!['ROUTE_A_HEC_TOKEN_FILE']).toBe(`${MOUNT}/tok`);
+  });
+});
+
+describe('values.schema.json for routes, against the code', () => {
+  const schema = JSON.parse(readFileSync(join(CHART, 'values.schema.json'), 'utf8'));
+  const routeVariable = new RegExp(schema.definitions.routeVariable.pattern as string);
+
+  it('accepts as a route variable exactly the variables loadConfig reads per route', () => {
+    expect([...PER_ROUTE_VARS].filter((v) => !routeVariable.test(v))).toEqual([]);
+    const shared = [...KNOWN].filter((v) => !PER_ROUTE_VARS.has(v));
+    expect(shared.length).toBeGreaterThan(10);
+    expect(shared.filter((v) => routeVariable.test(v))).toEqual([]);
+  });
+
+  it('offers secretFileRefs for exactly the per-route variables that have a _FILE form', () => {
+    const withFile = [...PER_ROUTE_VARS].filter((v) => PER_ROUTE_VARS.has(`${v}_FILE`));
+    expect([...schema.definitions.route.properties.secretFileRefs.propertyNames.enum].sort()).toEqual(withFile.sort());
+  });
+
+  it.each([
+    ['an upper-case route name', ['--set', 'routes.SIEM.config.SINKS=stdout'], /'SIEM' does not match pattern/],
+    ['an underscore in a route name', ['--set', 'routes.my_route.config.SINKS=stdout'], /'my_route' does not match pattern/],
+    ['a shared variable in a route', ['--set', 'routes.a.config.KAFKA_BROKERS=x'], /'KAFKA_BROKERS' does not match pattern/],
+    ['an unknown key in a route', ['--set', 'routes.a.env.SINKS=stdout'], /additional properties 'env' not allowed/],
+    ['secretFileRefs of a variable without a _FILE form', ['--set', 'routes.a.secretFileRefs.HEC_URLS=f'], /value must be one of 'QUERY', 'HEC_TOKEN'/],
+    ['a secret file name with a slash', ['--set', 'routes.a.secretFileRefs.HEC_TOKEN=a/b'], /secretFileRefs\/HEC_TOKEN/],
+  ])('rejects %s', (_name, args, message) => {
+    const r = template(args);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("values don't meet the specifications of the schema");
+    expect(r.stderr).toMatch(message);
+  });
+});
+
+describe('V8 heap (NODE_OPTIONS) from the memory limit', () => {
+  const nodeOptions = (args: string[]) => {
+    const env = (container(one(render(args), 'Deployment'))['env'] ?? []) as Array<{ name: string; value?: string }>;
+    return env.filter((e) => e.name === 'NODE_OPTIONS').map((e) => e.value);
+  };
+
+  it.each([
+    ['2Gi', ['--set', 'resources.limits.memory=2Gi'], '--max-old-space-size=1331'],
+    ['1500M (decimal)', ['--set', 'resources.limits.memory=1500M'], '--max-old-space-size=929'],
+    ['a share of 50%', ['--set', 'heap.percentOfMemoryLimit=50'], '--max-old-space-size=512'],
+    ['an explicit size', ['--set', 'heap.maxOldSpaceSizeMiB=700'], '--max-old-space-size=700'],
+  ])('derives it: %s', (_name, args, flag) => {
+    expect(nodeOptions(args)).toEqual([flag]);
+  });
+
+  it('sets none without a memory limit, and leaves NODE_OPTIONS the user sets alone', () => {
+    expect(nodeOptions(['--set', 'resources.limits.memory=null'])).toEqual([]);
+    expect(nodeOptions(['--set', 'config.NODE_OPTIONS=--max-old-space-size=300'])).toEqual([]);
+    expect(one(render(['--set', 'config.NODE_OPTIONS=--max-old-space-size=300']), 'ConfigMap').data!['NODE_OPTIONS']).toBe('--max-old-space-size=300');
+    expect(nodeOptions(['--set', 'extraEnv[0].name=NODE_OPTIONS', '--set', 'extraEnv[0].value=--max-old-space-size=400'])).toEqual(['--max-old-space-size=400']);
+  });
+
+  it('fails the render when the heap is not below the limit', () => {
+    const r = template(['--set', 'heap.maxOldSpaceSizeMiB=1024']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/heap\.maxOldSpaceSizeMiB \(1024\) must be below resources\.limits\.memory/);
+  });
+});
+
+describe('PrometheusRule per route', () => {
+  type Rule = { alert: string; expr: string; for?: string; labels: Record<string, string>; annotations: Record<string, string> };
+  let rules: Rule[];
+  beforeEach(() => {
+    if (rules !== undefined) return;
+    const rule = one(render(['-f', FULL_VALUES]), 'PrometheusRule');
+    rules = (rule.spec.groups as Array<{ rules: Rule[] }>).flatMap((g) => g.rules);
+  });
+  const byName = (name: string) => rules.find((r) => r.alert === name)!;
+
+  it('aggregates every logstream pipeline metric by route (the topic retention gauge has none)', () => {
+    for (const r of rules.filter((x) => x.expr.includes('logstream_'))) {
+      const clauses = [...r.expr.matchAll(/by \(([^)]*)\) \(([^{]*)\{/g)];
+      expect(clauses.length, r.alert).toBeGreaterThan(0);
+      for (const [, labels, head] of clauses) {
+        if (head!.includes('logstream_topic_retention_seconds')) continue;
+        expect(labels!.split(/,\s*/), `${r.alert}: by (${labels})`).toContain('route');
+      }
+    }
+  });
+
+  it('gives every alert a severity, a summary and a description', () => {
+    for (const r of rules) {
+      expect(['critical', 'warning', 'info'], r.alert).toContain(r.labels['severity']);
+      expect(r.annotations['summary'], r.alert).toBeTruthy();
+      expect(r.annotations['description'], r.alert).toBeTruthy();
+    }
+  });
+
+  it('alerts on records lost to retention (critical), counting a series born with its first loss', () => {
+    const r = byName('LogstreamRecordsLostToRetention');
+    expect(r.labels['severity']).toBe('critical');
+    expect(r.expr).toMatch(/^sum by \(namespace, job, route, topic\) \(increase\(logstream_retention_skipped_records_total\{[^}]*\}\[15m\]\)\) > 0 or /);
+    expect(r.expr).toMatch(/logstream_retention_skipped_records_total\{[^}]*\} unless logstream_retention_skipped_records_total\{[^}]*\} offset 15m/);
+  });
+
+  it('alerts when the oldest unacknowledged record nears the topic retention, ignoring unlimited retention', () => {
+    const r = byName('LogstreamOldestRecordNearRetention');
+    expect(r.expr).toMatch(/^max by \(namespace, job, route, topic\) \(logstream_oldest_unacknowledged_age_seconds\{[^}]*\}\) > on \(namespace, job, topic\) group_left 0\.75 \* max by \(namespace, job, topic\) \(logstream_topic_retention_seconds\{[^}]*\} > 0\)$/);
+    // --set keeps 0.5 a string: a values file makes it the number the schema wants
+    const other = one(render(['-f', FULL_VALUES, '-f', valuesFile('prometheusRule:\n  retentionWarningRatio: 0.5\n')]), 'PrometheusRule');
+    expect(JSON.stringify(other.spec)).toContain('group_left 0.5 * max by');
+  });
+
+  it('alerts on a failed route, a route stuck not running, a long pause and late delivery (freshness p99)', () => {
+    expect(byName('LogstreamRouteFailed').expr).toContain('max_over_time(logstream_route_state{');
+    expect(byName('LogstreamRouteFailed').expr).toContain('state="failed"}[15m]');
+    expect(byName('LogstreamRouteFailed').labels['severity']).toBe('critical');
+    expect(byName('LogstreamRouteNotRunning').expr).toContain('state=~"starting|pausing|stopped"');
+    expect(byName('LogstreamRouteNotRunning').for).toBe('15m');
+    expect(byName('LogstreamRoutePaused').for).toBe('4h');
+    expect(byName('LogstreamFreshnessHigh').expr).toMatch(/^histogram_quantile\(0\.99, sum by \(namespace, job, route, sink, le\) \(rate\(logstream_sink_freshness_seconds_bucket\{[^}]*\}\[10m\]\)\)\) > 900$/);
+  });
+
+  it('keeps routes paused on purpose out of the lag and partition alerts', () => {
+    for (const name of ['LogstreamConsumerLagHigh', 'LogstreamPartitionsUnowned']) {
+      expect(byName(name).expr, name).toMatch(/unless on \(namespace, job, route\) \(max by \(namespace, job, route\) \(logstream_route_state\{[^}]*state="paused"\}\) == 1\)$/);
+    }
   });
 });
 

@@ -48,10 +48,12 @@ const exprs = dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => ({ pa
 
 let exported: Set<string>;
 let metricsText: string;
+let registryMetrics: ReturnType<client.Registry['getMetricsAsArray']>;
 
 beforeAll(async () => {
   const { registry } = createMetrics(new client.Registry());
   metricsText = await registry.metrics();
+  registryMetrics = registry.getMetricsAsArray();
   exported = new Set<string>();
   for (const line of metricsText.split('\n')) {
     const m = /^# TYPE (\S+) (\S+)$/.exec(line) ?? /^([a-zA-Z_:][a-zA-Z0-9_:]*)[{ ]/.exec(line);
@@ -59,6 +61,12 @@ beforeAll(async () => {
   }
   expect(exported.size).toBeGreaterThan(20);
 });
+
+/** Label names a metric is declared with (its text has none before a sample exists). */
+function labelsOf(name: string): string[] {
+  const metric = registryMetrics.find((m) => m.name === name);
+  return metric ? [...((metric as unknown as { labelNames?: string[] }).labelNames ?? [])] : [];
+}
 
 function isExported(name: string): boolean {
   if (exported.has(name)) return true;
@@ -113,12 +121,39 @@ describe('Grafana dashboard', () => {
     ]) expect(used, n).toContain(n);
   });
 
-  it('queries throughput per sink, lag per partition and owned partitions per instance', () => {
+  it('queries throughput per route and sink, lag per partition and owned partitions per instance', () => {
     const find = (metric: string) => exprs.filter((e) => e.expr.includes(metric)).map((e) => e.expr).join('\n');
-    expect(find('logstream_sink_sent_events_total')).toMatch(/by \(sink\)/);
-    expect(find('logstream_consumer_lag')).toMatch(/by \(topic, partition\)/);
-    expect(find('logstream_assigned_partitions')).toMatch(/by \(pod, topic\)/);
-    expect(find('logstream_sink_batch_duration_seconds_bucket')).toMatch(/histogram_quantile\(0\.99, sum by \(sink, le\)/);
+    expect(find('logstream_sink_sent_events_total')).toMatch(/by \(route, sink\)/);
+    expect(find('logstream_consumer_lag')).toMatch(/by \(route, topic, partition\)/);
+    expect(find('logstream_assigned_partitions')).toMatch(/by \(route, pod, topic\)/);
+    expect(find('logstream_sink_batch_duration_seconds_bucket')).toMatch(/histogram_quantile\(0\.99, sum by \(route, sink, le\)/);
+  });
+
+  it('has a route variable, and every series of a metric with a route label is filtered by it', () => {
+    const route = dashboard.templating.list.find((v) => v.name === 'route');
+    expect(route).toMatchObject({ type: 'query', datasource: { uid: '${datasource}' } });
+    expect(typeof route!.query === 'string' ? route!.query : route!.query.query).toMatch(/^label_values\(logstream_route_state\{[^}]*\}, route\)$/);
+    // which metrics have the label, from the registry itself
+    const routed = new Set([...metricsText.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]!).filter((n) => labelsOf(n).includes('route')));
+    expect(routed.size).toBeGreaterThan(20);
+    let checked = 0;
+    for (const { panel, expr } of exprs) {
+      for (const m of expr.matchAll(/([a-zA-Z_:][a-zA-Z0-9_:]*)\{([^}]*)\}/g)) {
+        const base = m[1]!.replace(/_(bucket|sum|count)$/, '');
+        if (!routed.has(m[1]!) && !routed.has(base)) continue;
+        checked++;
+        expect(m[2], `${panel}: ${m[1]}`).toContain('route=~"$route"');
+      }
+    }
+    expect(checked).toBeGreaterThan(30);
+  });
+
+  it('has panels for records lost to retention, the oldest unacknowledged record against retention, route state and freshness p99', () => {
+    const find = (metric: string) => exprs.filter((e) => e.expr.includes(metric)).map((e) => e.expr).join('\n');
+    expect(find('logstream_retention_skipped_records_total')).toMatch(/sum by \(route, topic\) \(increase\(/);
+    expect(find('logstream_oldest_unacknowledged_age_seconds')).toMatch(/max by \(route, topic\) \(logstream_oldest_unacknowledged_age_seconds\{[^}]*\}\) \/ on \(topic\) group_left max by \(topic\) \(logstream_topic_retention_seconds\{[^}]*\} > 0\)/);
+    expect(find('logstream_route_state')).toMatch(/count by \(route, state\)/);
+    expect(find('logstream_sink_freshness_seconds_bucket')).toMatch(/histogram_quantile\(0\.99, sum by \(route, sink, le\)/);
   });
 });
 

@@ -50,6 +50,14 @@ function routesEnv(s: Setup, siem: Record<string, string>): Record<string, strin
   };
 }
 
+/** A HEC receiver answering 503 (busy) until told otherwise, and the siem route's variables to ship to it. */
+async function busyHec(): Promise<{ hec: HecProcess; env: Record<string, string> }> {
+  const hec = await HecProcess.start(['--port', '0', '--token', 'route-test-token']);
+  running.push(hec);
+  await hec.control({ op: 'setMode', mode: 'busy503' });
+  return { hec, env: { ROUTE_SIEM_SINKS: 'splunk_hec', HEC_URLS: hec.url, HEC_TOKEN: 'route-test-token', HEC_HEALTH_CHECK: 'false' } };
+}
+
 function start(name: string, env: Record<string, string>): Instance {
   const i = new Instance(name, env);
   running.push(i);
@@ -108,11 +116,9 @@ describe('routes (real broker)', () => {
 
   it("a route whose sink fails stalls alone: the other delivers everything, the instance stays ready, the failed route catches up", async () => {
     const s = await setup('routes-isolation', 4);
-    const hec = await HecProcess.start(['--port', '0', '--token', 'route-test-token']);
-    running.push(hec);
-    await hec.control({ op: 'setMode', mode: 'busy503' });
+    const { hec, env } = await busyHec();
     const run = uniqueName('ri');
-    const i = start('ri', routesEnv(s, { ROUTE_SIEM_SINKS: 'splunk_hec', HEC_URLS: hec.url, HEC_TOKEN: 'route-test-token', HEC_HEALTH_CHECK: 'false', HEC_RETRY_MAX: '1s', INFLIGHT_MAX_RECORDS: '2000' }));
+    const i = start('ri', routesEnv(s, { ...env, HEC_RETRY_MAX: '1s', INFLIGHT_MAX_RECORDS: '2000' }));
     await produceJson(s.bootstrap, s.topic, ledgerRecords(run, 6000, 4));
     await waitUntil('the archive route committed everything', async () => (await committed(s, 'archive')) === 6000, 90_000, 500);
     expect(tally(run, 6000, readJsonLines(join(s.dir, 'archive.jsonl')))).toMatchObject({ delivered: 6000, lost: 0, dup: 0 });
@@ -229,11 +235,9 @@ describe('routes (real broker)', () => {
 
   it('a route stalled by its sink while retention deletes what it has not read: the lost range is counted, the rest delivered', async () => {
     const s = await setup('routes-retention-live', 1);
-    const hec = await HecProcess.start(['--port', '0', '--token', 'route-test-token']);
-    running.push(hec);
-    await hec.control({ op: 'setMode', mode: 'busy503' });
+    const { hec, env } = await busyHec();
     const run = uniqueName('rl');
-    const i = start('rl', routesEnv(s, { ROUTE_SIEM_SINKS: 'splunk_hec', HEC_URLS: hec.url, HEC_TOKEN: 'route-test-token', HEC_HEALTH_CHECK: 'false', HEC_RETRY_MAX: '500ms', ROUTE_SIEM_INFLIGHT_MAX_RECORDS: '200' }));
+    const i = start('rl', routesEnv(s, { ...env, HEC_RETRY_MAX: '500ms', ROUTE_SIEM_INFLIGHT_MAX_RECORDS: '200' }));
     await produceJson(s.bootstrap, s.topic, ledgerRecords(run, 2000, 1));
     await waitUntil('the archive route committed everything', async () => (await committed(s, 'archive')) === 2000, 60_000, 500);
     await waitUntil('the siem route holds its in-flight share', async () => (await metric(i, 'logstream_inflight_records', { route: 'siem' })) === 200, 30_000, 250);

@@ -79,6 +79,121 @@ app.kubernetes.io/part-of: logstream
 {{- fail (printf "config.%s is set by the chart: use shutdown.* / httpPort" $k) }}
 {{- end }}
 {{- end }}
+{{- include "logstream.validateRoutes" . }}
+{{- end }}
+
+{{/*
+Routes: the chart writes ROUTES and every ROUTE_<NAME>_* itself, so that the KEDA triggers know each
+route's group; a hand-written one would escape those checks.
+*/}}
+{{- define "logstream.validateRoutes" -}}
+{{- $mount := .Values.secretFilesMountPath }}
+{{- range $where, $env := dict "config" .Values.config "secretEnv" .Values.secretEnv }}
+{{- range $k, $_ := $env }}
+{{- if eq $k "ROUTES" }}
+{{- fail (printf "%s.ROUTES is set by the chart: name the routes under `routes`" $where) }}
+{{- else if hasPrefix "ROUTE_" $k }}
+{{- fail (printf "%s.%s: per-route settings go under routes.<name>.config / secretEnv / secretFileRefs" $where $k) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- if and .Values.routes .Values.keda.consumerGroup }}
+{{- fail "keda.consumerGroup names one group, but each route has its own: set routes.<name>.config.KAFKA_GROUP_ID instead" }}
+{{- end }}
+{{- $groups := dict }}
+{{- range $name, $r := .Values.routes }}
+{{- $r = $r | default dict }}
+{{- $seen := dict }}
+{{- range $part := list "config" "secretEnv" }}
+{{- range $k, $_ := (get $r $part | default dict) }}
+{{- if hasKey $seen $k }}
+{{- fail (printf "routes.%s: %s is set in both %s and %s" $name $k (get $seen $k) $part) }}
+{{- end }}
+{{- $_ := set $seen $k $part }}
+{{- end }}
+{{- end }}
+{{- range $k, $file := (get $r "secretFileRefs" | default dict) }}
+{{- range $n := list $k (printf "%s_FILE" $k) }}
+{{- if hasKey $seen $n }}
+{{- fail (printf "routes.%s: %s is set in both %s and secretFileRefs" $name $n (get $seen $n)) }}
+{{- end }}
+{{- end }}
+{{- if not (or (hasKey $.Values.secretFiles $file) $.Values.existingSecretFiles) }}
+{{- fail (printf "routes.%s.secretFileRefs.%s: file %q is not in secretFiles and no existingSecretFiles is mounted at %s" $name $k $file $mount) }}
+{{- end }}
+{{- end }}
+{{- $group := include "logstream.routeGroup" (dict "root" $ "name" $name) }}
+{{- if hasKey $groups $group }}
+{{- fail (printf "routes %s and %s are both in consumer group %s: each route needs its own group (they would share offsets)" (get $groups $group) $name $group) }}
+{{- end }}
+{{- $_ := set $groups $group $name }}
+{{- end }}
+{{- end }}
+
+{{/* ROUTE_<NAME>_ of a route name: upper-cased, '-' -> '_' (routePrefix in src/config/route-env.ts). */}}
+{{- define "logstream.routePrefix" -}}
+ROUTE_{{ . | upper | replace "-" "_" }}_
+{{- end }}
+
+{{/* A route's consumer group: its own KAFKA_GROUP_ID, else <KAFKA_GROUP_ID>.<name>, as loadConfig derives it. */}}
+{{- define "logstream.routeGroup" -}}
+{{- $r := get .root.Values.routes .name | default dict }}
+{{- $own := trim (toString (dig "config" "KAFKA_GROUP_ID" "" $r)) }}
+{{- $base := trim (toString (default "" .root.Values.config.KAFKA_GROUP_ID)) | default "logstream" }}
+{{- $own | default (printf "%s.%s" $base .name) }}
+{{- end }}
+
+{{/*
+An env value as a string. Helm reads numbers of a values file as float64, whose default formatting
+turns 134217728 into 1.34217728e+08, which logstream's size and count parsers reject.
+*/}}
+{{- define "logstream.envValue" -}}
+{{- if and (kindIs "float64" .) (eq . (floor .)) }}
+{{- printf "%d" (int64 .) }}
+{{- else }}
+{{- toString . }}
+{{- end }}
+{{- end }}
+
+{{/* A memory quantity (resources.*.memory) in MiB, as a float; empty when it is not set. */}}
+{{- define "logstream.quantityMiB" -}}
+{{- if kindIs "string" . }}
+{{- $n := regexFind "^[0-9]+(\\.[0-9]+)?" . }}
+{{- $unit := trimPrefix $n . }}
+{{- $bytes := dict "" 1.0 "m" 0.001 "k" 1e3 "M" 1e6 "G" 1e9 "T" 1e12 "P" 1e15 "E" 1e18 "Ki" 1024.0 "Mi" 1048576.0 "Gi" 1073741824.0 "Ti" 1099511627776.0 "Pi" 1125899906842624.0 "Ei" 1152921504606846976.0 }}
+{{- divf (mulf (float64 $n) (get $bytes $unit)) 1048576 }}
+{{- else if not (kindIs "invalid" .) }}
+{{- divf (float64 .) 1048576 }}
+{{- end }}
+{{- end }}
+
+{{/*
+V8's old-space limit in MiB for NODE_OPTIONS: heap.maxOldSpaceSizeMiB, else heap.percentOfMemoryLimit
+of resources.limits.memory. Empty (Node's own default) without a memory limit, or when NODE_OPTIONS is
+set in config, secretEnv or extraEnv: the user's flags win whole.
+*/}}
+{{- define "logstream.maxOldSpaceMiB" -}}
+{{- $h := .Values.heap }}
+{{- $userSet := or (hasKey .Values.config "NODE_OPTIONS") (hasKey .Values.secretEnv "NODE_OPTIONS") }}
+{{- range .Values.extraEnv }}{{ if eq .name "NODE_OPTIONS" }}{{ $userSet = true }}{{ end }}{{ end }}
+{{- $limit := include "logstream.quantityMiB" (dig "limits" "memory" nil .Values.resources) }}
+{{- if not $userSet }}
+{{- if $h.maxOldSpaceSizeMiB }}
+{{- if and $limit (ge (float64 $h.maxOldSpaceSizeMiB) (float64 $limit)) }}
+{{- fail (printf "heap.maxOldSpaceSizeMiB (%d) must be below resources.limits.memory (%s = %s MiB): the heap is only part of the process' memory" (int $h.maxOldSpaceSizeMiB) (toString .Values.resources.limits.memory) $limit) }}
+{{- end }}
+{{- int $h.maxOldSpaceSizeMiB }}
+{{- else if and $limit $h.percentOfMemoryLimit }}
+{{- int (floor (divf (mulf (float64 $limit) $h.percentOfMemoryLimit) 100)) }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* Whether the chart's env Secret exists: global or per-route secretEnv. */}}
+{{- define "logstream.hasSecretEnv" -}}
+{{- $any := .Values.secretEnv }}
+{{- range $_, $r := .Values.routes }}{{ if get ($r | default dict) "secretEnv" }}{{ $any = true }}{{ end }}{{ end }}
+{{- if $any }}true{{ end }}
 {{- end }}
 
 {{/* Whether a secret-files volume is mounted. */}}

@@ -7,6 +7,7 @@ import { hostname } from 'node:os';
 import { Partitioners, type Kafka, type Producer } from 'kafkajs';
 import { oneLine } from '../../core/errors.ts';
 import type { Logger } from '../../telemetry/logger.ts';
+import { ensureLogTopic } from './log-topic.ts';
 import { PartitionReader } from './partition-reader.ts';
 
 const PARTITION = 0;
@@ -53,23 +54,7 @@ export class ControlTopic {
 
   /** Creates the topic when missing and reads it to the end. */
   async start(): Promise<void> {
-    const admin = this.#kafka.admin();
-    await admin.connect();
-    try {
-      if (!(await admin.listTopics()).includes(this.#topic)) {
-        try {
-          await admin.createTopics({ topics: [{ topic: this.#topic, numPartitions: 1, configEntries: [...CONTROL_TOPIC_CONFIG] }], waitForLeaders: true });
-          this.#log.info({ topic: this.#topic }, 'created the control topic');
-        } catch (err) {
-          if (!/already exists/i.test(String((err as Error).message))) throw new Error(`KAFKA_CONTROL_TOPIC: cannot create ${this.#topic}: ${oneLine(String((err as Error).message))}`, { cause: err });
-        }
-      }
-    } finally {
-      await admin.disconnect();
-    }
-    const partitions = await this.#reader.partitions(this.#topic);
-    if (partitions.length !== 1) throw new Error(`KAFKA_CONTROL_TOPIC: ${this.#topic} must have exactly 1 partition, it has ${partitions.length}`);
-    this.#next = (await this.#reader.earliest(this.#topic)).get(PARTITION) ?? 0;
+    this.#next = await ensureLogTopic(this.#kafka, this.#reader, { topic: this.#topic, config: CONTROL_TOPIC_CONFIG, variable: 'KAFKA_CONTROL_TOPIC', what: 'control', logger: this.#log });
     await this.sync();
   }
 
