@@ -224,7 +224,10 @@ export class Pipeline implements SourceHandlers {
       m.consumerLag.remove({ route, topic, partition });
     }
     this.#lagSeries.clear();
-    for (const topic of this.#assignedTopics) m.assignedPartitions.remove({ route, topic });
+    for (const topic of this.#assignedTopics) {
+      m.assignedPartitions.remove({ route, topic });
+      m.oldestUnacked.remove({ route, topic });
+    }
     this.#assignedTopics = assignment.map((a) => a.topic);
     for (const { topic, partitions } of assignment) {
       m.assignedPartitions.set({ route, topic }, partitions.length);

@@ -56,8 +56,10 @@ export class KafkaGroupSource {
   /** Set once by stopAccepting(): a rejoin during shutdown must not start taking records again. */
   #stopping = false;
   readonly #paused = new Map<string, { topic: string; partition: number }>();
-  /** The offset each partition is read from next, as far as this member knows: the group's commit
-   *  (or the start position) at the first batch of an assignment, then one past the last record taken. */
+  /** Partitions whose start position (KAFKA_START_FROM time or group) was checked in this assignment. */
+  #startChecked = new Set<string>();
+  /** One past the last record taken from each partition in this assignment: where a fetch that the
+   *  broker answers "out of range" was meant to start. */
   #expected = new Map<string, number>();
   #joined = false;
   /** False from a crash until kafkajs has rejoined: its commitOffsets() then returns without
@@ -110,6 +112,7 @@ export class KafkaGroupSource {
       this.#joined = true;
       this.#runnerUp = true;
       this.#expected = new Map();
+      this.#startChecked = new Set();
       const assignment = Object.entries(e.payload.memberAssignment).map(([topic, partitions]) => ({ topic, partitions: partitions as number[] }));
       this.#log.info({ group: e.payload.groupId, assignment, leader: e.payload.isLeader }, 'joined the consumer group');
       this.#accepting = !this.#stopping;
@@ -159,7 +162,8 @@ export class KafkaGroupSource {
     await p.heartbeat();
     if (!this.#accepting || !p.isRunning() || p.isStale()) return;
     const tp = `${topic}/${partition}`;
-    if (!this.#expected.has(tp) && (await this.#startPosition(topic, partition, batch.firstOffset()))) return;
+    const start = this.#cfg.startFrom.kind;
+    if ((start === 'timestamp' || start === 'group') && !this.#startChecked.has(tp) && (await this.#startPosition(topic, partition, batch.firstOffset()))) return;
     let next: number | undefined;
     for (const message of batch.messages) {
       if (!this.#accepting || !p.isRunning() || p.isStale()) break;
@@ -185,19 +189,16 @@ export class KafkaGroupSource {
   }
 
   /**
-   * The first batch of a partition in this assignment: learns the group's commit. A partition the
-   * group never committed starts at KAFKA_START_FROM: a time (the first offset at or after it) or
-   * another group's commit (`group:<id>`); we commit that offset for the group and seek there.
-   * Returns true when it sought (the batch is dropped; the next fetch starts there).
+   * KAFKA_START_FROM=<time> or group:<id>, at the first batch of a partition in this assignment: a
+   * partition the group never committed starts at the first offset at or after that time, or where the
+   * other group committed; we commit that offset for the group and seek there. Returns true when it
+   * sought (the batch is dropped; the next fetch starts there).
    */
   async #startPosition(topic: string, partition: number, firstOffset: string | null): Promise<boolean> {
     const tp = `${topic}/${partition}`;
-    const committed = await this.#committedOffset(this.#cfg.groupId, topic, partition);
-    if (committed !== undefined) {
-      this.#expected.set(tp, committed);
-      return false;
-    }
     const start = this.#cfg.startFrom;
+    this.#startChecked.add(tp);
+    if ((await this.#committedOffset(this.#cfg.groupId, topic, partition)) !== undefined) return false;
     let target: number | undefined;
     if (start.kind === 'timestamp') {
       const byTime = await this.#admin!.fetchTopicOffsetsByTimestamp(topic, start.ms);
@@ -206,14 +207,14 @@ export class KafkaGroupSource {
     } else if (start.kind === 'group') {
       target = await this.#committedOffset(start.groupId, topic, partition);
       if (target === undefined) this.#log.warn({ topic, partition, from: start.groupId }, 'KAFKA_START_FROM: that group has no commit for this partition; starting at the earliest offset');
-      else this.#expected.set(tp, target);
+      else if (target < Number(firstOffset ?? 0)) {
+        // The other group was behind the log start itself: what retention deleted is lost to this route too.
+        const low = Number((await this.#admin!.fetchTopicOffsets(topic)).find((o) => o.partition === partition)?.low ?? 0);
+        if (low > target) this.#handlers?.onSkipped?.(topic, partition, target, low);
+      }
     }
-    if (target === undefined || target <= Number(firstOffset ?? 0)) {
-      if (!this.#expected.has(tp)) this.#expected.set(tp, Number(firstOffset ?? 0)); // nothing to expect: starts where it starts
-      return false;
-    }
+    if (target === undefined || target <= Number(firstOffset ?? 0)) return false;
     this.#log.info({ topic, partition, offset: target, from: start.kind === 'timestamp' ? new Date(start.ms).toISOString() : `group:${(start as { groupId: string }).groupId}` }, 'new partition: starting at KAFKA_START_FROM');
-    this.#expected.set(tp, target);
     await this.#consumer!.commitOffsets([{ topic, partition, offset: String(target) }]);
     this.#consumer!.seek({ topic, partition, offset: String(target) });
     return true;
