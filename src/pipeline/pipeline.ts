@@ -68,7 +68,11 @@ export class Pipeline implements SourceHandlers {
   async waitForRoom(timeoutMs: number): Promise<boolean> {
     if (!this.inflight.hasRoom()) {
       this.committer.commitSoon();
-      if (!(await this.inflight.waitForRoom(timeoutMs))) return false;
+      if (!(await this.inflight.waitForRoom(timeoutMs))) {
+        // No room in time: the source pauses this partition now (Kafka is the buffer).
+        this.#o.metrics.pausedPartitions.set({ route: this.#o.route }, this.#o.source.pausedCount + 1);
+        return false;
+      }
     }
     await this.#rate?.take(1);
     return true;
@@ -76,7 +80,6 @@ export class Pipeline implements SourceHandlers {
 
   hasRoom(): boolean {
     if (!this.inflight.hasRoom()) {
-      this.#o.metrics.pausedPartitions.set({ route: this.#o.route }, this.#o.source.pausedCount + 1);
       this.committer.commitSoon();
       return false;
     }
