@@ -42,12 +42,12 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
-import { silenceKafkajsTimeoutWarning, startBroker, type Broker } from '../scripts/kafka-broker.ts';
+import { silenceKafkajsTimeoutWarning } from '../scripts/kafka-broker.ts';
 import { loadConfig } from '../src/app-config.ts';
 import { HecProcess } from '../test/support/hec/process.ts';
 import type { HecStats } from '../test/support/hec/receiver.ts';
-import { connectAdmin, type BenchAdmin } from './lib/kafka.ts';
-import { parseCounters, startLogstreamDaemon, type LogstreamDaemon } from './lib/logstream.ts';
+import { BenchKafka } from './lib/bench-kafka.ts';
+import { scrapeCounters, startLogstreamDaemon, type LogstreamDaemon } from './lib/logstream.ts';
 import { readPeakRssBytes, readProcessCpu } from './lib/proc.ts';
 import { startRateProducer, type RateProducer, type RateProducerResult } from './lib/rate-producer.ts';
 import { makeRecordFactory } from './lib/records.ts';
@@ -197,15 +197,6 @@ async function hecStats(hec: HecProcess): Promise<HecStats | undefined> {
 
 const GAUGES = ['logstream_inflight_records', 'logstream_inflight_bytes', 'logstream_sink_retries_total', 'logstream_sink_errors_total'] as const;
 
-async function scrapeGauges(port: number): Promise<Record<string, number> | undefined> {
-  try {
-    const r = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(2000) });
-    return r.ok ? parseCounters(await r.text(), GAUGES) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** Least-squares slope of y over x. */
 function slope(points: ReadonlyArray<{ x: number; y: number }>): number | undefined {
   if (points.length < 2) return undefined;
@@ -232,8 +223,7 @@ export async function runOutageBench(opts: OutageOptions): Promise<OutageResult>
   const problems: string[] = [];
   const notes: string[] = [];
   const workDir = await mkdtemp(join(tmpdir(), 'logstream-bench-outage-'));
-  let broker: Broker | undefined;
-  let admin: BenchAdmin | undefined;
+  const benchKafka = new BenchKafka(log);
   let hec: HecProcess | undefined;
   let daemon: LogstreamDaemon | undefined;
   let steady: RateProducer | undefined;
@@ -241,9 +231,7 @@ export async function runOutageBench(opts: OutageOptions): Promise<OutageResult>
   const kafkaClients: Array<{ disconnect(): Promise<void> }> = [];
   try {
     log('starting Kafka ...');
-    broker = await startBroker({ heapMb: 1024 });
-    admin = await connectAdmin(broker.bootstrap);
-    await admin.createTopic(TOPIC, PARTITIONS);
+    const { broker, admin } = await benchKafka.start({ heapMb: 1024, topic: TOPIC, partitions: PARTITIONS });
     const token = randomUUID();
     hec = await HecProcess.start(['--port', '0', '--host', '127.0.0.1', '--token', token, '--count-only']);
 
@@ -294,10 +282,10 @@ export async function runOutageBench(opts: OutageOptions): Promise<OutageResult>
         cpuS = undefined;
       }
       const [committed, endOffsets, stats, gauges] = await Promise.all([
-        admin!.committedSum(d.groupId, TOPIC).catch(() => undefined),
-        admin!.endOffsetSum(TOPIC).catch(() => undefined),
+        admin.committedSum(d.groupId, TOPIC).catch(() => undefined),
+        admin.endOffsetSum(TOPIC).catch(() => undefined),
         hecStats(hecProc),
-        scrapeGauges(d.httpPort),
+        scrapeCounters(d.httpPort, GAUGES),
       ]);
       const s: OutageSample = {
         tS,
@@ -406,7 +394,7 @@ export async function runOutageBench(opts: OutageOptions): Promise<OutageResult>
         return undefined;
       }
     })();
-    const gauges = await scrapeGauges(d.httpPort);
+    const gauges = await scrapeCounters(d.httpPort, GAUGES);
     const stopped = await d.stop();
     const logstreamExit = stopped.killed ? 'killed after SIGTERM' : String(d.exitCode);
     if (stopped.killed) problems.push('logstream did not exit within 30 s of SIGTERM; killed');
@@ -488,12 +476,7 @@ export async function runOutageBench(opts: OutageOptions): Promise<OutageResult>
     for (const c of kafkaClients) await c.disconnect().catch(() => undefined);
     if (daemon && daemon.exitCode === undefined) await daemon.stop();
     if (hec) await stopReceiver(hec, 'HEC receiver');
-    await admin?.close().catch(() => undefined);
-    if (broker) {
-      log('stopping Kafka ...');
-      await broker.stop();
-      await rm(broker.dataDir, { recursive: true, force: true });
-    }
+    await benchKafka.stop();
     await rm(workDir, { recursive: true, force: true });
   }
 }

@@ -36,18 +36,19 @@
 // once in os.tmpdir() (each row's files are removed after its check): ~4 GB at the default N.
 // Needs (Debian): apt-get install kcat python3; Java 17+ and Maven for the broker (scripts/kafka-broker.ts).
 import { createReadStream, existsSync, statSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { DEFAULT_KAFKA_VERSION, silenceKafkajsTimeoutWarning, startBroker, type Broker } from '../scripts/kafka-broker.ts';
+import { silenceKafkajsTimeoutWarning, type Broker } from '../scripts/kafka-broker.ts';
 import { loadConfig } from '../src/app-config.ts';
 import { routePrefix } from '../src/config/route-env.ts';
-import { connectAdmin, type BenchAdmin } from './lib/kafka.ts';
-import { kcatConsumeAll, kcatProduceFile, requireKcat } from './lib/kcat.ts';
-import { REPO_ROOT, slug, startLogstreamDaemon, type LogstreamDaemon } from './lib/logstream.ts';
+import { BenchKafka, formatTopicLine, type ProduceFigures } from './lib/bench-kafka.ts';
+import type { BenchAdmin } from './lib/kafka.ts';
+import { kcatConsumeAll, requireKcat } from './lib/kcat.ts';
+import { REPO_ROOT, scrapeMetricsText, slug, startLogstreamDaemon, warnLines, type LogstreamDaemon } from './lib/logstream.ts';
 import { machineInfo, readPeakRssBytes, readProcessCpu, readRssBytes } from './lib/proc.ts';
-import { writeRecordsFile, type GeneratedFile } from './lib/records.ts';
+import type { GeneratedFile } from './lib/records.ts';
 import { fmt, formatTable } from './lib/table.ts';
 import { benchOptionsFromEnv, SEVERITY_QUERY } from './throughput.bench.ts';
 
@@ -161,7 +162,7 @@ export interface RoutesResult {
   kafkaVersion: string;
   topic: { name: string; partitions: number; records: number; recordBytes: number; valueBytes: number; highOrCritical: number };
   generateS: number;
-  produce: { wallS: number; mbPerSec: number; recordsPerSec: number; cpuS: number };
+  produce: ProduceFigures;
   kcat: { wallS: number; mbPerSec: number; recordsPerSec: number; cpuS: number; userS: number; sysS: number; cpuSPer100MB: number; mbPerCpuS: number; peakRssMb: number };
   /** The 1-route row the marginal costs are taken against. */
   baseline: string;
@@ -267,36 +268,6 @@ function countersByRoute(text: string, name: string): Map<string, number> {
   return out;
 }
 
-async function scrapeText(port: number): Promise<string | undefined> {
-  try {
-    const res = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(2000) });
-    return res.ok ? await res.text() : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Log lines at warn level or above (the first 20) and how many there were; non-JSON lines count. */
-async function warnLines(logFile: string): Promise<{ lines: string[]; count: number }> {
-  const text = await readFile(logFile, 'utf8').catch(() => '');
-  const lines: string[] = [];
-  let count = 0;
-  for (const l of text.split('\n')) {
-    if (l.trim() === '') continue;
-    let level = 50;
-    try {
-      level = Number((JSON.parse(l) as { level?: unknown }).level ?? 50);
-    } catch {
-      // keep 50
-    }
-    if (level >= 40) {
-      count++;
-      if (lines.length < 20) lines.push(l.slice(0, 500));
-    }
-  }
-  return { lines, count };
-}
-
 interface RowCtx {
   broker: Broker;
   admin: BenchAdmin;
@@ -373,7 +344,7 @@ async function routesRow(c: RoutesCase, ctx: RowCtx): Promise<RoutesRow> {
       cpu = readProcessCpu(daemon.pid);
       peakRss = readPeakRssBytes(daemon.pid);
       rssAtDone = readRssBytes(daemon.pid);
-      metricsText = await scrapeText(daemon.httpPort);
+      metricsText = await scrapeMetricsText(daemon.httpPort);
       break;
     }
     if (total !== lastTotal) {
@@ -521,25 +492,10 @@ export async function runRoutesBench(opts: RoutesOptions): Promise<RoutesResult>
   silenceKafkajsTimeoutWarning();
   const notes: string[] = [];
   const workDir = await mkdtemp(join(tmpdir(), 'logstream-bench-routes-'));
-  let broker: Broker | undefined;
-  let admin: BenchAdmin | undefined;
+  const kafka = new BenchKafka(log);
   try {
-    log(`starting Kafka ${process.env['LOGSTREAM_KAFKA_VERSION'] ?? DEFAULT_KAFKA_VERSION} ...`);
-    broker = await startBroker({ heapMb: opts.heapMb ?? 2048 });
-    admin = await connectAdmin(broker.bootstrap);
-    await admin.createTopic(TOPIC, PARTITIONS);
-
-    log(`generating ${opts.records} records of ${opts.recordBytes} bytes ...`);
-    const t = performance.now();
-    const topic = writeRecordsFile(join(workDir, 'records.jsonl'), opts.records, opts.recordBytes);
-    const generateS = (performance.now() - t) / 1000;
-    log(`producing with kcat (${fmt(topic.valueBytes / MB, 0)} MB) ...`);
-    const p = await kcatProduceFile(broker.bootstrap, TOPIC, topic.path);
-    await rm(topic.path, { force: true });
-    const inTopic = await admin.endOffsetSum(TOPIC);
-    if (inTopic !== topic.records) throw new Error(`the topic holds ${inTopic} records after producing ${topic.records}`);
+    const { broker, admin, topic, generateS, produce } = await kafka.startWithRecords({ topic: TOPIC, partitions: PARTITIONS, records: opts.records, recordBytes: opts.recordBytes, heapMb: opts.heapMb, workDir });
     const mb = topic.valueBytes / MB;
-    const produce = { wallS: p.wallS, mbPerSec: mb / p.wallS, recordsPerSec: topic.records / p.wallS, cpuS: p.userS + p.sysS };
 
     log('kcat -C (reference) ...');
     const k = await kcatConsumeAll(broker.bootstrap, TOPIC);
@@ -581,12 +537,7 @@ export async function runRoutesBench(opts: RoutesOptions): Promise<RoutesResult>
       problems: rows.flatMap((r) => r.problems),
     };
   } finally {
-    await admin?.close().catch(() => undefined);
-    if (broker) {
-      log('stopping Kafka ...');
-      await broker.stop();
-      await rm(broker.dataDir, { recursive: true, force: true });
-    }
+    await kafka.stop();
     await rm(workDir, { recursive: true, force: true });
   }
 }
@@ -596,10 +547,7 @@ export function formatRoutes(r: RoutesResult): string {
   const out: string[] = [];
   const t = r.topic;
   const mb = t.valueBytes / MB;
-  out.push(
-    `topic: ${t.records.toLocaleString('en-US')} records × ${t.recordBytes} B in ${t.partitions} partitions = ${fmt(mb, 0)} MB of values; ` +
-      `${fmt((100 * t.highOrCritical) / t.records)} % high/critical; Kafka ${r.kafkaVersion}`,
-  );
+  out.push(formatTopicLine(t, r.kafkaVersion));
   out.push(`generate: ${fmt(r.generateS)} s; produce (kcat -P, uncompressed): ${fmt(r.produce.wallS)} s = ${fmt(r.produce.mbPerSec)} MB/s, ${fmt(r.produce.cpuS)} CPU s`);
   out.push('');
   const marg = new Map(r.marginal.map((m) => [m.name, m]));

@@ -23,11 +23,11 @@ import { DEFAULT_KAFKA_VERSION } from '../scripts/kafka-broker.ts';
 import { requireKcat } from './lib/kcat.ts';
 import { machineInfo } from './lib/proc.ts';
 import { fmt, formatTable } from './lib/table.ts';
-import { benchOptionsFromEnv, formatThroughput, runThroughputBench, type ThroughputResult } from './throughput.bench.ts';
-import { formatRoutes, routesOptionsFromEnv, runRoutesBench, type RoutesResult } from './routes.bench.ts';
-import { formatWebhook, runWebhookBench, type WebhookBenchResult } from './webhook.bench.ts';
-import { formatRollingRestart, runRollingRestartBench, type RollingRestartResult } from './rolling-restart.bench.ts';
-import { formatOutage, outageOptionsFromEnv, runOutageBench, type OutageResult } from './outage-memory.bench.ts';
+import { benchOptionsFromEnv, formatThroughput, runThroughputBench } from './throughput.bench.ts';
+import { formatRoutes, routesOptionsFromEnv, runRoutesBench } from './routes.bench.ts';
+import { formatWebhook, runWebhookBench } from './webhook.bench.ts';
+import { formatRollingRestart, runRollingRestartBench } from './rolling-restart.bench.ts';
+import { formatOutage, outageOptionsFromEnv, runOutageBench } from './outage-memory.bench.ts';
 
 interface QueryBenchRow {
   name: string;
@@ -52,6 +52,21 @@ async function runQueryBenchIfPresent(): Promise<{ rows: QueryBenchRow[] } | { s
   return { rows: (await (mod.runQueryBench as () => Promise<QueryBenchRow[]>)()) };
 }
 
+/**
+ * Runs one benchmark (which prints its report and adds its problems itself); when it throws, says so on
+ * stderr and in `problems`, and the result is { error } in its place.
+ */
+async function attempt<T>(what: string, problems: string[], run: () => Promise<T>): Promise<T | { error: string }> {
+  try {
+    return await run();
+  } catch (err) {
+    const msg = (err as Error)?.message ?? String(err);
+    problems.push(`${what} benchmark failed: ${msg}`);
+    process.stderr.write(`${what} benchmark failed: ${(err as Error)?.stack ?? msg}\n`);
+    return { error: msg };
+  }
+}
+
 async function main(): Promise<number> {
   try {
     requireKcat();
@@ -64,86 +79,55 @@ async function main(): Promise<number> {
   const problems: string[] = [];
 
   say(`== throughput: ${opts.records.toLocaleString('en-US')} records of ${opts.recordBytes} B ==`);
-  let throughput: ThroughputResult | { error: string };
-  try {
+  const throughput = await attempt('throughput', problems, async () => {
     const r = await runThroughputBench(opts);
     say(formatThroughput(r));
     problems.push(...r.problems);
-    throughput = r;
-  } catch (err) {
-    const msg = (err as Error)?.stack ?? String(err);
-    problems.push(`throughput benchmark failed: ${(err as Error)?.message ?? msg}`);
-    process.stderr.write(`throughput benchmark failed: ${msg}\n`);
-    throughput = { error: (err as Error)?.message ?? msg };
-  }
+    return r;
+  });
 
   const routesOpts = routesOptionsFromEnv(process.env);
   say(`\n== routes: 1, 2, 3 routes over one topic of ${routesOpts.records.toLocaleString('en-US')} records of ${routesOpts.recordBytes} B, each route its own group ==`);
-  let routes: RoutesResult | { error: string };
-  try {
-    routes = await runRoutesBench({ ...routesOpts, log: (l) => process.stderr.write(`[routes] ${l}\n`) });
-    say(formatRoutes(routes));
-    problems.push(...routes.problems);
-  } catch (err) {
-    const msg = (err as Error)?.message ?? String(err);
-    problems.push(`routes benchmark failed: ${msg}`);
-    process.stderr.write(`routes benchmark failed: ${(err as Error)?.stack ?? msg}\n`);
-    routes = { error: msg };
-  }
+  const routes = await attempt('routes', problems, async () => {
+    const r = await runRoutesBench({ ...routesOpts, log: (l) => process.stderr.write(`[routes] ${l}\n`) });
+    say(formatRoutes(r));
+    problems.push(...r.problems);
+    return r;
+  });
 
   say('\n== query engine ==');
-  let query: Awaited<ReturnType<typeof runQueryBenchIfPresent>> | { error: string };
-  try {
-    query = await runQueryBenchIfPresent();
-    if ('skipped' in query) say(`skipped: ${query.skipped}`);
-    else say(formatTable(['query', 'records/s per core', 'records/s wall'], query.rows.map((q) => [q.name, fmt(q.recordsPerSecPerCore, 0), fmt(q.recordsPerSecWall, 0)])));
-  } catch (err) {
-    const msg = (err as Error)?.message ?? String(err);
-    problems.push(`query benchmark failed: ${msg}`);
-    process.stderr.write(`query benchmark failed: ${(err as Error)?.stack ?? msg}\n`);
-    query = { error: msg };
-  }
+  const query = await attempt('query', problems, async () => {
+    const r = await runQueryBenchIfPresent();
+    if ('skipped' in r) say(`skipped: ${r.skipped}`);
+    else say(formatTable(['query', 'records/s per core', 'records/s wall'], r.rows.map((q) => [q.name, fmt(q.recordsPerSecPerCore, 0), fmt(q.recordsPerSecWall, 0)])));
+    return r;
+  });
 
   const webhookRecords = Number(process.env['BENCH_WEBHOOK_RECORDS'] ?? 100_000);
   say(`\n== webhook: a ${webhookRecords.toLocaleString('en-US')}-record window ==`);
-  let webhook: WebhookBenchResult | { error: string };
-  try {
-    webhook = await runWebhookBench({ records: webhookRecords, recordBytes: opts.recordBytes, log: (l) => process.stderr.write(`${l}\n`) });
-    say(formatWebhook(webhook));
-    problems.push(...webhook.problems);
-  } catch (err) {
-    const msg = (err as Error)?.message ?? String(err);
-    problems.push(`webhook benchmark failed: ${msg}`);
-    process.stderr.write(`webhook benchmark failed: ${(err as Error)?.stack ?? msg}\n`);
-    webhook = { error: msg };
-  }
+  const webhook = await attempt('webhook', problems, async () => {
+    const r = await runWebhookBench({ records: webhookRecords, recordBytes: opts.recordBytes, log: (l) => process.stderr.write(`${l}\n`) });
+    say(formatWebhook(r));
+    problems.push(...r.problems);
+    return r;
+  });
 
   say('\n== rolling restart: 3 instances, 6 partitions, SIGTERM + restart each in turn under 2000 records/s ==');
-  let rolling: RollingRestartResult | { error: string };
-  try {
-    rolling = await runRollingRestartBench({ ratePerSec: Number(process.env['BENCH_RESTART_RATE'] ?? 2000), log: (l) => process.stderr.write(`${l}\n`) });
-    say(formatRollingRestart(rolling));
-    problems.push(...rolling.problems);
-  } catch (err) {
-    const msg = (err as Error)?.message ?? String(err);
-    problems.push(`rolling restart benchmark failed: ${msg}`);
-    process.stderr.write(`rolling restart benchmark failed: ${(err as Error)?.stack ?? msg}\n`);
-    rolling = { error: msg };
-  }
+  const rolling = await attempt('rolling restart', problems, async () => {
+    const r = await runRollingRestartBench({ ratePerSec: Number(process.env['BENCH_RESTART_RATE'] ?? 2000), log: (l) => process.stderr.write(`${l}\n`) });
+    say(formatRollingRestart(r));
+    problems.push(...r.problems);
+    return r;
+  });
 
   const outageOpts = outageOptionsFromEnv(process.env);
   say(`\n== outage: HEC receiver down ${outageOpts.outageS} s under ${outageOpts.ratePerSec} records/s of ${outageOpts.recordBytes} B, one logstream's memory ==`);
-  let outage: OutageResult | { error: string };
-  try {
-    outage = await runOutageBench({ ...outageOpts, log: (l) => process.stderr.write(`[outage] ${l}\n`) });
-    say(formatOutage(outage));
-    problems.push(...outage.problems.map((p) => `outage: ${p}`));
-  } catch (err) {
-    const msg = (err as Error)?.message ?? String(err);
-    problems.push(`outage benchmark failed: ${msg}`);
-    process.stderr.write(`outage benchmark failed: ${(err as Error)?.stack ?? msg}\n`);
-    outage = { error: msg };
-  }
+  const outage = await attempt('outage', problems, async () => {
+    const r = await runOutageBench({ ...outageOpts, log: (l) => process.stderr.write(`[outage] ${l}\n`) });
+    say(formatOutage(r));
+    problems.push(...r.problems.map((p) => `outage: ${p}`));
+    return r;
+  });
 
   const machine = machineInfo('kafkaVersion' in throughput ? throughput.kafkaVersion : (process.env['LOGSTREAM_KAFKA_VERSION'] ?? DEFAULT_KAFKA_VERSION));
   say(`\nmachine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.os}, Node ${machine.node}, Kafka ${machine.kafka}, kcat ${machine.kcat}`);

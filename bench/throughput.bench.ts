@@ -60,15 +60,16 @@ import { randomUUID } from 'node:crypto';
 import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { DEFAULT_KAFKA_VERSION, silenceKafkajsTimeoutWarning, startBroker, type Broker } from '../scripts/kafka-broker.ts';
+import { silenceKafkajsTimeoutWarning, type Broker } from '../scripts/kafka-broker.ts';
 import { formatProfileSummary, summariseCpuProfile, type ProfileSummary } from './lib/cpuprofile.ts';
-import { connectAdmin, type BenchAdmin } from './lib/kafka.ts';
-import { kcatConsumeAll, kcatProduceFile, requireKcat } from './lib/kcat.ts';
+import { BenchKafka, formatTopicLine, type ProduceFigures } from './lib/bench-kafka.ts';
+import type { BenchAdmin } from './lib/kafka.ts';
+import { kcatConsumeAll, requireKcat } from './lib/kcat.ts';
 import { HecProcess } from '../test/support/hec/process.ts';
 import type { HecStats } from '../test/support/hec/receiver.ts';
 import { REPO_ROOT, outputFiles, runLogstream, slug, type LogstreamRun, type LogstreamSink, type ProgressSample } from './lib/logstream.ts';
 import { readPeakRssBytes, readProcessCpu } from './lib/proc.ts';
-import { writeRecordsFile, type GeneratedFile } from './lib/records.ts';
+import type { GeneratedFile } from './lib/records.ts';
 import { imkafkaUnavailable, runRsyslogImkafka, type ImkafkaRunInfo } from './lib/rsyslog-kafka.ts';
 import { BENTHOS_HEC_BATCH, BENTHOS_INFLIGHT_RECORDS, runBenthos, type BenthosOutput, type BenthosRunInfo } from './lib/benthos.ts';
 import { DEFAULT_BENTHOS_VERSION, ensureBenthos } from '../scripts/benthos.ts';
@@ -206,7 +207,7 @@ export interface ThroughputResult {
   sls: { statedMbPerSec: number; statedShareOfOneCore: number; mbPerCpuS: number };
   topic: { partitions: number; records: number; recordBytes: number; valueBytes: number; highOrCritical: number };
   generateS: number;
-  produce: { wallS: number; mbPerSec: number; recordsPerSec: number; cpuS: number };
+  produce: ProduceFigures;
   runs: RunRow[];
   notes: string[];
   problems: string[];
@@ -622,25 +623,9 @@ export async function runThroughputBench(opts: ThroughputOptions): Promise<Throu
   silenceKafkajsTimeoutWarning();
   const notes: string[] = [];
   const workDir = await mkdtemp(join(tmpdir(), 'logstream-bench-'));
-  let broker: Broker | undefined;
-  let admin: BenchAdmin | undefined;
+  const kafka = new BenchKafka(log);
   try {
-    log(`starting Kafka ${process.env['LOGSTREAM_KAFKA_VERSION'] ?? DEFAULT_KAFKA_VERSION} ...`);
-    broker = await startBroker({ heapMb: opts.heapMb ?? 2048 });
-    admin = await connectAdmin(broker.bootstrap);
-    await admin.createTopic(TOPIC, PARTITIONS);
-
-    log(`generating ${opts.records} records of ${opts.recordBytes} bytes ...`);
-    const t = performance.now();
-    const topic = writeRecordsFile(join(workDir, 'records.jsonl'), opts.records, opts.recordBytes);
-    const generateS = (performance.now() - t) / 1000;
-
-    log(`producing with kcat (${fmt(topic.valueBytes / MB, 0)} MB) ...`);
-    const p = await kcatProduceFile(broker.bootstrap, TOPIC, topic.path);
-    await rm(topic.path, { force: true });
-    const inTopic = await admin.endOffsetSum(TOPIC);
-    if (inTopic !== topic.records) throw new Error(`the topic holds ${inTopic} records after producing ${topic.records}`);
-    const produce = { wallS: p.wallS, mbPerSec: topic.valueBytes / MB / p.wallS, recordsPerSec: topic.records / p.wallS, cpuS: p.userS + p.sysS };
+    const { broker, admin, topic, generateS, produce } = await kafka.startWithRecords({ topic: TOPIC, partitions: PARTITIONS, records: opts.records, recordBytes: opts.recordBytes, heapMb: opts.heapMb, workDir });
 
     log('(a) kcat -C ...');
     const kcatRow = toRow('kcat -C (reference)', await kcatConsumeAll(broker.bootstrap, TOPIC), topic, undefined);
@@ -720,12 +705,7 @@ export async function runThroughputBench(opts: ThroughputOptions): Promise<Throu
       problems: runs.flatMap((r) => r.problems),
     };
   } finally {
-    await admin?.close().catch(() => undefined);
-    if (broker) {
-      log('stopping Kafka ...');
-      await broker.stop();
-      await rm(broker.dataDir, { recursive: true, force: true });
-    }
+    await kafka.stop();
     await rm(workDir, { recursive: true, force: true });
   }
 }
@@ -733,11 +713,7 @@ export async function runThroughputBench(opts: ThroughputOptions): Promise<Throu
 /** The human-readable report of a run. */
 export function formatThroughput(r: ThroughputResult): string {
   const out: string[] = [];
-  const t = r.topic;
-  out.push(
-    `topic: ${t.records.toLocaleString('en-US')} records × ${t.recordBytes} B in ${t.partitions} partitions = ${fmt(t.valueBytes / MB, 0)} MB of values; ` +
-      `${fmt((100 * t.highOrCritical) / t.records)} % high/critical; Kafka ${r.kafkaVersion}`,
-  );
+  out.push(formatTopicLine(r.topic, r.kafkaVersion));
   out.push(
     `generate: ${fmt(r.generateS)} s; produce (kcat -P, uncompressed): ${fmt(r.produce.wallS)} s = ${fmt(r.produce.mbPerSec)} MB/s, ` +
       `${fmt(r.produce.recordsPerSec, 0)} records/s, ${fmt(r.produce.cpuS)} CPU s`,

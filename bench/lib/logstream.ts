@@ -189,13 +189,20 @@ const COUNTERS = [
   'logstream_rebalances_total',
 ] as const;
 
-async function scrape(port: number): Promise<Record<string, number> | undefined> {
+/** The daemon's /metrics (Prometheus text) on `port`, or undefined when it does not answer within 2 s. */
+export async function scrapeMetricsText(port: number): Promise<string | undefined> {
   try {
     const res = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(2000) });
-    return res.ok ? parseCounters(await res.text(), COUNTERS) : undefined;
+    return res.ok ? await res.text() : undefined;
   } catch {
     return undefined;
   }
+}
+
+/** The counters `names` from the daemon's /metrics (parseCounters), or undefined when it does not answer. */
+export async function scrapeCounters(port: number, names: readonly string[]): Promise<Record<string, number> | undefined> {
+  const text = await scrapeMetricsText(port);
+  return text === undefined ? undefined : parseCounters(text, names);
 }
 
 /** Newline count of a file, streamed. */
@@ -230,7 +237,8 @@ async function checkSample(file: string, filtered: boolean, max = 1000): Promise
   return undefined;
 }
 
-async function warnLines(logFile: string): Promise<{ lines: string[]; count: number }> {
+/** Log lines at warn level or above (the first 20, each cut at 500 characters) and how many there were. */
+export async function warnLines(logFile: string): Promise<{ lines: string[]; count: number }> {
   const text = await readFile(logFile, 'utf8').catch(() => '');
   const lines: string[] = [];
   let count = 0;
@@ -346,7 +354,7 @@ export async function startLogstreamDaemon(o: DaemonOptions): Promise<LogstreamD
       return spawnError;
     },
     exited,
-    metrics: () => scrape(httpPort),
+    metrics: () => scrapeCounters(httpPort, COUNTERS),
     async stop() {
       if (exitCode !== undefined) {
         await exited;

@@ -3,14 +3,13 @@
 // second and holds them all in its heap, so the run reads BENCH_SQS_RECORDS (default 100 000, at most
 // BENCH_RECORDS) records of the same shape as the main topic, and kcat is measured on that topic too.
 // After the run every message is received back: each record exactly once, every body a JSON object.
-import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ElasticMqPeer } from '../../test/support/elasticmq.ts';
+import { produceRecords } from './bench-kafka.ts';
 import type { BenchAdmin } from './kafka.ts';
-import { kcatProduceFile } from './kcat.ts';
 import type { LogstreamSink } from './logstream.ts';
 import { readPeakRssBytes, readProcessCpu } from './proc.ts';
-import { writeRecordsFile, type GeneratedFile } from './records.ts';
+import type { GeneratedFile } from './records.ts';
 import { fmt, formatTable } from './table.ts';
 
 const MB = 1e6;
@@ -54,11 +53,7 @@ export function sqsRecordCount(records: number, env: NodeJS.ProcessEnv = process
 /** Creates and fills the SQS run's topic (kcat -P), like the main topic. */
 export async function prepareSqsTopic(bootstrap: string, admin: BenchAdmin, workDir: string, records: number, recordBytes: number, partitions: number): Promise<GeneratedFile> {
   await admin.createTopic(SQS_TOPIC, partitions);
-  const topic = writeRecordsFile(join(workDir, 'sqs-records.jsonl'), records, recordBytes);
-  await kcatProduceFile(bootstrap, SQS_TOPIC, topic.path);
-  await rm(topic.path, { force: true });
-  const inTopic = await admin.endOffsetSum(SQS_TOPIC);
-  if (inTopic !== records) throw new Error(`${SQS_TOPIC} holds ${inTopic} records after producing ${records}`);
+  const { topic } = await produceRecords({ bootstrap, admin, topic: SQS_TOPIC, file: join(workDir, 'sqs-records.jsonl'), records, recordBytes, what: SQS_TOPIC });
   return topic;
 }
 
