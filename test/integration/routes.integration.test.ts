@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HecProcess } from '../support/hec/process.ts';
 import { Instance, readJsonLines, REPO_ROOT, sleep, tmpDir, waitUntil } from '../support/instance.ts';
-import { committedOffsets, createTopic, deleteRecordsBefore, kafkaBootstrap, produceJson, readTopic, uniqueName } from '../support/kafka.ts';
+import { committedOffsets, createTopic, deleteRecordsBefore, kafkaBootstrap, produceJson, readTopic, startOffsets, uniqueName } from '../support/kafka.ts';
 import { ledgerRecords, tally } from '../support/ledger.ts';
 
 const running: Array<{ stop(): Promise<unknown> }> = [];
@@ -24,10 +24,10 @@ interface Setup {
   dir: string;
 }
 
-async function setup(name: string, partitions: number): Promise<Setup> {
+async function setup(name: string, partitions: number, topicConfig: Record<string, string> = {}): Promise<Setup> {
   const bootstrap = kafkaBootstrap();
   const topic = uniqueName(name);
-  await createTopic(bootstrap, topic, partitions);
+  await createTopic(bootstrap, topic, partitions, topicConfig);
   return { bootstrap, topic, group: uniqueName(`${name}-g`), dlqTopic: uniqueName(`${name}-dlq`), controlTopic: uniqueName(`${name}-control`), dir: tmpDir(name) };
 }
 
@@ -231,6 +231,38 @@ describe('routes (real broker)', () => {
     }
     expect(tally(run, 200, readJsonLines(join(s.dir, 'siem.jsonl')))).toMatchObject({ delivered: 150, lost: 50 });
     expect(await metric(second, 'logstream_topic_retention_seconds', { topic: s.topic })).toBeGreaterThan(0);
+  });
+
+  it('a route paused longer than a tiny retention.ms: the broker deletes what it had not read, the route counts the range and goes on', async () => {
+    // segments roll after 1 s and are deleted 3 s after their newest record (the test broker checks every 2 s)
+    const s = await setup('routes-tiny-retention', 1, { 'retention.ms': '3000', 'segment.ms': '1000' });
+    const run = uniqueName('rty');
+    const env = routesEnv(s, { ROUTE_SIEM_FILE_PATH: join(s.dir, 'siem.jsonl') });
+    const i = start('rty', env);
+    await i.httpPort();
+    expect(await metric(i, 'logstream_topic_retention_seconds', { topic: s.topic })).toBe(3);
+    await produceJson(s.bootstrap, s.topic, ledgerRecords(run, 10, 1));
+    await waitUntil('both routes committed the first 10', async () => (await committed(s, 'archive')) === 10 && (await committed(s, 'siem')) === 10, 30_000, 250);
+    expect(cli(['routes', 'pause', 'siem'], env).code).toBe(0);
+    await produceJson(s.bootstrap, s.topic, ledgerRecords(run, 100, 1, 10));
+    await sleep(1500); // the next record rolls the segment
+    await produceJson(s.bootstrap, s.topic, ledgerRecords(run, 100, 1, 110));
+    await waitUntil('archive committed all 210', async () => (await committed(s, 'archive')) === 210, 30_000, 250);
+    // Kafka 4 also deletes an active segment whose records all passed retention: the log start may
+    // reach the end. What the route lost is whatever retention took below its commit (10).
+    await waitUntil('retention deleted the old segments', async () => ((await startOffsets(s.bootstrap, s.topic)).get(0) ?? 0n) >= 110n, 60_000, 500);
+    expect(cli(['routes', 'resume', 'siem'], env).code).toBe(0);
+    await waitUntil('siem committed to the end', async () => (await committed(s, 'siem')) === 210, 60_000, 500);
+    const skipped = await metric(i, 'logstream_retention_skipped_records_total', { route: 'siem', topic: s.topic, partition: '0' });
+    expect(skipped).toBeGreaterThanOrEqual(100);
+    expect(skipped).toBeLessThanOrEqual(200);
+    expect(await metric(i, 'logstream_retention_skipped_records_total', { route: 'archive' })).toBe(0);
+    expect(i.logs.some((l) => l.route === 'siem' && new RegExp(`offsets 10-${9 + skipped} of .* were deleted by the broker`).test(String(l.msg)))).toBe(true);
+    const siem = readJsonLines(join(s.dir, 'siem.jsonl'));
+    expect(tally(run, 210, siem)).toMatchObject({ delivered: 210 - skipped, lost: skipped, dup: 0 });
+    const ids = new Set(siem.map((r) => r.id));
+    expect(Array.from({ length: skipped }, (_, k) => 10 + k).every((id) => !ids.has(id))).toBe(true);
+    expect(tally(run, 210, readJsonLines(join(s.dir, 'archive.jsonl')))).toMatchObject({ delivered: 210, lost: 0, dup: 0 });
   });
 
   it('a route stalled by its sink while retention deletes what it has not read: the lost range is counted, the rest delivered', async () => {

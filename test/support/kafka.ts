@@ -225,12 +225,24 @@ export async function deleteRecordsBefore(bootstrap: string, topic: string, befo
   }
 }
 
+/** Log start offset (the first offset still held) per partition of `topic`. */
+export async function startOffsets(bootstrap: string, topic: string): Promise<Map<number, bigint>> {
+  const admin = client(bootstrap).admin();
+  await admin.connect();
+  try {
+    const res = await retryKafka(() => admin.fetchTopicOffsets(topic));
+    return new Map(res.map((p) => [p.partition, BigInt(p.low)]));
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 /** High watermark (next offset to be written) per partition of `topic`. */
 export async function endOffsets(bootstrap: string, topic: string): Promise<Map<number, bigint>> {
   const admin = client(bootstrap).admin();
   await admin.connect();
   try {
-    const res = await admin.fetchTopicOffsets(topic);
+    const res = await retryKafka(() => admin.fetchTopicOffsets(topic));
     return new Map(res.map((p) => [p.partition, BigInt(p.high)]));
   } finally {
     await admin.disconnect();

@@ -249,7 +249,13 @@ export class KafkaGroupSource {
     }
     this.#handlers?.onSkipped?.(topic, partition, expected, low);
     this.#expected.set(tp, low);
-    return () => this.#consumer?.seek({ topic, partition, offset: String(low) });
+    return () => {
+      // Read from the log start, and commit it: the group's commit must not stay below the log start
+      // (kafkajs' reset wrote its -2/-1 sentinel over it) until a new record arrives, or the lag would
+      // show records that no longer exist, and a restart would count the same loss again.
+      this.#consumer?.seek({ topic, partition, offset: String(low) });
+      this.#consumer?.commitOffsets([{ topic, partition, offset: String(low) }]).catch((err) => this.#log.warn({ topic, partition, offset: low }, `committing the log start after records lost to retention failed; the next commit covers it: ${String((err as Error)?.message ?? err)}`));
+    };
   }
 
   /** Resumes every partition paused for backpressure. */

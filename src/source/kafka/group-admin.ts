@@ -16,15 +16,27 @@ export interface TopicLag {
   uncommitted: number;
 }
 
-const RETRIABLE = /COORDINATOR_LOAD_IN_PROGRESS|COORDINATOR_NOT_AVAILABLE|NOT_COORDINATOR|REBALANCE_IN_PROGRESS|LEADER_NOT_AVAILABLE|NOT_LEADER/;
+/** Errors a broker answers while it (re)starts, elects a leader or moves a coordinator: they pass. */
+const RETRIABLE_TYPES = /COORDINATOR_LOAD_IN_PROGRESS|COORDINATOR_NOT_AVAILABLE|NOT_COORDINATOR|REBALANCE_IN_PROGRESS|LEADER_NOT_AVAILABLE|NOT_LEADER|UNKNOWN_TOPIC_OR_PARTITION|REQUEST_TIMED_OUT|NETWORK_EXCEPTION/;
+const RETRIABLE_TEXT = /coordinator is (loading|not available)|not the correct coordinator|leader.*not available|not the leader|Connection error|ECONNREFUSED|timed out/i;
 
-export async function retryKafka<T>(fn: () => Promise<T>, attempts = 20): Promise<T> {
+/** True when `err`, or an error it wraps (kafkajs' retries exhausted, originalError, cause), is retriable. */
+export function isRetriableKafkaError(err: unknown, depth = 0): boolean {
+  const e = err as { type?: unknown; message?: unknown; retriable?: unknown; originalError?: unknown; cause?: unknown; errors?: unknown } | undefined;
+  if (!e || depth > 5) return false;
+  if (typeof e.type === 'string' && RETRIABLE_TYPES.test(e.type)) return true;
+  if (typeof e.message === 'string' && RETRIABLE_TEXT.test(e.message)) return true;
+  return isRetriableKafkaError(e.originalError, depth + 1) || isRetriableKafkaError(e.cause, depth + 1) || (Array.isArray(e.errors) && e.errors.some((x) => isRetriableKafkaError(x, depth + 1)));
+}
+
+/** Runs `fn` until it succeeds or fails with an error that is not retriable, for up to `timeoutMs`. */
+export async function retryKafka<T>(fn: () => Promise<T>, timeoutMs = 90_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
   for (let i = 0; ; i++) {
     try {
       return await fn();
     } catch (err) {
-      const e = err as { type?: string; message?: string };
-      if (i + 1 >= attempts || !RETRIABLE.test(`${e.type ?? ''} ${e.message ?? ''}`)) throw err;
+      if (Date.now() >= deadline || !isRetriableKafkaError(err)) throw err;
       await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** i)));
     }
   }

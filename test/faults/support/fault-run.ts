@@ -9,7 +9,9 @@
  * dead-lettered for it); dup = copies beyond the topic's; altered = a body whose hash does not match.
  * The scenario line sums the sinks. A scenario passes when lost = 0, altered = 0 and dup ≤ its bound.
  */
+import { execFile } from 'node:child_process';
 import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { dirname, join } from 'node:path';
 import { createHash } from 'node:crypto';
@@ -18,6 +20,8 @@ import { committedOffsets, createTopic, endOffsets, kafkaBootstrap, uniqueName }
 import { waitForStableGroup } from '../../support/group.ts';
 import { Load, topicCounts } from './load.ts';
 import { FaultPeers, type SinkName } from './peers.ts';
+
+const execFileP = promisify(execFile);
 
 export const FULL = process.env['FAULTS_FULL'] === '1';
 /** Where each scenario's result line goes (one JSON object per line). */
@@ -40,7 +44,16 @@ export const FAULT_INSTANCE_ENV = {
 export interface FaultRunOptions {
   scenario: string;
   peers: FaultPeers;
-  sinks: readonly SinkName[];
+  /** The sinks every instance ships to (SINKS); with `routes`, left out (each route has its own). */
+  sinks?: readonly SinkName[];
+  /**
+   * Routes (ROUTES) and the sinks of each: route R ships to its sinks, configured with the R-prefixed
+   * variables (ROUTE_R_SINKS, ROUTE_R_HEC_URLS…), in its own group `<group>.<R>`, with its own control
+   * topic record. Every route's sinks are reckoned against the whole topic.
+   */
+  routes?: Record<string, readonly SinkName[]>;
+  /** Start the instances but not the load (the test calls run.load.start(rate) itself). */
+  deferLoad?: boolean;
   partitions?: number;
   instances?: number;
   ratePerSec?: number;
@@ -55,6 +68,8 @@ export interface FaultRunOptions {
 
 export interface SinkTally {
   sink: SinkName;
+  /** The route that ships to this sink (routed runs). */
+  route?: string;
   expected: number;
   delivered: number;
   deadLettered: number;
@@ -82,13 +97,18 @@ export interface FaultResult {
   note?: string;
 }
 
+/** ROUTE_<NAME>_ for a route name (as src/config/route-env.ts spells it). */
+export const routePrefix = (name: string): string => `ROUTE_${name.toUpperCase().replace(/-/g, '_')}_`;
+
 export class FaultRun {
-  readonly o: Required<Omit<FaultRunOptions, 'secrets' | 'topicConfig'>> & { secrets: string[]; topicConfig: Record<string, string> };
+  readonly o: Required<Omit<FaultRunOptions, 'secrets' | 'topicConfig' | 'routes'>> & { secrets: string[]; topicConfig: Record<string, string>; routes: Record<string, readonly SinkName[]> | undefined };
   readonly run = uniqueName('run');
   readonly key: string;
   readonly topic: string;
   readonly group: string;
   readonly dlqTopic: string;
+  /** The compacted topic the instances follow for route pause/resume (routed runs). */
+  readonly controlTopic: string;
   /** Every instance started in this run, alive or not (their logs are checked for secrets). */
   readonly started: Instance[] = [];
   readonly load: Load;
@@ -97,22 +117,26 @@ export class FaultRun {
   #seq = 0;
 
   private constructor(o: FaultRunOptions) {
-    this.o = { partitions: 6, instances: 3, ratePerSec: 300, env: {}, bootstrap: kafkaBootstrap(), secrets: [], topicConfig: {}, ...o };
+    const sinks = o.sinks ?? [...new Set(Object.values(o.routes ?? {}).flat())];
+    this.o = { partitions: 6, instances: 3, ratePerSec: 300, env: {}, bootstrap: kafkaBootstrap(), secrets: [], topicConfig: {}, deferLoad: false, ...o, sinks, routes: o.routes };
     this.key = uniqueName(o.scenario.replace(/[^a-z0-9]+/gi, '-')).slice(0, 60);
     this.topic = `${this.key}-in`;
     this.group = `${this.key}-g`;
     this.dlqTopic = `${this.key}-dlq`;
+    this.controlTopic = `${this.key}-control`;
     this.load = new Load({ bootstrap: this.o.bootstrap, topic: this.topic, run: this.run, partitions: this.o.partitions, ratePerSec: this.o.ratePerSec });
   }
 
-  /** Creates the topic, starts the instances, waits for a stable group, starts the load. */
+  /** Creates the topic, starts the instances, waits for a stable group (every route's), starts the load. */
   static async start(o: FaultRunOptions): Promise<FaultRun> {
     const r = new FaultRun(o);
     await createTopic(r.o.bootstrap, r.topic, r.o.partitions, r.o.topicConfig);
+    if (r.o.routes) await createTopic(r.o.bootstrap, r.controlTopic, 1, { 'cleanup.policy': 'compact' });
     await r.o.peers.prepare(r.key, r.o.sinks);
     for (let i = 0; i < r.o.instances; i++) r.startInstance();
-    await waitForStableGroup(r.alive(), r.o.partitions, 120_000);
-    await r.load.start();
+    if (r.o.routes) await r.waitRoutesStable(r.routeNames());
+    else await waitForStableGroup(r.alive(), r.o.partitions, 120_000);
+    if (!r.o.deferLoad) await r.load.start();
     return r;
   }
 
@@ -123,10 +147,84 @@ export class FaultRun {
       KAFKA_GROUP_ID: this.group,
       KAFKA_DLQ_TOPIC: this.dlqTopic,
       ...FAULT_INSTANCE_ENV,
-      ...this.o.peers.env(this.key, this.o.sinks),
+      ...(this.o.routes ? this.#routesEnv(this.o.routes) : this.o.peers.env(this.key, this.o.sinks)),
       INSTANCE_ID: name,
       ...this.o.env,
     };
+  }
+
+  /** ROUTES, and each route's sinks with every one of their variables under the route's prefix. */
+  #routesEnv(routes: Record<string, readonly SinkName[]>): Record<string, string> {
+    const env: Record<string, string> = { ROUTES: Object.keys(routes).join(','), KAFKA_CONTROL_TOPIC: this.controlTopic };
+    for (const [route, sinks] of Object.entries(routes)) {
+      for (const [k, v] of Object.entries(this.o.peers.env(this.key, sinks))) env[`${routePrefix(route)}${k}`] = v;
+    }
+    return env;
+  }
+
+  routeNames(): string[] {
+    return Object.keys(this.o.routes ?? {});
+  }
+
+  /** The consumer group of `route` (routed runs: `<group>.<route>`), or the run's group. */
+  groupOf(route?: string): string {
+    if (route === undefined) {
+      if (this.o.routes) throw new Error('a routed run has one group per route: name the route');
+      return this.group;
+    }
+    if (!this.o.routes?.[route]) throw new Error(`no route ${route} in this run`);
+    return `${this.group}.${route}`;
+  }
+
+  /** Every group the run consumes in: one per route, or the run's one. */
+  groups(): string[] {
+    return this.o.routes ? this.routeNames().map((r) => this.groupOf(r)) : [this.group];
+  }
+
+  /** Waits until, for each of `routes`, the live instances together own every partition, and all are ready. */
+  async waitRoutesStable(routes: readonly string[], timeoutMs = 120_000): Promise<void> {
+    await waitUntil(
+      `${this.alive().length} instances owning ${this.o.partitions} partitions in route(s) ${routes.join(', ')}`,
+      async () => {
+        const alive = this.alive();
+        const texts = await Promise.all(alive.map((i) => i.metrics()));
+        const owned = routes.map((route) => texts.reduce((a, t) => a + metricValue(t, 'logstream_assigned_partitions', { route }), 0));
+        const ready = await Promise.all(alive.map(async (i) => (await fetch(`http://127.0.0.1:${await i.httpPort()}/readyz`)).status === 200));
+        return owned.every((n) => n === this.o.partitions) && ready.every(Boolean);
+      },
+      timeoutMs,
+      500,
+    );
+  }
+
+  /** Sum over the live instances of a metric's samples that carry `labels`. */
+  async metricTotal(name: string, labels: Record<string, string> = {}): Promise<number> {
+    const texts = await Promise.all(this.alive().map((i) => i.metrics()));
+    return texts.reduce((a, t) => a + metricValue(t, name, labels), 0);
+  }
+
+  /**
+   * Asks every instance to pause or resume `route` with `logstream routes pause|resume NAME` (which
+   * writes the route's record to the control topic; a pause waits until the route's group is empty),
+   * then waits until every live instance reports the state (logstream_route_state).
+   */
+  async setRouteState(route: string, state: 'paused' | 'running', timeoutMs = 120_000): Promise<void> {
+    const args = ['src/main.ts', 'routes', state === 'paused' ? 'pause' : 'resume', route, ...(state === 'paused' ? ['--timeout', `${Math.round(timeoutMs / 1000)}s`] : [])];
+    const env = { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/tmp', ...this.envFor('routes-cli') };
+    await retrying(`logstream ${args.slice(1).join(' ')}`, async () => {
+      try {
+        await execFileP(process.execPath, args, { cwd: REPO_ROOT, env, encoding: 'utf8', timeout: timeoutMs + 30_000 });
+      } catch (err) {
+        const e = err as Error & { stderr?: string; code?: number | string };
+        throw new Error(`exit ${e.code}: ${(e.stderr ?? e.message).trim()}`, { cause: err });
+      }
+    }, 3);
+    await waitUntil(
+      `route ${route} ${state} on every instance`,
+      async () => (await Promise.all(this.alive().map(async (i) => metricValue(await i.metrics(), 'logstream_route_state', { route, state })))).every((v) => v === 1),
+      timeoutMs,
+      250,
+    );
   }
 
   /** Starts one more instance (a new name each time, as a replacement pod would have). */
@@ -152,21 +250,36 @@ export class FaultRun {
     }
   }
 
-  async committed(): Promise<bigint> {
-    return [...(await committedOffsets(this.o.bootstrap, this.group, this.topic)).values()].reduce((a, b) => a + b, 0n);
+  /** The committed offsets of the run's group (or `route`'s), summed over the partitions. */
+  async committed(route?: string): Promise<bigint> {
+    const group = this.groupOf(route);
+    const offsets = await committedOffsets(this.o.bootstrap, group, this.topic); // retries retriable broker errors itself
+    return [...offsets.values()].reduce((a, b) => a + b, 0n);
   }
 
-  /** Waits until the group has committed everything in the topic (the live instances have caught up). */
-  async waitCaughtUp(timeoutMs = 300_000): Promise<void> {
-    await waitUntil(
-      `group ${this.group} committed to the end of ${this.topic}`,
-      async () => {
-        const [end, done] = await Promise.all([endOffsets(this.o.bootstrap, this.topic), committedOffsets(this.o.bootstrap, this.group, this.topic)]);
-        return [...end].every(([p, e]) => (done.get(p) ?? 0n) >= e);
-      },
-      timeoutMs,
-      1000,
-    );
+  /** The topic's end offsets (high watermarks) now. */
+  endOffsets(): Promise<Map<number, bigint>> {
+    return endOffsets(this.o.bootstrap, this.topic);
+  }
+
+  /**
+   * Waits until the group has committed everything in the topic (the live instances have caught up):
+   * every group of the run, or `only.route`'s; up to the end offsets as they are at each check, or up
+   * to `only.ends` (under load, the end moves on: catching up to an earlier end).
+   */
+  async waitCaughtUp(timeoutMs = 300_000, only: { route?: string; ends?: ReadonlyMap<number, bigint> } = {}): Promise<void> {
+    const groups = only.route !== undefined ? [this.groupOf(only.route)] : this.groups();
+    for (const group of groups) {
+      await waitUntil(
+        `group ${group} committed to the end of ${this.topic}`,
+        async () => {
+          const [end, done] = await Promise.all([only.ends ?? endOffsets(this.o.bootstrap, this.topic), committedOffsets(this.o.bootstrap, group, this.topic)]);
+          return [...end].every(([p, e]) => (done.get(p) ?? 0n) >= e);
+        },
+        timeoutMs,
+        1000,
+      );
+    }
   }
 
   /**
@@ -188,9 +301,13 @@ export class FaultRun {
     const inTopic = counts.reduce((a, b) => a + b, 0);
     const expected = counts.reduce((a, c) => a + (c > 0 ? 1 : 0), 0);
     const sinks: SinkTally[] = [];
-    for (const sink of this.o.sinks) {
+    // Every route's query is `*` in the scenarios: each of its sinks must hold the whole topic.
+    const shipping: Array<{ route?: string; sink: SinkName }> = this.o.routes
+      ? Object.entries(this.o.routes).flatMap(([route, ss]) => ss.map((sink) => ({ route, sink })))
+      : this.o.sinks.map((sink) => ({ sink }));
+    for (const { route, sink } of shipping) {
       const rows = await this.o.peers.rows(sink, this.key, this.run, expected);
-      sinks.push({ sink, ...reckon(counts, rows) });
+      sinks.push({ sink, ...(route !== undefined ? { route } : {}), ...reckon(counts, rows) });
     }
     const secretsFound = this.secretsInOutput();
     const extra = opts.extra ? await opts.extra() : undefined;
@@ -255,13 +372,39 @@ export function reckon(counts: Uint32Array, rows: Iterable<Record<string, unknow
 
 /** Prints the scenario line (and the per-sink detail) and appends the result to RESULTS_FILE. */
 export function report(r: FaultResult): void {
-  const detail = r.sinks.map((s) => `${s.sink} ${s.lost}/${s.dup}`).join(', ');
+  const detail = r.sinks.map((s) => `${s.route !== undefined ? `${s.route}→` : ''}${s.sink} ${s.lost}/${s.dup}`).join(', ');
   process.stdout.write(
     `${r.scenario} lost=${r.lost} dup=${r.dup}   [${detail} lost/dup per sink; dup bound ${r.dupBound} per sink; ` +
       `${r.produced} produced, ${r.instances} instances, ${r.durationS} s${r.altered ? `; ALTERED ${r.altered}` : ''}${r.secretsFound.length ? `; SECRETS IN OUTPUT: ${r.secretsFound.join(', ')}` : ''}]\n`,
   );
   mkdirSync(dirname(RESULTS_FILE), { recursive: true });
   appendFileSync(RESULTS_FILE, `${JSON.stringify(r)}\n`);
+}
+
+/** Sum of the samples of metric `name` in a /metrics text whose labels include `labels`. */
+export function metricValue(text: string, name: string, labels: Record<string, string> = {}): number {
+  const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+    const close = line.lastIndexOf('}');
+    const labelText = close > 0 ? line.slice(name.length + 1, close) : '';
+    if (want.every((w) => labelText.split(',').includes(w))) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return sum;
+}
+
+/** `f`, tried up to 5 times 1 s apart: the test's own admin calls and writes (a coordinator still
+ *  loading, a broker busy on a loaded machine) are retried rather than failing the scenario. */
+export async function retrying<T>(what: string, f: () => Promise<T>, attempts = 5): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await f();
+    } catch (err) {
+      if (attempt >= attempts) throw new Error(`${what}: failed ${attempts} times: ${(err as Error).message}`, { cause: err });
+      await sleep(1000);
+    }
+  }
 }
 
 /** Sleeps `ms` while the load runs, snapshotting /metrics once in the middle. */

@@ -28,6 +28,8 @@ export class Load {
   readonly #o: LoadOptions;
   readonly #producer: Producer;
   #next = 0;
+  #rate: number;
+  #connected = false;
   #running = false;
   #loop: Promise<void> | undefined;
   /** Sends that failed and were retried (each may have left a duplicate batch in Kafka). */
@@ -36,6 +38,7 @@ export class Load {
 
   constructor(o: LoadOptions) {
     this.#o = o;
+    this.#rate = o.ratePerSec;
     const kafka = new Kafka({ clientId: `fault-load-${o.run}`, brokers: [o.bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 3, initialRetryTime: 200, maxRetryTime: 2000 } });
     this.#producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
   }
@@ -45,15 +48,25 @@ export class Load {
     return this.#next;
   }
 
-  async start(): Promise<void> {
-    await this.#producer.connect();
+  /** Starts the steady load (at `ratePerSec`, default the option's). */
+  async start(ratePerSec = this.#o.ratePerSec): Promise<void> {
+    await this.#connect();
+    this.#rate = ratePerSec;
     this.#running = true;
     this.#loop = this.#run();
   }
 
-  /** Produces `n` more records at once (outside the steady rate). */
+  async #connect(): Promise<void> {
+    if (this.#connected) return;
+    await this.#producer.connect();
+    this.#connected = true;
+  }
+
+  /** Produces `n` more records at once, in sends of at most 5 000 (outside the steady rate: the
+   *  steady load does not slow down to make up for them). */
   async burst(n: number): Promise<void> {
-    await this.#send(n);
+    await this.#connect();
+    for (let left = n; left > 0; left -= 5000) await this.#send(Math.min(5000, left));
   }
 
   async #send(n: number): Promise<void> {
@@ -73,13 +86,17 @@ export class Load {
   }
 
   async #run(): Promise<void> {
-    const batch = this.#o.batch ?? Math.max(1, Math.round(this.#o.ratePerSec / 10));
+    const batch = this.#o.batch ?? Math.max(1, Math.round(this.#rate / 10));
     const t0 = Date.now();
+    let sent = 0;
     while (this.#running) {
       // Catch up to the rate (after a stall the backlog is produced at once, as a real source would).
-      const due = Math.floor(((Date.now() - t0) / 1000) * this.#o.ratePerSec);
-      if (due > this.#next) await this.#send(Math.min(batch * 10, Math.max(batch, due - this.#next)));
-      else await sleep(100);
+      const due = Math.floor(((Date.now() - t0) / 1000) * this.#rate);
+      if (due > sent) {
+        const n = Math.min(batch * 10, Math.max(batch, due - sent));
+        await this.#send(n);
+        sent += n;
+      } else await sleep(100);
     }
   }
 
@@ -87,7 +104,8 @@ export class Load {
   async stop(): Promise<number> {
     this.#running = false;
     await this.#loop;
-    await this.#producer.disconnect();
+    if (this.#connected) await this.#producer.disconnect();
+    this.#connected = false;
     return this.#next;
   }
 }

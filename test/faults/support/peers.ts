@@ -38,6 +38,7 @@ export class FaultPeers {
   s3: MinioPeer | undefined;
   readonly bucket = `faults-${randomBytes(4).toString('hex')}`;
   readonly gates = new Map<SinkName, TcpGate>();
+  readonly #shut = new Set<SinkName>();
 
   private constructor(sinks: readonly SinkName[]) {
     this.sinks = sinks;
@@ -122,10 +123,26 @@ export class FaultPeers {
 
   /** Takes the sinks down (connections refused, open ones cut) or brings them back. */
   async shut(sinks: readonly SinkName[]): Promise<void> {
+    for (const s of sinks) this.#shut.add(s);
     await Promise.all(sinks.map((s) => this.gates.get(s)!.shut()));
   }
+  /** Listens again on the same ports (sinks that are not shut are left as they are); a port another
+   *  process holds for a moment (a free-port probe) is tried again, every second for a minute. */
   async reopen(sinks: readonly SinkName[]): Promise<void> {
-    await Promise.all(sinks.map((s) => this.gates.get(s)!.reopen()));
+    await Promise.all(
+      sinks.filter((s) => this.#shut.has(s)).map(async (s) => {
+        for (let attempt = 1; ; attempt++) {
+          try {
+            await this.gates.get(s)!.reopen();
+            this.#shut.delete(s);
+            return;
+          } catch (err) {
+            if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt >= 60) throw err;
+            await sleep(1000);
+          }
+        }
+      }),
+    );
   }
 
   /** Everything `sink` holds of run `run` (records parsed back to objects). `expected` distinct ids
