@@ -135,6 +135,9 @@ function daemonEnv(o: DaemonOptions, httpPort: number, outFile: string, groupId:
     HTTP_PORT: String(httpPort),
     HTTP_HOST: '127.0.0.1',
     LOG_LEVEL: 'warn',
+    // BENCH_DAEMON_NODE_OPTIONS: run the daemons as a pod would, e.g. with the Helm chart's heap cap
+    // (--max-old-space-size=665 for a 1Gi limit), to measure RSS under it.
+    ...(process.env['BENCH_DAEMON_NODE_OPTIONS'] ? { NODE_OPTIONS: process.env['BENCH_DAEMON_NODE_OPTIONS'] } : {}),
   };
   const sink = o.sink ?? { kind: 'file' };
   if (sink.kind === 'file') {

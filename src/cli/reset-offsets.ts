@@ -8,7 +8,6 @@
 // from ROUTES / ROUTE_<NAME>_KAFKA_* as `run` resolves them.
 import { parseArgs } from 'node:util';
 import type { Admin } from 'kafkajs';
-import { loadRouteKafka } from '../app-config.ts';
 import { ConfigError } from '../core/errors.ts';
 import { parseDurationMs } from '../config/vars.ts';
 import { parseKafkaConfig, parseStartPosition, type StartPosition } from '../source/kafka/config.ts';
@@ -67,20 +66,19 @@ export async function resetOffsetsCommand(args: string[], env: NodeJS.ProcessEnv
 
 /** Pauses the route everywhere (if it runs), moves its group's offsets, resumes it. */
 async function resetRoute(name: string, to: StartPosition, values: { topic?: string[]; 'dry-run'?: boolean; 'keep-paused'?: boolean; timeout?: string }, env: NodeJS.ProcessEnv, io: Io): Promise<number> {
-  const routes = loadRouteKafka(env).routes;
-  const route = routes.find((r) => r.name === name);
-  if (!route) {
-    io.stderr.write(`logstream: no route ${JSON.stringify(name)} (routes: ${routes.map((r) => r.name).join(', ')}; from ROUTES)\n`);
-    return 2;
-  }
   const timeoutMs = parseDurationMs(values.timeout ?? '2m');
   if (timeoutMs === undefined) {
     io.stderr.write('logstream: --timeout must be a duration such as 30s or 2m\n');
     return 2;
   }
-  const topics = values.topic ?? route.kafka.topics;
-  const s = await openControl(env);
+  const s = await openControl(env); // a configuration error names its variable before any connection
   try {
+    const route = s.routes.find((r) => r.name === name);
+    if (!route) {
+      io.stderr.write(`logstream: no route ${JSON.stringify(name)} (routes: ${s.routes.map((r) => r.name).join(', ')}; from ROUTES)\n`);
+      return 2;
+    }
+    const topics = values.topic ?? route.kafka.topics;
     const group = route.kafka.groupId;
     const wasPaused = s.control.states.get(name)?.state === 'paused';
     const dry = values['dry-run'] === true;
