@@ -10,22 +10,32 @@
 //     (<KAFKA_GROUP_ID>.<name>) and reads the whole topic itself;
 //   logstream ROUTES=archive,siem: archive `*` to one file, siem with
 //     ROUTE_SIEM_QUERY="* | where severity in ('high','critical')" (drops ~half) to another: the
-//     archive + filtered SIEM shape.
+//     archive + filtered SIEM shape;
+//   logstream ROUTES=archive,siem with siem's Splunk HEC down: archive `*` to its file, siem `*` to
+//     HEC at 127.0.0.1:<a free port nothing listens on> (connection refused: retriable, retried
+//     forever; ROUTE_SIEM_HEC_HEALTH_CHECK=false so the sink starts without I/O): route isolation at
+//     full speed. The row is done when archive's group has committed the whole topic; siem's group
+//     must have committed nothing, and siem must hold records in flight (its share of
+//     INFLIGHT_MAX_RECORDS at most, sampled from /metrics every second and at done). Its wall and
+//     MB/s are set against ROUTES=a's: what a stuck route costs the healthy one. Its SIGTERM → exit
+//     takes DRAIN_TIMEOUT (default 20 s): the stop waits that long for siem's held records.
 // Every logstream run is one daemon (`node src/main.ts run`, LOG_LEVEL=warn, KAFKA_COMMIT_INTERVAL=1s
 // as in bench/lib/logstream.ts, every in-flight limit at its default: INFLIGHT_MAX_RECORDS /
 // INFLIGHT_MAX_BYTES are the instance's totals, shared equally among the routes; the shares in effect
 // are read with loadConfig() from the daemon's own environment and printed). Measured from spawn until
 // the committed offsets of EVERY route's group cover the topic (offsets are committed only after
-// delivery): wall time, CPU seconds (user+sys) and peak RSS (VmHWM) of the daemon, read at that
-// moment from /proc before SIGTERM; also the RSS at that moment (VmRSS) and when each route's group
-// was done. Then SIGTERM, a clean exit (code 0) is required, and every route's output file is checked
-// in full: `*` routes must hold every recordNumber in [0, N) exactly once (N lines); the filtered route
-// exactly the high/critical records, each once (lines = the topic's high/critical count, no other
-// severity, no recordNumber twice); lines are spot-checked as JSON (the first 1000 and every 1000th).
+// delivery; the HEC-down row: every route but siem's): wall time, CPU seconds (user+sys) and peak RSS
+// (VmHWM) of the daemon, read at that moment from /proc before SIGTERM; also the RSS at that moment
+// (VmRSS) and when each route's group was done. Then SIGTERM, a clean exit (code 0) is required, and
+// every route's output file is checked in full (the HEC-down route writes none): `*` routes must hold
+// every recordNumber in [0, N) exactly once (N lines); the filtered route exactly the high/critical
+// records, each once (lines = the topic's high/critical count, no other severity, no recordNumber
+// twice); lines are spot-checked as JSON (the first 1000 and every 1000th).
 // Lost or duplicated records, a bad exit or a stall are problems (the entry exits non-zero), never
 // hidden; nothing is asserted on time.
 // Derived: MB of input per CPU-second (MB = 10^6 bytes of record values: the topic, read once per
-// route, counted once), and for each multi-route row its marginal cost against the 1-route row:
+// route, counted once), and for each multi-route row (but the HEC-down one, whose second route reads
+// only its in-flight share) its marginal cost against the 1-route row:
 // (CPU s − CPU s of ROUTES=a) / extra routes, per 100 MB of input, and the same for peak RSS; set
 // beside what one kcat read of the same topic costs.
 //
@@ -37,10 +47,11 @@
 // Needs (Debian): apt-get install kcat python3; Java 17+ and Maven for the broker (scripts/kafka-broker.ts).
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { silenceKafkajsTimeoutWarning, type Broker } from '../scripts/kafka-broker.ts';
+import { freePort, silenceKafkajsTimeoutWarning, type Broker } from '../scripts/kafka-broker.ts';
 import { loadConfig } from '../src/app-config.ts';
 import { routePrefix } from '../src/config/route-env.ts';
 import { BenchKafka, formatTopicLine, type ProduceFigures } from './lib/bench-kafka.ts';
@@ -59,6 +70,8 @@ const MiB = 2 ** 20;
 const POLL_MS = 200;
 const STALL_MS = 120_000;
 const SAMPLE_EVERY = 1000;
+/** How often the HEC-down row samples the down route's in-flight gauge from /metrics (one scrape a second is noise next to the daemon's work). */
+const INFLIGHT_SAMPLE_MS = 1000;
 
 export interface RoutesOptions {
   records: number;
@@ -72,6 +85,8 @@ export interface RoutesOptions {
 interface RouteSpec {
   name: string;
   query?: string;
+  /** Splunk HEC at a port nothing listens on instead of a file: it delivers nothing, so it must commit nothing. */
+  hecDown?: boolean;
 }
 
 interface RoutesCase {
@@ -107,7 +122,25 @@ export interface RouteOutputCheck {
   /** loadConfig() on the daemon's environment: this route's share of the in-flight limits. */
   inflightMaxRecords: number;
   inflightMaxBytes: number;
+  /** The route whose HEC is down (it has no output file; the fields above stay 0). */
+  down?: DownRouteCheck;
   problems: string[];
+}
+
+/** What a route whose Splunk HEC is down did while the others shipped the topic. */
+export interface DownRouteCheck {
+  /** HEC_URLS of the route: a port nothing listens on. */
+  url: string;
+  /** At done: a connection to that port was refused (nothing had started listening there). */
+  refusedAtDone: boolean;
+  /** The most its group had committed over the run (summed over partitions): must be 0. */
+  committed: number;
+  /** logstream_inflight_records of the route at done, and the most seen (sampled every second and at done). */
+  inflightAtDone: number | undefined;
+  inflightMaxSeen: number | undefined;
+  /** logstream_sink_errors_total of the route at done: failed send attempts (it kept trying), by code. */
+  sinkErrors: number | undefined;
+  errorCodes: string[];
 }
 
 export interface RoutesRow {
@@ -117,6 +150,8 @@ export interface RoutesRow {
   routed: boolean;
   /** Routes whose query drops records. */
   filteredRoutes: number;
+  /** Routes whose HEC is down: they commit nothing, and the row is done when the others are. */
+  downRoutes: number;
   wallS: number;
   /** MB of input (the topic, once) per wall second. */
   mbPerSec: number;
@@ -170,6 +205,8 @@ export interface RoutesResult {
   marginal: MarginalRow[];
   /** Peak RSS under the default in-flight limits at 1 and 3 routes (`*`, file sinks). */
   memory: { oneRoutePeakRssMb: number | undefined; threeRoutesPeakRssMb: number | undefined; inflightDefaults: { records: number; bytes: number } | undefined };
+  /** The HEC-down row against the 1-route row: the healthy route's wall and MB/s, and its throughput in % of one route's. */
+  isolation: { name: string; baseline: string; wallS: number; mbPerSec: number; baselineWallS: number; baselineMbPerSec: number; throughputPct: number } | undefined;
   notes: string[];
   problems: string[];
 }
@@ -179,6 +216,7 @@ const CASE_1 = '1 route (file)';
 const CASE_2 = '2 routes (file + file)';
 const CASE_3 = '3 routes (file ×3)';
 const CASE_2F = '2 routes (archive file + SIEM file, where ~half)';
+const CASE_DOWN = 'archive (file) + siem (HEC down)';
 
 export const ROUTES_CASES: readonly RoutesCase[] = [
   { name: CASE_NO_ROUTES, routes: undefined },
@@ -186,6 +224,7 @@ export const ROUTES_CASES: readonly RoutesCase[] = [
   { name: CASE_2, routes: [{ name: 'a' }, { name: 'b' }] },
   { name: CASE_3, routes: [{ name: 'a' }, { name: 'b' }, { name: 'c' }] },
   { name: CASE_2F, routes: [{ name: 'archive' }, { name: 'siem', query: SEVERITY_QUERY }] },
+  { name: CASE_DOWN, routes: [{ name: 'archive' }, { name: 'siem', hecDown: true }] },
 ];
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -255,6 +294,33 @@ export async function checkOutput(file: string, records: number, filtered: boole
   return { lines, unique, duplicates, unknown, wrongSeverity, notJson, ...(firstBad ? { firstBad } : {}) };
 }
 
+/** Whether a TCP connection to 127.0.0.1:`port` is refused: nothing listens there. */
+function connectionRefused(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = connect({ host: '127.0.0.1', port });
+    const done = (refused: boolean): void => {
+      sock.destroy();
+      resolve(refused);
+    };
+    sock.setTimeout(2000, () => done(false));
+    sock.once('connect', () => done(false));
+    sock.once('error', (err: NodeJS.ErrnoException) => done(err.code === 'ECONNREFUSED'));
+  });
+}
+
+/** The `code` labels of counter `name` for `route` with a non-zero value, from a Prometheus text exposition. */
+function codesOfRoute(text: string, name: string, route: string): string[] {
+  const out = new Set<string>();
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`)) continue;
+    const m = /^[^{]+\{([^}]*)\}\s+(\S+)/.exec(line);
+    if (!m || Number(m[2]) === 0 || /(?:^|,)route="([^"]*)"/.exec(m[1]!)?.[1] !== route) continue;
+    const code = /(?:^|,)code="([^"]*)"/.exec(m[1]!)?.[1];
+    if (code) out.add(code);
+  }
+  return [...out].sort();
+}
+
 /** Sum of counter `name` by its `route` label, from a Prometheus text exposition. */
 function countersByRoute(text: string, name: string): Map<string, number> {
   const out = new Map<string, number>();
@@ -283,19 +349,34 @@ async function routesRow(c: RoutesCase, ctx: RowCtx): Promise<RoutesRow> {
   const problems: string[] = [];
   const routed = c.routes !== undefined;
   const specs: RouteSpec[] = c.routes ?? [{ name: 'default' }];
+  const down = new Set(specs.filter((r) => r.hecDown).map((r) => r.name));
   const baseGroup = `logstream-bench-routes-${slug(c.name)}-${Date.now()}`;
-  const files = new Map(specs.map((r) => [r.name, routed ? routeFile(ctx.workDir, c.name, r.name) : join(ctx.workDir, `${slug(c.name)}.jsonl`)]));
+  const files = new Map(specs.filter((r) => !r.hecDown).map((r) => [r.name, routed ? routeFile(ctx.workDir, c.name, r.name) : join(ctx.workDir, `${slug(c.name)}.jsonl`)]));
+  // A port nothing listens on: freePort() closed the listener it took the number from, and nothing in
+  // this run listens there again (checked at done: a connection must still be refused).
+  const downPort = down.size > 0 ? await freePort() : undefined;
+  const downUrl = downPort !== undefined ? `http://127.0.0.1:${downPort}` : undefined;
   // Shared: SINKS=file, FILE_MAX_BYTES=0 (bench/lib/logstream.ts); per route: its file and query.
   const env: Record<string, string | undefined> = {};
   if (routed) {
     env['ROUTES'] = specs.map((r) => r.name).join(',');
     env['FILE_PATH'] = undefined; // every route names its own file; none may fall back to a shared one
     for (const r of specs) {
-      env[`${routePrefix(r.name)}FILE_PATH`] = files.get(r.name)!;
-      if (r.query !== undefined) env[`${routePrefix(r.name)}QUERY`] = r.query;
+      const p = routePrefix(r.name);
+      if (r.hecDown) {
+        // Every send is refused (ECONNREFUSED: retriable, retried forever), so the route reads its
+        // in-flight share and holds it; without the health check the sink starts without I/O.
+        env[`${p}SINKS`] = 'splunk_hec';
+        env[`${p}HEC_URLS`] = downUrl;
+        env[`${p}HEC_TOKEN`] = 'bench-routes-nothing-listens';
+        env[`${p}HEC_HEALTH_CHECK`] = 'false';
+      } else env[`${p}FILE_PATH`] = files.get(r.name)!;
+      if (r.query !== undefined) env[`${p}QUERY`] = r.query;
     }
   } else if (specs[0]!.query !== undefined) env['QUERY'] = specs[0]!.query;
   const groups = new Map(specs.map((r) => [r.name, routed ? `${baseGroup}.${r.name}` : baseGroup]));
+  /** The groups that must commit the whole topic (a down route's must commit nothing). */
+  const upGroups = groups.size - down.size;
 
   let inflightTotal: RoutesRow['inflightTotal'];
   const shares = new Map<string, { records: number; bytes: number }>();
@@ -326,6 +407,14 @@ async function routesRow(c: RoutesCase, ctx: RowCtx): Promise<RoutesRow> {
   let metricsText: string | undefined;
   let lastTotal = -1;
   let lastProgressS = 0;
+  // Down routes: the most their group committed, and the most they held in flight (from /metrics).
+  const downCommitted = new Map([...down].map((r) => [r, 0]));
+  const inflightMax = new Map<string, number>();
+  const sampleInflight = (text: string | undefined): void => {
+    if (text === undefined) return;
+    for (const [route, n] of countersByRoute(text, 'logstream_inflight_records')) if (down.has(route)) inflightMax.set(route, Math.max(inflightMax.get(route) ?? 0, n));
+  };
+  let lastSampleS = 0;
   for (;;) {
     if (daemon.exitCode !== undefined) {
       problems.push(daemon.spawnError ?? `logstream exited early (code ${daemon.exitCode}) after ${elapsed().toFixed(1)} s; see its log`);
@@ -335,35 +424,90 @@ async function routesRow(c: RoutesCase, ctx: RowCtx): Promise<RoutesRow> {
     let total = 0;
     for (const [route, group] of groups) {
       const committed = await ctx.admin.committedSum(group, TOPIC).catch(() => 0);
+      if (down.has(route)) {
+        downCommitted.set(route, Math.max(downCommitted.get(route)!, committed));
+        continue;
+      }
       total += Math.min(committed, topic.records);
       if (committed >= topic.records && !doneAt.has(route)) doneAt.set(route, elapsed());
     }
     const now = elapsed();
-    if (doneAt.size === groups.size && daemon.exitCode === undefined) {
+    if (doneAt.size === upGroups && daemon.exitCode === undefined) {
       doneS = now;
       cpu = readProcessCpu(daemon.pid);
       peakRss = readPeakRssBytes(daemon.pid);
       rssAtDone = readRssBytes(daemon.pid);
       metricsText = await scrapeMetricsText(daemon.httpPort);
+      sampleInflight(metricsText);
       break;
+    }
+    if (down.size > 0 && now - lastSampleS >= INFLIGHT_SAMPLE_MS / 1000) {
+      lastSampleS = now;
+      sampleInflight(await scrapeMetricsText(daemon.httpPort));
     }
     if (total !== lastTotal) {
       lastTotal = total;
       lastProgressS = now;
     } else if (now - lastProgressS > STALL_MS / 1000) {
-      problems.push(`no commit progress for ${STALL_MS / 1000} s (committed ${[...groups].map(([r, g]) => `${r}: ${g}`).join(', ')}; ${total} of ${topic.records * groups.size} in all)`);
+      problems.push(`no commit progress for ${STALL_MS / 1000} s (committed ${[...groups].map(([r, g]) => `${r}: ${g}`).join(', ')}; ${total} of ${topic.records * upGroups} in all)`);
       break;
     }
     await sleep(POLL_MS);
   }
+  // Before SIGTERM, so a listener the daemon had opened on the port would still be there.
+  const refusedAtDone = downPort !== undefined && (await connectionRefused(downPort));
   const stop = await daemon.stop();
   if (stop.killed) problems.push('logstream did not exit within 30 s of SIGTERM; killed');
   if (daemon.exitCode !== 0) problems.push(`logstream exit code ${daemon.exitCode ?? null} (expected 0 after SIGTERM)`);
 
   const sent = metricsText ? countersByRoute(metricsText, 'logstream_sink_sent_events_total') : undefined;
   const filteredCounts = metricsText ? countersByRoute(metricsText, 'logstream_query_filtered_events_total') : undefined;
+  const inflightAtDone = metricsText ? countersByRoute(metricsText, 'logstream_inflight_records') : undefined;
+  const sinkErrors = metricsText ? countersByRoute(metricsText, 'logstream_sink_errors_total') : undefined;
   const outputs: RouteOutputCheck[] = [];
   for (const r of specs) {
+    if (r.hecDown) {
+      // No output to read: what counts is that it committed nothing and held no more than its share.
+      const share = shares.get(r.name);
+      const d: DownRouteCheck = {
+        url: downUrl!,
+        refusedAtDone,
+        committed: downCommitted.get(r.name) ?? 0,
+        inflightAtDone: inflightAtDone?.get(r.name),
+        inflightMaxSeen: inflightMax.get(r.name),
+        sinkErrors: sinkErrors?.get(r.name),
+        errorCodes: metricsText ? codesOfRoute(metricsText, 'logstream_sink_errors_total', r.name) : [],
+      };
+      const own: string[] = [];
+      if (d.committed > 0) own.push(`its group committed ${d.committed} records although its HEC was down (nothing can have been delivered)`);
+      if (!d.refusedAtDone) own.push(`a connection to ${d.url} was not refused at done: something listens there`);
+      if (d.inflightAtDone === undefined) own.push('no logstream_inflight_records at done (/metrics did not answer)');
+      else if (d.inflightAtDone === 0) own.push('held nothing in flight at done: it never read, so the row does not show a stuck route');
+      if (share && (d.inflightMaxSeen ?? 0) > share.records) own.push(`held ${d.inflightMaxSeen} records in flight, more than its share of INFLIGHT_MAX_RECORDS (${share.records})`);
+      if (metricsText && !d.sinkErrors) own.push('no failed send attempt in logstream_sink_errors_total: its sink never tried');
+      outputs.push({
+        route: r.name,
+        query: r.query ?? '*',
+        group: groups.get(r.name)!,
+        expected: 0,
+        lines: 0,
+        unique: 0,
+        duplicates: 0,
+        missing: 0,
+        unknown: 0,
+        wrongSeverity: 0,
+        notJson: 0,
+        doneS: undefined,
+        sentEvents: sent ? (sent.get(r.name) ?? 0) : undefined,
+        filteredEvents: filteredCounts ? (filteredCounts.get(r.name) ?? 0) : undefined,
+        inflightMaxRecords: share?.records ?? Number.NaN,
+        inflightMaxBytes: share?.bytes ?? Number.NaN,
+        down: d,
+        problems: own,
+      });
+      problems.push(...own.map((p) => `route ${r.name}: ${p}`));
+      continue;
+    }
     const filtered = r.query !== undefined;
     const expected = filtered ? topic.highOrCritical : topic.records;
     const file = files.get(r.name)!;
@@ -413,6 +557,7 @@ async function routesRow(c: RoutesCase, ctx: RowCtx): Promise<RoutesRow> {
     routes: specs.length,
     routed,
     filteredRoutes: specs.filter((r) => r.query !== undefined).length,
+    downRoutes: down.size,
     wallS,
     mbPerSec: mb / wallS,
     recordsPerSec: topic.records / wallS,
@@ -440,7 +585,8 @@ export function marginalRows(rows: readonly RoutesRow[], base: RoutesRow | undef
   if (!base) return [];
   const per100 = valueBytes / MB / 100;
   return rows
-    .filter((r) => r.routed && r.routes > base.routes)
+    // Not a row with a down route: that route reads only its in-flight share, not the topic.
+    .filter((r) => r.routed && r.routes > base.routes && r.downRoutes === 0)
     .map((r) => {
       const extra = r.routes - base.routes;
       const cpu = (r.cpuS - base.cpuS) / extra;
@@ -464,6 +610,7 @@ function failedRow(c: RoutesCase, msg: string): RoutesRow {
     routes: n,
     routed: c.routes !== undefined,
     filteredRoutes: (c.routes ?? []).filter((r) => r.query !== undefined).length,
+    downRoutes: (c.routes ?? []).filter((r) => r.hecDown).length,
     wallS: Number.NaN,
     mbPerSec: Number.NaN,
     recordsPerSec: Number.NaN,
@@ -523,6 +670,13 @@ export async function runRoutesBench(opts: RoutesOptions): Promise<RoutesResult>
       threeRoutesPeakRssMb: ok(CASE_3)?.peakRssMb,
       inflightDefaults: ok(CASE_1)?.inflightTotal,
     };
+    const down = ok(CASE_DOWN);
+    const one = ok(CASE_1);
+    const isolation: RoutesResult['isolation'] =
+      down && one
+        ? { name: CASE_DOWN, baseline: CASE_1, wallS: down.wallS, mbPerSec: down.mbPerSec, baselineWallS: one.wallS, baselineMbPerSec: one.mbPerSec, throughputPct: (100 * down.mbPerSec) / one.mbPerSec }
+        : undefined;
+    if (!isolation) notes.push(`no isolation figure: "${CASE_DOWN}" or "${CASE_1}" failed`);
     return {
       kafkaVersion: broker.version,
       topic: { name: TOPIC, partitions: PARTITIONS, records: topic.records, recordBytes: opts.recordBytes, valueBytes: topic.valueBytes, highOrCritical: topic.highOrCritical },
@@ -533,6 +687,7 @@ export async function runRoutesBench(opts: RoutesOptions): Promise<RoutesResult>
       rows,
       marginal,
       memory,
+      isolation,
       notes,
       problems: rows.flatMap((r) => r.problems),
     };
@@ -580,6 +735,27 @@ export function formatRoutes(r: RoutesResult): string {
       'CPU (user+sys) and peak RSS (VmHWM): the daemon\'s, read at that moment; vs kcat = kcat\'s wall / this wall.',
   );
   out.push(`"per extra route": (this row − "${r.baseline}") / extra routes; CPU per 100 MB of input. "no ROUTES": the throughput bench's "logstream file" setup, what ROUTES=a itself changes.`);
+  for (const x of r.rows.filter((row) => row.downRoutes > 0)) {
+    // The healthy route's figures are the row's: it is done when that route's group is.
+    const up = x.outputs.filter((o) => !o.down).map((o) => o.route);
+    const iso = r.isolation?.name === x.name ? r.isolation : undefined;
+    out.push(
+      `${up.join(' + ')} with ${x.outputs.filter((o) => o.down).map((o) => `${o.route}'s`).join(' and ')} HEC down: ` +
+        (iso
+          ? `${fmt(iso.throughputPct, 0)} % of 1 route's throughput (${fmt(iso.mbPerSec)} MB/s in ${fmt(iso.wallS, 2)} s; "${iso.baseline}": ${fmt(iso.baselineMbPerSec)} MB/s in ${fmt(iso.baselineWallS, 2)} s).`
+          : `no figure (this row or "${r.baseline}" failed).`),
+    );
+    for (const o of x.outputs) {
+      const d = o.down;
+      if (!d) continue;
+      out.push(
+        `${o.route}: down: committed ${fmt(d.committed, 0)}, in-flight held ${fmt(d.inflightAtDone, 0)} ` +
+          `(most seen ${fmt(d.inflightMaxSeen, 0)}, its share of INFLIGHT_MAX_RECORDS ${fmt(o.inflightMaxRecords, 0)}); ` +
+          `HEC ${d.url} ${d.refusedAtDone ? 'refused connections' : 'did NOT refuse a connection'}, ${fmt(d.sinkErrors, 0)} failed sends${d.errorCodes.length > 0 ? ` (${d.errorCodes.join(', ')})` : ''}, retried until SIGTERM ` +
+          '(which then waits DRAIN_TIMEOUT for the held records: its exit s below).',
+      );
+    }
+  }
   if (r.marginal.length > 0) {
     out.push('');
     out.push(
@@ -595,21 +771,26 @@ export function formatRoutes(r: RoutesResult): string {
     formatTable(
       ['route check', 'route', 'query', 'group done s', 'expected', 'lines', 'unique ids', 'dup', 'missing', 'other sev', 'sent (metrics)', 'filtered (metrics)', 'in-flight share'],
       r.rows.flatMap((x) =>
-        x.outputs.map((o) => [
-          x.name,
-          x.routed ? o.route : '(default)',
-          o.query,
-          fmt(o.doneS, 2),
-          fmt(o.expected, 0),
-          fmt(o.lines, 0),
-          fmt(o.unique, 0),
-          fmt(o.duplicates, 0),
-          fmt(o.missing, 0),
-          o.query === '*' ? '-' : fmt(o.wrongSeverity, 0),
-          fmt(o.sentEvents, 0),
-          fmt(o.filteredEvents, 0),
-          `${fmt(o.inflightMaxRecords, 0)} rec / ${fmt(o.inflightMaxBytes / MiB, 1)} MiB`,
-        ]),
+        x.outputs.map((o) =>
+          o.down
+            ? // No output file: its line under the first table says what it held.
+              [x.name, o.route, o.query, 'down', '-', '-', '-', '-', '-', '-', fmt(o.sentEvents, 0), fmt(o.filteredEvents, 0), `${fmt(o.inflightMaxRecords, 0)} rec / ${fmt(o.inflightMaxBytes / MiB, 1)} MiB`]
+            : [
+                x.name,
+                x.routed ? o.route : '(default)',
+                o.query,
+                fmt(o.doneS, 2),
+                fmt(o.expected, 0),
+                fmt(o.lines, 0),
+                fmt(o.unique, 0),
+                fmt(o.duplicates, 0),
+                fmt(o.missing, 0),
+                o.query === '*' ? '-' : fmt(o.wrongSeverity, 0),
+                fmt(o.sentEvents, 0),
+                fmt(o.filteredEvents, 0),
+                `${fmt(o.inflightMaxRecords, 0)} rec / ${fmt(o.inflightMaxBytes / MiB, 1)} MiB`,
+              ],
+        ),
       ),
     ),
   );
