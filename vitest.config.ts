@@ -8,6 +8,12 @@ import { defineConfig } from 'vitest/config';
 //               counts by default, FAULTS_FULL=1 for the full run), its own broker, one file at a time.
 //               npm test runs it in a second vitest process beside unit + integration (scripts/run-tests.ts):
 //               in one process vitest runs two one-file-at-a-time projects one after the other.
+//   faults-quick the short fault scenarios (poison input, secrets): npm test runs them in the first process
+//               after the integration tests, so that both processes end at about the same time (the fault
+//               process is CI's long pole); `npm run faults` runs both fault projects.
+/** Fault scenarios of about a minute each (see faults-quick above). */
+const QUICK_FAULTS = ['test/faults/poison.faults.test.ts', 'test/faults/secrets.faults.test.ts'];
+
 export default defineConfig({
   test: {
     pool: 'forks',
@@ -36,6 +42,16 @@ export default defineConfig({
         test: {
           name: 'faults',
           include: ['test/faults/**/*.faults.test.ts'],
+          exclude: [...QUICK_FAULTS, '**/node_modules/**'],
+          globalSetup: ['test/support/global-setup.ts'],
+          fileParallelism: false,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'faults-quick',
+          include: QUICK_FAULTS,
           globalSetup: ['test/support/global-setup.ts'],
           fileParallelism: false,
         },

@@ -53,7 +53,8 @@ const faults = vitest(['faults'], faultsJson, faultsLog).then((code) => {
   return code;
 });
 process.stdout.write(`[faults] the fault suite runs beside the unit and integration tests; its output follows when it ends\n`);
-const [mainCode, faultsCode] = await Promise.all([vitest(['unit', 'integration'], mainJson, 'inherit'), faults]);
+// The short fault scenarios run after the integration tests in the first process (vitest.config.ts).
+const [mainCode, faultsCode] = await Promise.all([vitest(['unit', 'integration', 'faults-quick'], mainJson, 'inherit'), faults]);
 
 const summary = spawn(process.execPath, [join(ROOT, 'scripts', 'faults-summary.ts')], { cwd: ROOT, stdio: 'inherit' });
 const summaryCode = await new Promise<number>((resolve) => summary.once('close', (code) => resolve(code ?? 1)));

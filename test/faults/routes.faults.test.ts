@@ -10,7 +10,7 @@
 // pre-produced backlog is drained and the archive route's delivery rate sampled from the instances'
 // logstream_sink_sent_events_total{route="archive"}. The load then runs at 75 % of that capacity, and
 // the archive route's delivered rate is measured in three phases:
-//   alone     siem paused, 20 s;
+//   alone     siem paused, 15 s;
 //   outage    siem resumed with its HEC receiver shut (gate) for 2 min (10 with FAULTS_FULL=1): the
 //             siem group commits nothing, the archive group keeps committing, every instance stays
 //             ready (/readyz 200) and reports the siem route's problem in the body's `routes`;
@@ -30,11 +30,11 @@ const ROUTES = { archive: ['syslog'], siem: ['hec'] } as const;
 /** Records per second the archive route takes from Kafka at most, per instance. */
 const ARCHIVE_RATE_LIMIT = 500;
 /** The capacity backlog: this many seconds of the archive route's nominal capacity. */
-const BACKLOG_S = 25;
+const BACKLOG_S = 15;
 /** The load, as a share of the measured capacity (the brief asks for at least 70 %). */
 const LOAD_SHARE = 0.75;
 const MIN_LOAD_SHARE = 0.7;
-const ALONE_MS = 20_000;
+const ALONE_MS = 15_000;
 /** The shortest window the archive rate during the catch-up is measured over. */
 const CATCH_UP_MIN_MS = 10_000;
 /** Archive throughput during the outage and the catch-up, at least this share of its throughput alone. */
