@@ -1,5 +1,5 @@
 // The fault suite's table: reads the results the scenarios appended (test/faults/support/fault-run.ts,
-// .cache/faults/results.jsonl) and prints one row per scenario, as markdown (README's table is pasted
+// .cache/faults/results.jsonl) and prints one row per scenario, as markdown (docs/reliability.md's table is pasted
 // from a FAULTS_FULL=1 run). `--clear` empties the file before a run.
 //
 //   node scripts/faults-summary.ts [--clear] [results.jsonl]

@@ -20,7 +20,7 @@ commands:
   s3 test              write a test object to <S3_PREFIX>/test in S3_BUCKET (the Log Stream "Test" button)
   help                 this text
 
-Configuration comes from environment variables: see README.md and docs/routes.md.
+Configuration comes from environment variables: see docs/configuration.md (logstream check-config prints what it resolved).
 `;
 
 function isUserError(err: unknown): err is Error & { code?: string } {

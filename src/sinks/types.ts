@@ -68,7 +68,7 @@ export interface SinkDefinition<C> {
   /** Prefix of its variables, e.g. FILE for FILE_PATH; also used for the shared delivery variables. */
   readonly envPrefix: string;
   readonly summary: string;
-  /** The sink's own variables (documented in README from these specs). */
+  /** The sink's own variables (docs/configuration.md and docs/sinks/<type>.md are generated from these specs). */
   readonly vars: VarSpecs;
   /** Validates and converts the variables (pure; throws ConfigError naming the variable). */
   parseConfig(env: Env): C;

@@ -94,6 +94,8 @@ export class Webhook {
 
   readonly handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const started = performance.now();
+    // Read now: once the response has finished the socket may be closed and its address gone.
+    const remote = req.socket.remoteAddress;
     const url = req.url ?? '';
     const path = url.split('?')[0]!;
     const product = safeDecode(path.slice(WEBHOOK_PATH_PREFIX.length)).slice(0, 64);
@@ -110,7 +112,7 @@ export class Webhook {
       this.#d.metrics.webhookRequests.inc({ product: labelProduct, status: String(log.status) });
       this.#d.metrics.webhookDuration.observe({ product: labelProduct }, durationS);
       // Never the URL: it may carry ?key=.
-      const line = { ...log, product: labelProduct, durationMs: Math.round(durationS * 1000), remote: req.socket.remoteAddress };
+      const line = { ...log, product: labelProduct, durationMs: Math.round(durationS * 1000), remote };
       if (log.status >= 500) this.#log.warn(line, 'webhook call failed');
       else this.#log.info(line, 'webhook call');
     }

@@ -33,7 +33,7 @@ export const hecVars = {
   HEC_ACK_TIMEOUT: v.duration({ doc: 'A batch whose acknowledgement does not come within this is sent again.', default: 300_000, min: 100 }),
   HEC_ACK_POLL_INTERVAL: v.duration({ doc: 'How often /services/collector/ack is polled.', default: 10_000, min: 10 }),
   HEC_ACK_MAX_PENDING: v.int({ doc: 'Batches awaiting acknowledgement at most; sending waits past it.', default: 200, min: 1 }),
-  HEC_HEALTH_CHECK: v.bool({ doc: 'Check /services/collector/health at start and while a URL is marked unhealthy.', default: true }),
+  HEC_HEALTH_CHECK: v.bool({ doc: 'Check /services/collector/health on every URL at start and every 15 s; a failing URL is reported in /readyz and logged (delivery goes on: a failed request takes a URL out of rotation for 5 s).', default: true }),
 };
 
 export interface MetaSource {
