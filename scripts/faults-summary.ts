@@ -1,4 +1,4 @@
-// The fault suite's table: reads the results the scenarios appended (test/faults/support/fault-run.ts,
+// The fault suite's table: reads the results the scenarios appended (format: fault-results.ts;
 // .cache/faults/results.jsonl) and prints one row per scenario, as markdown (docs/reliability.md's table is pasted
 // from a FAULTS_FULL=1 run). `--clear` empties the file before a run.
 //
@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { cpus, totalmem } from 'node:os';
-import type { FaultResult } from '../test/faults/support/fault-run.ts';
+import type { FaultResultLine } from './fault-results.ts';
 
 const args = process.argv.slice(2);
 const file = resolve(args.find((a) => !a.startsWith('--')) ?? process.env['FAULTS_RESULTS'] ?? join(import.meta.dirname, '..', '.cache', 'faults', 'results.jsonl'));
@@ -20,7 +20,7 @@ if (args.includes('--clear')) {
   const results = readFileSync(file, 'utf8')
     .split('\n')
     .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as FaultResult);
+    .map((l) => JSON.parse(l) as FaultResultLine);
   const cell = (s: string): string => s.replaceAll('|', '\\|');
   const rows = results.map((r) =>
     [

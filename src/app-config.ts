@@ -8,7 +8,7 @@ import { DEFAULT_ROUTE, nameProblems, ROUTE_NAME, routePrefix, routeView, unknow
 import { parseVars, v, type Env, type VarSpecs } from './config/vars.ts';
 import { parseDeliveryConfig, deliveryVars, DELIVERY_DEFAULTS, type DeliveryConfig } from './delivery/config.ts';
 import { SINKS, findSink } from './sinks/index.ts';
-import type { AnySinkDefinition } from './sinks/types.ts';
+import type { AnySinkDefinition } from './delivery/sink.ts';
 import { KAFKA_ROUTE_VARS, kafkaVars, parseKafkaConfig, type KafkaSourceConfig } from './source/kafka/config.ts';
 import { parseWebhookConfig, webhookVars, type WebhookConfig } from './webhook/config.ts';
 

@@ -6,7 +6,7 @@ import type { Ack, PipelineRecord } from '../core/record.ts';
 import { PartitionTracker } from '../checkpoint/offset-tracker.ts';
 import { Committer } from '../checkpoint/committer.ts';
 import { REPLAY_ROUTE_HEADER, REPLAY_SINK_HEADER, type DeadLetterQueue } from '../delivery/dead-letter.ts';
-import { InFlightLimit, PendingCount } from '../delivery/inflight.ts';
+import { InFlightLimit, PendingCount } from '../checkpoint/inflight.ts';
 import { RateLimit } from '../delivery/rate-limit.ts';
 import type { SinkRunner } from '../delivery/sink-runner.ts';
 import type { CompiledQuery } from '../query/index.ts';
@@ -15,10 +15,13 @@ import type { KafkaGroupSource, SourceHandlers, SourceMessage, TopicPartitions }
 import type { Logger } from '../telemetry/logger.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
 
+/** What the pipeline asks of its source; everything else flows the other way, through SourceHandlers. */
+export type PipelineSource = Pick<KafkaGroupSource, 'pausedCount' | 'resumeAll' | 'commit'>;
+
 export interface PipelineOptions {
   /** The route's name (metric label, dead-letter replay target). */
   route: string;
-  source: KafkaGroupSource;
+  source: PipelineSource;
   query: CompiledQuery;
   runners: SinkRunner[];
   dlq: DeadLetterQueue;

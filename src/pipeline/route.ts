@@ -9,7 +9,7 @@ import { oneLine } from '../core/errors.ts';
 import { DeadLetterQueue, type DeadLetterPublisher } from '../delivery/dead-letter.ts';
 import { SinkRunner } from '../delivery/sink-runner.ts';
 import { compileQuery, QueryError, type CompiledQuery } from '../query/index.ts';
-import type { Sink } from '../sinks/types.ts';
+import type { Sink } from '../delivery/sink.ts';
 import { KafkaGroupSource } from '../source/kafka/consumer.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import type { Metrics } from '../telemetry/metrics.ts';

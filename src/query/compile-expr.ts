@@ -13,8 +13,7 @@ import { compileLike } from './like.ts';
 import type { QueryMeta } from './types.ts';
 import { asCondition, castValue, compare, equals, toNumber, toText, toTimestamp, type Value } from './values.ts';
 import { paramType } from './check-expr.ts';
-
-export type Eval = (rec: Rec, meta: QueryMeta | undefined) => Value;
+import type { Eval } from './eval.ts';
 
 export interface ExprCompiler {
   text: string;

@@ -5,7 +5,7 @@
  * equality rules of values.ts, including SQL nulls.
  */
 import type { Expr } from './ast.ts';
-import type { Eval } from './compile-expr.ts';
+import type { Eval } from './eval.ts';
 import { booleanText, equals, isNumericText, type Value } from './values.ts';
 
 type InExpr = Extract<Expr, { kind: 'in' }>;

@@ -7,7 +7,8 @@
 import type { Instruction } from './ast.ts';
 import { checkExpr, type ExprCheckContext } from './check-expr.ts';
 import { checkStatement } from './check.ts';
-import { compileCondition, compileExpr, type Eval } from './compile-expr.ts';
+import { compileCondition, compileExpr } from './compile-expr.ts';
+import type { Eval } from './eval.ts';
 import { Cursor } from './cursor.ts';
 import { lineColumn } from './errors.ts';
 import type { Rec } from './fields.ts';

@@ -100,8 +100,3 @@ export function removePath(rec: Rec, path: readonly string[]): void {
   }
   delete owner[leaf];
 }
-
-/** Display form of a path: `a.b."c.d"`. */
-export function pathText(path: readonly string[]): string {
-  return path.map((p) => (/^[\p{L}_][\p{L}\p{N}_]*$/u.test(p) ? p : `"${p.replace(/"/g, '""')}"`)).join('.');
-}

@@ -4,7 +4,7 @@
  * ('abc', 'abc%', '%abc', '%abc%') avoid regular expressions entirely.
  */
 import type { Expr } from './ast.ts';
-import type { Eval } from './compile-expr.ts';
+import type { Eval } from './eval.ts';
 import { QueryRuntimeError } from './errors.ts';
 import { toText } from './values.ts';
 

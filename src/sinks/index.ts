@@ -6,7 +6,7 @@ import { splunkHecSink } from './splunk-hec/index.ts';
 import { sqsSink } from './sqs/index.ts';
 import { syslogSink } from './syslog/index.ts';
 import { stderrSink, stdoutSink } from './stdout/index.ts';
-import type { AnySinkDefinition } from './types.ts';
+import type { AnySinkDefinition } from '../delivery/sink.ts';
 
 export const SINKS: readonly AnySinkDefinition[] = [stdoutSink, stderrSink, fileSink, splunkHecSink, syslogSink, sqsSink, formPostSink, s3Sink];
 

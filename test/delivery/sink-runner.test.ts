@@ -5,7 +5,7 @@ import type { PipelineRecord } from '../../src/core/record.ts';
 import { DELIVERY_DEFAULTS, type DeliveryConfig } from '../../src/delivery/config.ts';
 import { DeadLetterQueue, type DeadLetterMessage } from '../../src/delivery/dead-letter.ts';
 import { SinkRunner } from '../../src/delivery/sink-runner.ts';
-import type { Batch, SendResult, Sink } from '../../src/sinks/types.ts';
+import type { Batch, SendResult, Sink } from '../../src/delivery/sink.ts';
 import { createLogger } from '../../src/telemetry/logger.ts';
 import { createMetrics } from '../../src/telemetry/metrics.ts';
 

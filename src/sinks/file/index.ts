@@ -1,7 +1,7 @@
 // file sink: JSON lines appended to a file with size-based rotation.
 import { retriable } from '../../core/errors.ts';
 import { encodeJson, joinLines } from '../json-lines.ts';
-import type { SinkDefinition } from '../types.ts';
+import type { SinkDefinition } from '../../delivery/sink.ts';
 import { fileVars, parseFileConfig, type FileConfig } from './config.ts';
 import { RotatingFile } from './rotating-file.ts';
 

@@ -4,7 +4,7 @@
 import type { PipelineRecord } from '../../core/record.ts';
 import { encodeJson, joinLines } from '../json-lines.ts';
 import { fieldText, recordValue } from '../record-field.ts';
-import type { BatchItem } from '../types.ts';
+import type { BatchItem } from '../../delivery/sink.ts';
 import type { FormPostConfig } from './config.ts';
 import { encodeMultipart, randomBoundary, type MultipartBody } from './multipart.ts';
 

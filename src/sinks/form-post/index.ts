@@ -1,7 +1,7 @@
 // form_post sink: the SaaS "Form Post" output (seeds/000) — JSON lines as a multipart/form-data file,
 // at most 20 rows per POST — without its data loss: a receiver that is down delays delivery, and
 // Kafka keeps the records until it is back.
-import type { SinkDefinition } from '../types.ts';
+import type { SinkDefinition } from '../../delivery/sink.ts';
 import { formPostVars, parseFormPostConfig, type FormPostConfig } from './config.ts';
 import { encodeRecord, productOf } from './encoder.ts';
 import { FormPostTransport } from './transport.ts';

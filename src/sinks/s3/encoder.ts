@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import { encodeJson, joinLines } from '../json-lines.ts';
-import type { BatchItem } from '../types.ts';
+import type { BatchItem } from '../../delivery/sink.ts';
 
 const gzipAsync = promisify(gzip);
 

@@ -1,6 +1,6 @@
 // s3 sink: batches of records as JSON-lines objects in the StrongDM Log Stream layout
 // (<prefix>/<logType>/YYYY/MM/DD/HH/MM/<uuid>.json), for SIEMs that ingest from a bucket.
-import type { SinkDefinition } from '../types.ts';
+import type { SinkDefinition } from '../../delivery/sink.ts';
 import { parseS3Config, s3Vars, type S3Config } from './config.ts';
 import { encodeS3Record } from './encoder.ts';
 import { recordFolder } from './object-key.ts';

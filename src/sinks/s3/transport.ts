@@ -7,7 +7,7 @@
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DeliveryError, halt, oneLine } from '../../core/errors.ts';
 import type { Logger } from '../../telemetry/logger.ts';
-import type { Batch } from '../types.ts';
+import type { Batch } from '../../delivery/sink.ts';
 import type { S3Config } from './config.ts';
 import { digestsOf, objectBody, type Digests } from './encoder.ts';
 import { explainS3Error, s3Fault, type S3Target } from './faults.ts';

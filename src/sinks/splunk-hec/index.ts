@@ -1,5 +1,5 @@
 // splunk_hec sink: JSON events (or raw lines) to Splunk's HTTP Event Collector.
-import type { SinkDefinition } from '../types.ts';
+import type { SinkDefinition } from '../../delivery/sink.ts';
 import { hecVars, parseHecConfig, type HecConfig } from './config.ts';
 import { encodeHecEvent, rawBatchKey } from './encoder.ts';
 import { HecTransport } from './transport.ts';

@@ -8,7 +8,7 @@ import { Pool } from 'undici';
 import { DeliveryError, oneLine, retriable, toDeliveryError } from '../../core/errors.ts';
 import type { Logger } from '../../telemetry/logger.ts';
 import { HttpTlsConnector } from '../http/tls.ts';
-import type { Batch, BatchItem, SendResult } from '../types.ts';
+import type { Batch, BatchItem, SendResult } from '../../delivery/sink.ts';
 import type { HecConfig } from './config.ts';
 import { classifyHecReply, parseHecReply, type HecReply } from './status.ts';
 import { IndexerAcks, type AckTarget } from './indexer-ack.ts';

@@ -1,6 +1,6 @@
 // sqs sink: one record per Amazon SQS message (the seed's "one web hit per message"), sent with
 // SendMessageBatch; standard and FIFO queues; works with SQS-compatible servers through SQS_ENDPOINT.
-import type { SinkDefinition } from '../types.ts';
+import type { SinkDefinition } from '../../delivery/sink.ts';
 import { parseSqsConfig, sqsVars, type SqsConfig } from './config.ts';
 import { encodeSqsBody } from './encoder.ts';
 import { SqsTransport } from './transport.ts';

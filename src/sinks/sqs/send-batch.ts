@@ -3,7 +3,7 @@
 import { hash } from 'node:crypto';
 import type { SendMessageBatchRequestEntry, SendMessageBatchResult } from '@aws-sdk/client-sqs';
 import { retriable, type DeliveryError } from '../../core/errors.ts';
-import type { BatchItem } from '../types.ts';
+import type { BatchItem } from '../../delivery/sink.ts';
 import { deduplicationId, originAttributes } from './encoder.ts';
 import { failedEntryError } from './faults.ts';
 

@@ -11,7 +11,7 @@
 import { GetQueueAttributesCommand, SendMessageBatchCommand, SQSClient, type SQSClientConfig } from '@aws-sdk/client-sqs';
 import { oneLine, type DeliveryError } from '../../core/errors.ts';
 import type { Logger } from '../../telemetry/logger.ts';
-import type { Batch, BatchItem, SendResult } from '../types.ts';
+import type { Batch, BatchItem, SendResult } from '../../delivery/sink.ts';
 import { SQS_MAX_BYTES, type SqsConfig } from './config.ts';
 import { messageBytes, messageGroupId } from './encoder.ts';
 import { describeSqsError, sqsCallError } from './faults.ts';

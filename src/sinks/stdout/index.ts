@@ -2,7 +2,7 @@
 import { retriable } from '../../core/errors.ts';
 import { parseVars } from '../../config/vars.ts';
 import { encodeJson, joinLines } from '../json-lines.ts';
-import type { Batch, Sink, SinkDefinition } from '../types.ts';
+import type { Batch, Sink, SinkDefinition } from '../../delivery/sink.ts';
 
 /** Writes and resolves when the stream has taken the bytes (honours backpressure). */
 export function writeStream(stream: NodeJS.WritableStream, data: Buffer): Promise<void> {

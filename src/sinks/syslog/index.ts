@@ -2,7 +2,7 @@
 // Written on node:tls/net/dgram rather than the syslog-client package, whose 1.1.1 release has no
 // TLS, fixes STRUCTURED-DATA to `-`, frames TCP with newlines only and ignores socket backpressure.
 import { RateLimit } from '../../delivery/rate-limit.ts';
-import type { SinkDefinition } from '../types.ts';
+import type { SinkDefinition } from '../../delivery/sink.ts';
 import { parseSyslogConfig, syslogVars, type SyslogConfig } from './config.ts';
 import { encodeSyslog } from './encoder.ts';
 import { frameDatagram, frameStream } from './framing.ts';

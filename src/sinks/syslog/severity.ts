@@ -9,9 +9,6 @@ export const FACILITIES: Readonly<Record<string, number>> = {
   local0: 16, local1: 17, local2: 18, local3: 19, local4: 20, local5: 21, local6: 22, local7: 23,
 };
 
-export const SEVERITY_EMERGENCY = 0;
-export const SEVERITY_INFORMATIONAL = 6;
-
 /**
  * Severity codes by name (matched without case). Besides the RFC 5424 names and their <syslog.h>
  * abbreviations, the words security feeds use are mapped so that their order survives:

@@ -9,7 +9,7 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { retriable, toDeliveryError, DeliveryError } from '../../core/errors.ts';
 import type { Logger } from '../../telemetry/logger.ts';
-import type { Batch, SendResult } from '../types.ts';
+import type { Batch, SendResult } from '../../delivery/sink.ts';
 import type { SyslogConfig } from './config.ts';
 
 const CONNECT_TIMEOUT_MS = 10_000;

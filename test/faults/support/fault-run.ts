@@ -20,6 +20,7 @@ import { committedOffsets, createTopic, endOffsets, kafkaBootstrap, uniqueName }
 import { waitForStableGroup } from '../../support/group.ts';
 import { Load, topicCounts } from './load.ts';
 import { FaultPeers, type SinkName } from './peers.ts';
+import type { FaultResultLine, SinkTallyLine } from '../../../scripts/fault-results.ts';
 
 const execFileP = promisify(execFile);
 
@@ -66,35 +67,13 @@ export interface FaultRunOptions {
   topicConfig?: Record<string, string>;
 }
 
-export interface SinkTally {
+/** The results file's line format is the summary script's; here the sinks are the peers' names. */
+export interface SinkTally extends SinkTallyLine {
   sink: SinkName;
-  /** The route that ships to this sink (routed runs). */
-  route?: string;
-  expected: number;
-  delivered: number;
-  deadLettered: number;
-  lost: number;
-  dup: number;
-  altered: number;
 }
 
-export interface FaultResult {
-  scenario: string;
-  full: boolean;
-  at: string;
-  durationS: number;
-  produced: number;
-  inTopic: number;
-  instances: number;
-  partitions: number;
+export interface FaultResult extends FaultResultLine {
   sinks: SinkTally[];
-  lost: number;
-  dup: number;
-  altered: number;
-  dupBound: number;
-  secretsFound: string[];
-  pass: boolean;
-  note?: string;
 }
 
 /** ROUTE_<NAME>_ for a route name (as src/config/route-env.ts spells it). */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { PipelineRecord } from '../../../src/core/record.ts';
 import { encodeForm, encodeRecord, fileName, fileTime, productOf, type FormEncodeConfig } from '../../../src/sinks/form-post/encoder.ts';
-import type { BatchItem } from '../../../src/sinks/types.ts';
+import type { BatchItem } from '../../../src/delivery/sink.ts';
 import { checkForm, DEFAULT_FORM_RULES } from '../../support/form-receiver/form.ts';
 
 const cfg: FormEncodeConfig = { product: 'web', productField: undefined, parts: { file: 'file', product: 'product', rows: 'rows' }, fileContentType: 'application/x-ndjson' };

@@ -8,7 +8,7 @@ import type { PipelineRecord } from '../../../src/core/record.ts';
 import { parseFormPostConfig } from '../../../src/sinks/form-post/config.ts';
 import { encodeRecord } from '../../../src/sinks/form-post/encoder.ts';
 import { FormPostTransport } from '../../../src/sinks/form-post/transport.ts';
-import type { Batch } from '../../../src/sinks/types.ts';
+import type { Batch } from '../../../src/delivery/sink.ts';
 import { FormReceiver } from '../../support/form-receiver/receiver.ts';
 
 const closers: Array<() => Promise<void>> = [];

@@ -7,7 +7,7 @@ import { DeadLetterQueue } from '../../../src/delivery/dead-letter.ts';
 import { SinkRunner } from '../../../src/delivery/sink-runner.ts';
 import { s3Sink } from '../../../src/sinks/s3/index.ts';
 import { recordFolder } from '../../../src/sinks/s3/object-key.ts';
-import type { Batch, Sink } from '../../../src/sinks/types.ts';
+import type { Batch, Sink } from '../../../src/delivery/sink.ts';
 import { createLogger } from '../../../src/telemetry/logger.ts';
 import { createMetrics } from '../../../src/telemetry/metrics.ts';
 import { cfg, rec } from './support.ts';

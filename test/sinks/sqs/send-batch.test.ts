@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { PipelineRecord } from '../../../src/core/record.ts';
 import { DeliveryError } from '../../../src/core/errors.ts';
 import { buildEntries, entryOutcomes, MAX_ENTRIES, sendInGroupOrder, splitIntoCalls } from '../../../src/sinks/sqs/send-batch.ts';
-import type { BatchItem } from '../../../src/sinks/types.ts';
+import type { BatchItem } from '../../../src/delivery/sink.ts';
 
 function item(i: number, body = `{"i":${i}}`): BatchItem {
   const record: PipelineRecord = { meta: { topic: 'logs', partition: 1, offset: String(100 + i), timestamp: 0, key: null, headers: {} }, raw: null, fields: { i }, size: 0, unchanged: false };

@@ -1,10 +1,11 @@
 // The contract between a sink and the shared delivery layer. A sink encodes (pure) and sends a
 // batch; batching, in-flight limits, retries, timeouts, metrics and dead-lettering are src/delivery's.
+// It lives here, not under sinks/, so that delivery depends on nothing above it: sinks import it.
 import type { DeliveryError } from '../core/errors.ts';
 import type { PipelineRecord } from '../core/record.ts';
 import type { Env, VarSpecs } from '../config/vars.ts';
 import type { Logger } from '../telemetry/logger.ts';
-import type { DeliveryConfig } from '../delivery/config.ts';
+import type { DeliveryConfig } from './config.ts';
 
 export interface BatchItem {
   readonly record: PipelineRecord;
