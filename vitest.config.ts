@@ -1,18 +1,26 @@
 import { defineConfig } from 'vitest/config';
 
-// Three projects:
-//   unit        test/**/*.test.ts except *.integration.test.ts; no broker (`npm run test:unit`)
-//   integration test/**/*.integration.test.ts; one real Kafka broker for the run
-//               (test/support/global-setup.ts), files one at a time (2-core machines)
+// The projects, and what each needs beyond `npm ci`:
+//   unit        test/**/*.test.ts except *.integration.test.ts and the fault suite: nothing (no broker,
+//               no program but Node; `npm run test:unit`, under a minute)
+//   tools       the *.integration.test.ts that need programs but no broker: helm and kube-validate
+//               (test/helm/, built by `node scripts/helm.ts fetch`), rsyslog and openssl
+//               (test/rsyslog-peer/); `npm run test:tools`
+//   integration the other *.integration.test.ts; one real Kafka broker for the run
+//               (test/support/global-setup.ts), files one at a time (2-core machines); openssl, kcat,
+//               rsyslog, ElasticMQ (Java), MinIO (Go) as each test's peers
 //   faults      test/faults/**/*.faults.test.ts: the fault-injection suite (`npm run faults`; small
 //               counts by default, FAULTS_FULL=1 for the full run), its own broker, one file at a time.
-//               npm test runs it in a second vitest process beside unit + integration (scripts/run-tests.ts):
-//               in one process vitest runs two one-file-at-a-time projects one after the other.
+//               npm test runs it in a second vitest process beside unit + tools + integration
+//               (scripts/run-tests.ts): in one process vitest runs two one-file-at-a-time projects one
+//               after the other.
 //   faults-quick the short fault scenarios (poison input, secrets): npm test runs them in the first process
 //               after the integration tests, so that both processes end at about the same time (the fault
 //               process is CI's long pole); `npm run faults` runs both fault projects.
 /** Fault scenarios of about a minute each (see faults-quick above). */
 const QUICK_FAULTS = ['test/faults/poison.faults.test.ts', 'test/faults/secrets.faults.test.ts'];
+/** Integration tests that need a program (helm, rsyslog) but no Kafka broker (see tools above). */
+const TOOLS = ['test/helm/**/*.integration.test.ts', 'test/rsyslog-peer/**/*.integration.test.ts'];
 
 export default defineConfig({
   test: {
@@ -31,8 +39,16 @@ export default defineConfig({
       {
         extends: true,
         test: {
+          name: 'tools',
+          include: TOOLS,
+        },
+      },
+      {
+        extends: true,
+        test: {
           name: 'integration',
           include: ['test/**/*.integration.test.ts'],
+          exclude: [...TOOLS, '**/node_modules/**'],
           globalSetup: ['test/support/global-setup.ts'],
           fileParallelism: false,
         },

@@ -1,9 +1,10 @@
-// `npm test`'s runner: the unit and integration projects in one vitest process and the fault suite in a
-// second, side by side. (In one process vitest runs the two one-file-at-a-time projects one after the
-// other: 27 minutes instead of the longer of the two.) Both mostly wait on brokers, peers and timers,
-// each has its own Kafka broker (test/support/global-setup.ts). The fault suite's output goes to
-// .cache/faults-output.log and is printed when it ends, so the two reports do not interleave; then the
-// fault table (scripts/faults-summary.ts) and one closing line with the totals of both.
+// `npm test`'s runner: the unit, tools and integration projects (vitest.config.ts) in one vitest
+// process and the fault suite in a second, side by side. (In one process vitest runs the two
+// one-file-at-a-time projects one after the other: 27 minutes instead of the longer of the two.) Both
+// mostly wait on brokers, peers and timers, each has its own Kafka broker (test/support/global-setup.ts).
+// The fault suite's output goes to .cache/faults-output.log and is printed when it ends, so the two
+// reports do not interleave; then the fault table (scripts/faults-summary.ts) and one closing line with
+// the totals of both.
 //
 //   node scripts/run-tests.ts [vitest arguments…]   (npm test runs it after the typecheck; arguments go
 //                                                    to both vitest runs, e.g. a file filter)
@@ -52,9 +53,10 @@ const faults = vitest(['faults'], faultsJson, faultsLog).then((code) => {
   process.stdout.write(readFileSync(faultsLog, 'utf8'));
   return code;
 });
-process.stdout.write(`[faults] the fault suite runs beside the unit and integration tests; its output follows when it ends\n`);
-// The short fault scenarios run after the integration tests in the first process (vitest.config.ts).
-const [mainCode, faultsCode] = await Promise.all([vitest(['unit', 'integration', 'faults-quick'], mainJson, 'inherit'), faults]);
+process.stdout.write(`[faults] the fault suite runs beside the unit, tools and integration tests; its output follows when it ends\n`);
+// The tests that need programs but no broker (tools) run with the unit tests, the short fault scenarios
+// after the integration tests, in the first process (vitest.config.ts).
+const [mainCode, faultsCode] = await Promise.all([vitest(['unit', 'tools', 'integration', 'faults-quick'], mainJson, 'inherit'), faults]);
 
 const summary = spawn(process.execPath, [join(ROOT, 'scripts', 'faults-summary.ts')], { cwd: ROOT, stdio: 'inherit' });
 const summaryCode = await new Promise<number>((resolve) => summary.once('close', (code) => resolve(code ?? 1)));

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { REPO_ROOT, tmpDir } from '../support/instance.ts';
-import { makeTestPki } from '../support/pki.ts';
+import { makeNodeTestPki } from '../support/node-pki.ts';
 
 function run(env: Record<string, string>, args = ['run']) {
   const r = spawnSync(process.execPath, ['src/main.ts', ...args], { cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8', timeout: 30_000 });
@@ -43,7 +43,7 @@ describe('configuration errors at start', () => {
   });
 
   it('check-config never prints TLS private keys or passwords, only that files were read', async () => {
-    const pki = await makeTestPki(tmpDir('cc-pki'), 'check-config');
+    const pki = await makeNodeTestPki(tmpDir('cc-pki'), 'check-config');
     const r = run(
       {
         ...ok,

@@ -8,7 +8,7 @@
  *     comment into the `-- out:` record (or drops it) — so each query does what its comment says — and
  *     the StrongDM queries do the right thing on the seed's own records;
  *   - config/README.md lists every example.
- * The Helm values examples (config/helm/*.yaml) are rendered with the chart in test/helm/config-examples.test.ts.
+ * The Helm values examples (config/helm/*.yaml) are rendered with the chart in test/helm/config-examples.integration.test.ts.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -18,7 +18,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileQuery } from '../../src/query/index.ts';
 import { CONFIG_DIR, QUERIES_DIR, SECRET_VARS, baseName, materialise } from '../support/config-examples.ts';
 import { REPO_ROOT } from '../support/instance.ts';
-import { makeTestPki, type TestPki } from '../support/pki.ts';
+import { makeNodeTestPki } from '../support/node-pki.ts';
+import type { TestPki } from '../support/pki.ts';
 
 const ENV_FILES = readdirSync(CONFIG_DIR).filter((f) => f.endsWith('.env')).sort();
 const QUERY_FILES = readdirSync(QUERIES_DIR).filter((f) => f.endsWith('.spl')).sort();
@@ -165,7 +166,7 @@ describe('config/*.env', () => {
   let scratch: string;
   beforeAll(async () => {
     scratch = mkdtempSync(join(tmpdir(), 'logstream-config-examples-'));
-    pki = await makeTestPki(join(scratch, 'pki'), 'config examples');
+    pki = await makeNodeTestPki(join(scratch, 'pki'), 'config examples');
   });
   afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 

@@ -2,7 +2,6 @@
  * The HEC test receiver itself, over real HTTP: each protocol rule and fault switch, so tests of the
  * Splunk HEC sink can trust what it answers.
  */
-import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +12,7 @@ import { Agent, request, type Dispatcher } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HecProcess } from '../support/hec/process.ts';
 import { HecReceiver, type HecReceiverOptions } from '../support/hec/receiver.ts';
+import { makeNodeTestPki } from '../support/node-pki.ts';
 
 const T = 'tok-1';
 const EV = '/services/collector/event';
@@ -540,20 +540,11 @@ describe('HEC receiver: recording', () => {
 });
 
 describe('HEC receiver: TLS', () => {
-  let haveOpenssl = true;
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' });
-  } catch {
-    haveOpenssl = false;
-  }
-  it.skipIf(!haveOpenssl)('serves HTTPS with the given certificate', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'hec-tls-'));
-    const key = join(dir, 'key.pem');
-    const cert = join(dir, 'cert.pem');
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
-    const r = await start({ tls: { cert: readFileSync(cert), key: readFileSync(key) } });
+  it('serves HTTPS with the given certificate', async () => {
+    const pki = await makeNodeTestPki(mkdtempSync(join(tmpdir(), 'hec-tls-')), 'hec-receiver');
+    const r = await start({ tls: { cert: readFileSync(pki.serverCertFile), key: readFileSync(pki.serverKeyFile) } });
     expect(r.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
-    const agent = new Agent({ connect: { ca: readFileSync(cert) } });
+    const agent = new Agent({ connect: { ca: readFileSync(pki.caFile) } });
     agents.push(agent);
     expect((await send(r, EV, { body: '{"event":"tls"}', dispatcher: agent })).status).toBe(200);
     expect(r.events[0]?.event).toBe('tls');

@@ -1,33 +1,14 @@
 /**
- * The Grafana dashboard (helm/logstream/dashboards/logstream.json) and the chart's PrometheusRule use
- * only metric names the code really exports: every name in their PromQL must appear in the text of
- * the real registry (createMetrics(), exactly what /metrics serves). Histogram series (_bucket, _sum,
- * _count) count as their base name.
+ * The Grafana dashboard (helm/logstream/dashboards/logstream.json) uses only metric names the code
+ * really exports: every name in its PromQL must appear in the text of the real registry
+ * (createMetrics(), exactly what /metrics serves; test/helm/metric-names.ts). Reads the JSON file
+ * only: no helm. The chart's PrometheusRule, which helm renders, is checked the same way in
+ * alerts.integration.test.ts.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import client from 'prom-client';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createMetrics } from '../../src/telemetry/metrics.ts';
-import { CHART, FULL_VALUES, one, render } from './helm-support.ts';
-
-const KEYWORDS = new Set(['by', 'without', 'and', 'or', 'unless', 'bool', 'on', 'ignoring', 'offset', 'group_left', 'group_right', 'inf', 'nan', 'e']);
-
-/** Metric names in a PromQL expression: identifiers that are not functions, keywords, labels, strings, ranges. */
-export function metricNames(expr: string): string[] {
-  const s = expr
-    .replace(/"(?:[^"\\]|\\.)*"/g, '""') // strings (label values, Grafana $vars)
-    .replace(/\{[^}]*\}/g, ' ') // label matchers
-    .replace(/\[[^\]]*\]/g, ' ') // ranges and subqueries
-    .replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, ' '); // label lists
-  const names = new Set<string>();
-  for (const m of s.matchAll(/(?<![\w:.$])([a-zA-Z_:][a-zA-Z0-9_:]*)(\s*\()?/g)) {
-    if (m[2] !== undefined) continue; // a function call
-    if (KEYWORDS.has(m[1]!.toLowerCase())) continue;
-    names.add(m[1]!);
-  }
-  return [...names];
-}
+import { exportedMetrics, metricNames, type ExportedMetrics } from './metric-names.ts';
 
 interface Panel {
   id: number;
@@ -43,36 +24,16 @@ interface Dashboard {
   templating: { list: Array<{ name: string; type: string; query: string | { query: string }; datasource?: { uid: string } }> };
 }
 
-const dashboard = JSON.parse(readFileSync(join(CHART, 'dashboards', 'logstream.json'), 'utf8')) as Dashboard;
+const dashboard = JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'helm', 'logstream', 'dashboards', 'logstream.json'), 'utf8')) as Dashboard;
 const exprs = dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => ({ panel: p.title, expr: t.expr })));
 
-let exported: Set<string>;
-let metricsText: string;
-let registryMetrics: ReturnType<client.Registry['getMetricsAsArray']>;
+let metrics: ExportedMetrics;
+const isExported = (name: string): boolean => metrics.isExported(name);
 
 beforeAll(async () => {
-  const { registry } = createMetrics(new client.Registry());
-  metricsText = await registry.metrics();
-  registryMetrics = registry.getMetricsAsArray();
-  exported = new Set<string>();
-  for (const line of metricsText.split('\n')) {
-    const m = /^# TYPE (\S+) (\S+)$/.exec(line) ?? /^([a-zA-Z_:][a-zA-Z0-9_:]*)[{ ]/.exec(line);
-    if (m) exported.add(m[1]!);
-  }
-  expect(exported.size).toBeGreaterThan(20);
+  metrics = await exportedMetrics();
+  expect(metrics.names.size).toBeGreaterThan(20);
 });
-
-/** Label names a metric is declared with (its text has none before a sample exists). */
-function labelsOf(name: string): string[] {
-  const metric = registryMetrics.find((m) => m.name === name);
-  return metric ? [...((metric as unknown as { labelNames?: string[] }).labelNames ?? [])] : [];
-}
-
-function isExported(name: string): boolean {
-  if (exported.has(name)) return true;
-  const base = /^(.*)_(bucket|sum|count)$/.exec(name)?.[1];
-  return base !== undefined && new RegExp(`^# TYPE ${base} (histogram|summary)$`, 'm').test(metricsText);
-}
 
 describe('metricNames (the PromQL scanner the checks rely on)', () => {
   it('finds metric names and skips functions, labels, strings and ranges', () => {
@@ -134,7 +95,7 @@ describe('Grafana dashboard', () => {
     expect(route).toMatchObject({ type: 'query', datasource: { uid: '${datasource}' } });
     expect(typeof route!.query === 'string' ? route!.query : route!.query.query).toMatch(/^label_values\(logstream_route_state\{[^}]*\}, route\)$/);
     // which metrics have the label, from the registry itself
-    const routed = new Set([...metricsText.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]!).filter((n) => labelsOf(n).includes('route')));
+    const routed = new Set([...metrics.text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]!).filter((n) => metrics.labelsOf(n).includes('route')));
     expect(routed.size).toBeGreaterThan(20);
     let checked = 0;
     for (const { panel, expr } of exprs) {
@@ -154,28 +115,5 @@ describe('Grafana dashboard', () => {
     expect(find('logstream_oldest_unacknowledged_age_seconds')).toMatch(/max by \(route, topic\) \(logstream_oldest_unacknowledged_age_seconds\{[^}]*\}\) \/ on \(topic\) group_left max by \(topic\) \(logstream_topic_retention_seconds\{[^}]*\} > 0\)/);
     expect(find('logstream_route_state')).toMatch(/count by \(route, state\)/);
     expect(find('logstream_sink_freshness_seconds_bucket')).toMatch(/histogram_quantile\(0\.99, sum by \(route, sink, le\)/);
-  });
-});
-
-describe('PrometheusRule', () => {
-  /** Not logstream's: Prometheus' own scrape health, and kube-state-metrics' pod readiness (documented as needed). */
-  const EXTERNAL = new Set(['up', 'kube_pod_status_ready']);
-
-  it('uses only metric names the registry exports (or the documented external ones)', () => {
-    const rule = one(render(['-f', FULL_VALUES]), 'PrometheusRule');
-    const rules = (rule.spec.groups as Array<{ rules: Array<{ alert: string; expr: string }> }>).flatMap((g) => g.rules);
-    expect(rules.length).toBeGreaterThanOrEqual(7);
-    const used = new Set<string>();
-    for (const r of rules) {
-      const names = metricNames(r.expr);
-      expect(names.length, `${r.alert}: ${r.expr}`).toBeGreaterThan(0);
-      for (const n of names) {
-        used.add(n);
-        expect(isExported(n) || EXTERNAL.has(n), `${r.alert}: ${n} is not in /metrics`).toBe(true);
-      }
-    }
-    for (const n of ['logstream_consumer_lag', 'logstream_dead_letter_events_total', 'logstream_sink_errors_total', 'logstream_sink_healthy', 'logstream_assigned_partitions', 'kube_pod_status_ready']) {
-      expect(used, n).toContain(n);
-    }
   });
 });

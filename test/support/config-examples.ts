@@ -2,9 +2,9 @@
  * The files the config/ examples name (secrets, TLS material, queries under /etc/logstream/…), made
  * real for a test: every such path is mapped to a file under a temp directory that holds what the pod's
  * mount would hold — a dummy secret of the right shape, a certificate of a throw-away PKI
- * (test/support/pki.ts), the query from config/queries/ — without changing what the example says.
- * Used by test/config/examples.test.ts (the env files) and test/helm/config-examples.test.ts (the Helm
- * values examples, whose secretFileRefs and *_FILE settings point under the chart's mount).
+ * (test/support/node-pki.ts), the query from config/queries/ — without changing what the example says.
+ * Used by test/config/examples.test.ts (the env files) and test/helm/config-examples.integration.test.ts
+ * (the Helm values examples, whose secretFileRefs and *_FILE settings point under the chart's mount).
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';

@@ -1,7 +1,9 @@
 /**
  * A throw-away PKI for TLS tests and benchmarks, made with openssl (Debian's /usr/bin/openssl, or
  * $OPENSSL): a CA, a server certificate (CN localhost, SAN DNS:localhost and IP:127.0.0.1) and a
- * client certificate for mutual TLS, all EC P-256 and signed by the CA.
+ * client certificate for mutual TLS, all EC P-256 and signed by the CA. For the integration and fault
+ * tests and the benchmarks; the unit tests, which must not need openssl, use the same PKI made with
+ * node:crypto alone (test/support/node-pki.ts).
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';

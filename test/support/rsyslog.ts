@@ -13,7 +13,7 @@
  * Every message goes, as one JSON object per line, to `<dir>/messages.jsonl`; `messages()` parses
  * that file. rsyslog's own messages (start, stop, TLS errors) go to `<dir>/rsyslogd.log`.
  *
- * What rsyslog 8.2302 keeps (checked by test/rsyslog-peer/rsyslog-peer.test.ts):
+ * What rsyslog 8.2302 keeps (checked by test/rsyslog-peer/rsyslog-peer.integration.test.ts):
  *  - `msg` is %msg% verbatim, not normalised. RFC 5424: exactly the bytes after the SP that ends
  *    STRUCTURED-DATA (no leading space added or removed; a UTF-8 BOM is kept as U+FEFF).
  *    RFC 3164: everything after "TAG:", so it normally starts with a space (" hello"); a 3164 CEF

@@ -8,7 +8,7 @@ import { DeliveryError } from '../../../src/core/errors.ts';
 import { parseSqsConfig } from '../../../src/sinks/sqs/config.ts';
 import { encodeSqsBody } from '../../../src/sinks/sqs/encoder.ts';
 import { SqsTransport } from '../../../src/sinks/sqs/transport.ts';
-import type { Batch, SendResult } from '../../../src/sinks/types.ts';
+import type { Batch, SendResult } from '../../../src/delivery/sink.ts';
 import { createLogger } from '../../../src/telemetry/logger.ts';
 import { ElasticMqPeer, TEST_CREDENTIALS } from '../../support/elasticmq.ts';
 

@@ -5,7 +5,8 @@
  * Secrets, secret files, routes (ROUTE_<NAME>_* env that loadConfig accepts, one KEDA trigger per
  * route group), the V8 heap below the memory limit, PDB, topology spread, autoscaling capped at the
  * partition count, and values.schema.json rejecting bad values. Needs the helm binary: `node
- * scripts/helm.ts fetch`.
+ * scripts/helm.ts fetch` (the `tools` project, vitest.config.ts); values-schema.test.ts checks the
+ * schema against the code without it.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -469,22 +470,8 @@ routes:
   });
 });
 
-describe('values.schema.json for routes, against the code', () => {
-  const schema = JSON.parse(readFileSync(join(CHART, 'values.schema.json'), 'utf8'));
-  const routeVariable = new RegExp(schema.definitions.routeVariable.pattern as string);
-
-  it('accepts as a route variable exactly the variables loadConfig reads per route', () => {
-    expect([...PER_ROUTE_VARS].filter((v) => !routeVariable.test(v))).toEqual([]);
-    const shared = [...KNOWN].filter((v) => !PER_ROUTE_VARS.has(v));
-    expect(shared.length).toBeGreaterThan(10);
-    expect(shared.filter((v) => routeVariable.test(v))).toEqual([]);
-  });
-
-  it('offers secretFileRefs for exactly the per-route variables that have a _FILE form', () => {
-    const withFile = [...PER_ROUTE_VARS].filter((v) => PER_ROUTE_VARS.has(`${v}_FILE`));
-    expect([...schema.definitions.route.properties.secretFileRefs.propertyNames.enum].sort()).toEqual(withFile.sort());
-  });
-
+// The schema's route definitions against the code, without helm: values-schema.test.ts.
+describe('values.schema.json for routes (helm applies it)', () => {
   it.each([
     ['an upper-case route name', ['--set', 'routes.SIEM.config.SINKS=stdout'], /'SIEM' does not match pattern/],
     ['an underscore in a route name', ['--set', 'routes.my_route.config.SINKS=stdout'], /'my_route' does not match pattern/],

@@ -4,7 +4,7 @@
  * built-in object decoding strictly into the Kubernetes types, and the environment the chart renders
  * (ConfigMap + the chart's Secret, with the files of the secret mount provided under a temp dir as the
  * pod would have them) passing logstream's own validation without a warning, resolving to what each
- * example promises. Needs the helm binary: `node scripts/helm.ts fetch` (as test/helm/chart.test.ts).
+ * example promises. Needs the helm binary: `node scripts/helm.ts fetch` (as chart.integration.test.ts).
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,7 +13,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig, type AppConfig } from '../../src/app-config.ts';
 import { compileRouteQuery } from '../../src/pipeline/route.ts';
 import { CONFIG_DIR, QUERIES_DIR, materialise } from '../support/config-examples.ts';
-import { makeTestPki, type TestPki } from '../support/pki.ts';
+import { makeNodeTestPki } from '../support/node-pki.ts';
+import type { TestPki } from '../support/pki.ts';
 import { CHART, KUBE_VERSION, helm, helmBin, kubeValidate, one, parseManifests, template, type K8sObject } from './helm-support.ts';
 
 const HELM_DIR = join(CONFIG_DIR, 'helm');
@@ -71,7 +72,7 @@ let pki: TestPki;
 let scratch: string;
 beforeAll(async () => {
   scratch = mkdtempSync(join(tmpdir(), 'logstream-helm-examples-'));
-  pki = await makeTestPki(join(scratch, 'pki'), 'helm examples');
+  pki = await makeNodeTestPki(join(scratch, 'pki'), 'helm examples');
 });
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
