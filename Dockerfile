@@ -1,9 +1,9 @@
 # syntax=docker/dockerfile:1
 # logstream container image.
 #
-# Node 24 (node:24-slim, Debian bookworm, glibc) in both stages: package.json engines (>=24 <25) and
-# .nvmrc pin Node 24, and the code runs TypeScript directly through Node 24's type stripping
-# (`node src/main.ts`), which Node 20 cannot do (Node 20 is also end of life). glibc (Debian slim),
+# Node 26 (node:26-slim, Debian slim, glibc) in both stages: the active LTS line since October 2026;
+# package.json engines (>=26 <27) and .nvmrc pin it, and the code runs TypeScript directly through
+# Node's type stripping (`node src/main.ts`), which Node 20 cannot do (Node 20 is end of life). glibc (Debian slim),
 # not Alpine/musl: the native modules snappy and lz4-napi come as prebuilt glibc binaries.
 #
 # scripts/docker-build-check.ts (npm run docker:check) replays this file's COPY, RUN, ENV,
@@ -11,7 +11,7 @@
 # so keep RUN lines to the commands it understands (npm ci, node <script>, npm cache clean, rm -rf).
 
 # ---- build: all dependencies, type-check. Nothing is compiled: the image ships src/*.ts as is. ----
-FROM node:24-slim AS build
+FROM node:26-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 # --ignore-scripts: the only install script in the tree is the dev dependency "node" (the Node
@@ -23,7 +23,7 @@ COPY src ./src
 RUN node node_modules/typescript/bin/tsc -p tsconfig.json --noEmit
 
 # ---- runtime: production dependencies only, no npm, non-root. ----
-FROM node:24-slim AS runtime
+FROM node:26-slim AS runtime
 # Set by the release build: --build-arg VERSION=$(node -p 'require("./package.json").version')
 #   --build-arg REVISION=$(git rev-parse HEAD) --build-arg CREATED=$(date -u +%FT%TZ) --build-arg SOURCE=<repo URL>
 ARG VERSION=0.1.0
@@ -37,7 +37,7 @@ LABEL org.opencontainers.image.title="logstream" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}" \
       org.opencontainers.image.created="${CREATED}" \
-      org.opencontainers.image.base.name="docker.io/library/node:24-slim"
+      org.opencontainers.image.base.name="docker.io/library/node:26-slim"
 ENV NODE_ENV=production \
     HTTP_PORT=8080
 WORKDIR /app

@@ -7,13 +7,13 @@
  * What it does, in the Dockerfile's own order (it parses the file, so it cannot drift from it):
  *   - each stage's WORKDIR is a fresh directory <tmp>/<stage>; COPY copies from the repo (the build
  *     context, honouring .dockerignore) or, with --from=<stage>, from that stage's directory;
- *   - RUN commands (split on &&) it knows: `npm ci …` (the project's Node 24 running npm, with
+ *   - RUN commands (split on &&) it knows: `npm ci …` (the project's Node 26 running npm, with
  *     --prefer-offline added so the local npm cache serves it), `node …`, `npm cache clean` (skipped: it
  *     would empty the machine's shared cache) and `rm -rf` (done inside the stage directory; paths
  *     outside it are image clean-up and skipped). Any other command, or instruction (ADD, SHELL…), fails
  *     the check: extend this script together with the Dockerfile;
  *   - ENV, USER, ENTRYPOINT + CMD and HEALTHCHECK of the last stage are used to start the app:
- *     `node` is the project's Node 24 (node_modules/.bin/node; the image's node is 24 too) and the only
+ *     `node` is the project's Node 26 (node_modules/.bin/node; the image's node is 26 too) and the only
  *     program on PATH (npm is not needed at runtime). When this runs as root, the app runs as the
  *     Dockerfile's numeric USER, with root-owned app files and a read-only HOME/TMPDIR, like the image
  *     on a read-only root filesystem.
@@ -33,8 +33,8 @@ import { dirname, isAbsolute, join, matchesGlob, posix, relative, resolve } from
 import { parseArgs } from 'node:util';
 
 const REPO_ROOT = resolve(import.meta.dirname, '..');
-/** The project's Node 24 (the npm package "node"), not the machine's node. */
-const NODE24 = join(REPO_ROOT, 'node_modules', 'node', 'bin', 'node');
+/** The project's Node 26 (the npm package "node"), not the machine's node. */
+const PROJECT_NODE = join(REPO_ROOT, 'node_modules', 'node', 'bin', 'node');
 
 // ---------------------------------------------------------------------------------------------------
 // Dockerfile parsing
@@ -253,7 +253,7 @@ function run(cmd: string, args: string[], opts: { cwd: string; env: NodeJS.Proce
 }
 
 function npmCli(): string {
-  // npm's own entry point, run by the project's Node 24 (the machine's `npm` would use its node).
+  // npm's own entry point, run by the project's Node 26 (the machine's `npm` would use its node).
   const candidates = [join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'bin', 'npm-cli.js'), '/usr/lib/node_modules/npm/bin/npm-cli.js', '/usr/local/lib/node_modules/npm/bin/npm-cli.js'];
   const found = candidates.find((c) => existsSync(c));
   if (!found) throw new Error(`npm-cli.js not found in ${candidates.join(', ')}`);
@@ -327,12 +327,12 @@ async function runInstruction(ins: Instruction, s: StageRun, env: NodeJS.Process
     const [prog, ...args] = words;
     if (prog === 'npm' && args[0] === 'ci') {
       await step(`[${s.stage.name}] RUN ${command}  (+ --prefer-offline)`, () =>
-        run(NODE24, [npmCli(), ...args, '--prefer-offline', '--loglevel=error'], { cwd: s.dir, env }),
+        run(PROJECT_NODE, [npmCli(), ...args, '--prefer-offline', '--loglevel=error'], { cwd: s.dir, env }),
       );
     } else if (prog === 'npm' && args[0] === 'cache' && args[1] === 'clean') {
       log(`[${s.stage.name}] RUN ${command}: skipped (would empty this machine's shared npm cache)`);
     } else if (prog === 'node') {
-      await step(`[${s.stage.name}] RUN ${command}`, () => run(NODE24, args, { cwd: s.dir, env }));
+      await step(`[${s.stage.name}] RUN ${command}`, () => run(PROJECT_NODE, args, { cwd: s.dir, env }));
     } else if (prog === 'rm' && (args[0] === '-rf' || args[0] === '-fr')) {
       const inside = args.slice(1).filter((p) => hostPath(s, p) !== undefined);
       for (const p of inside) await rm(hostPath(s, p)!, { recursive: true, force: true });
@@ -385,15 +385,15 @@ export async function check(opts: { dockerfile?: string; keep?: boolean } = {}):
   let app: ChildProcess | undefined;
   let broker: { stop(): Promise<void>; dataDir: string } | undefined;
   try {
-    if (!existsSync(NODE24)) throw new Error(`${NODE24} missing: run npm ci first`);
+    if (!existsSync(PROJECT_NODE)) throw new Error(`${PROJECT_NODE} missing: run npm ci first`);
     const df = parseDockerfile(await readFile(dockerfilePath, 'utf8'));
     const ignored = await dockerignore(REPO_ROOT);
-    log(`Dockerfile ${relative(REPO_ROOT, dockerfilePath)}: stages ${df.stages.map((s) => `${s.name} (FROM ${s.image})`).join(', ')}; node ${(await run(NODE24, ['--version'], { cwd: root, env: {} })).trim()}; work dir ${root}`);
+    log(`Dockerfile ${relative(REPO_ROOT, dockerfilePath)}: stages ${df.stages.map((s) => `${s.name} (FROM ${s.image})`).join(', ')}; node ${(await run(PROJECT_NODE, ['--version'], { cwd: root, env: {} })).trim()}; work dir ${root}`);
 
     // Only `node` on PATH: nothing may need npm (or anything else of the machine) at runtime.
     const binDir = join(root, 'bin');
     await mkdir(binDir);
-    await symlink(NODE24, join(binDir, 'node'));
+    await symlink(PROJECT_NODE, join(binDir, 'node'));
 
     const runs = new Map<string, StageRun>();
     for (const stage of df.stages) {
@@ -463,7 +463,7 @@ export async function check(opts: { dockerfile?: string; keep?: boolean } = {}):
     await chmod(roDir, 0o555);
 
     await step('[runtime] native modules (snappy, lz4-napi) load', () =>
-      run(NODE24, ['--input-type=module', '-e', "await import('snappy'); await import('lz4-napi');"], {
+      run(PROJECT_NODE, ['--input-type=module', '-e', "await import('snappy'); await import('lz4-napi');"], {
         cwd: rt.dir,
         env: { PATH: binDir, HOME: roDir, TMPDIR: roDir, ...Object.fromEntries(cfg.env) },
       }),
@@ -514,7 +514,7 @@ export async function check(opts: { dockerfile?: string; keep?: boolean } = {}):
     let stdout = '';
     let stderr = '';
     const { exited } = await step(`[runtime] start ${JSON.stringify(argv)}${ids ? ` as uid ${ids.uid}:${ids.gid}` : ''} and wait for /readyz 200`, async () => {
-      app = spawn(NODE24, argv.slice(1), { cwd: rt.dir, env, stdio: ['ignore', 'pipe', 'pipe'], ...(ids ?? {}) });
+      app = spawn(PROJECT_NODE, argv.slice(1), { cwd: rt.dir, env, stdio: ['ignore', 'pipe', 'pipe'], ...(ids ?? {}) });
       app.stdout!.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
       app.stderr!.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
       const exitedP = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => app!.on('exit', (code, signal) => res({ code, signal })));
@@ -543,7 +543,7 @@ export async function check(opts: { dockerfile?: string; keep?: boolean } = {}):
       const hc = cfg.healthcheck.cmd;
       await step(`[runtime] HEALTHCHECK ${JSON.stringify(hc).slice(0, 80)}… exits 0`, async () => {
         if (hc[0] !== 'node') throw new Error(`HEALTHCHECK should run node (the image has no curl/wget), got ${hc[0]}`);
-        await run(NODE24, hc.slice(1), { cwd: rt.dir, env, timeoutMs: 10_000 });
+        await run(PROJECT_NODE, hc.slice(1), { cwd: rt.dir, env, timeoutMs: 10_000 });
       });
     } else {
       throw new Error('the runtime stage has no HEALTHCHECK');

@@ -129,7 +129,7 @@ describe('the checker itself', () => {
     expect(slug('Sink `splunk_hec`')).toBe('sink-splunk_hec');
     expect(slug('Secrets and `*_FILE`')).toBe('secrets-and-_file');
     expect(slug('Routes: one deployment, several destinations — each its own')).toBe('routes-one-deployment-several-destinations--each-its-own');
-    expect(slug('Why Node 24 (not Node 20)')).toBe('why-node-24-not-node-20');
+    expect(slug('Why Node 26 (not Node 20)')).toBe('why-node-26-not-node-20');
     expect(slug('See [the docs](x.md) now')).toBe('see-the-docs-now');
   });
 

@@ -23,9 +23,9 @@ afterAll(async () => {
 });
 
 describe('Dockerfile (static)', () => {
-  it('has a build stage and a runtime stage, both FROM node:24-slim (Node 24: engines, type stripping; glibc for snappy/lz4-napi)', () => {
+  it('has a build stage and a runtime stage, both FROM node:26-slim (Node 26: engines, type stripping; glibc for snappy/lz4-napi)', () => {
     expect(df.stages.map((s) => s.name)).toEqual(['build', 'runtime']);
-    for (const s of df.stages) expect(s.image).toBe('node:24-slim');
+    for (const s of df.stages) expect(s.image).toBe('node:26-slim');
   });
 
   it('type-checks in the build stage and installs only production dependencies in the runtime stage', () => {
@@ -92,7 +92,7 @@ describe('scripts/docker-build-check.ts', () => {
     const dir = await mkdtemp(join(tmpdir(), 'docker-check-drift-'));
     cleanup.push(dir);
     const file = join(dir, 'Dockerfile');
-    await writeFile(file, 'FROM node:24-slim AS build\nWORKDIR /app\nRUN apt-get install -y curl\n');
+    await writeFile(file, 'FROM node:26-slim AS build\nWORKDIR /app\nRUN apt-get install -y curl\n');
     const r = await check({ dockerfile: file });
     cleanup.push(r.root);
     expect(r.ok).toBe(false);

@@ -4,7 +4,7 @@
 //           from elsewhere). Java producers write the xerial framing (magic, version, then
 //           length-prefixed chunks); librdkafka writes raw snappy: both are read.
 //   lz4     `lz4-napi` (napi-rs, lz4_flex): Kafka's record batches (v2) use the LZ4 frame format.
-//   zstd    Node's own zlib (zstd is built into Node 24): no package at all.
+//   zstd    Node's own zlib (zstd is built into Node ≥ 22.15): no package at all.
 // Registered once, before any client is created (createKafka calls it).
 import { promisify } from 'node:util';
 import { zstdCompress, zstdDecompress } from 'node:zlib';
