@@ -10,6 +10,8 @@ export function createMetrics(registry = new client.Registry()) {
     new client.Counter<T>({ name, help, labelNames, registers: [registry] });
   const g = <T extends string>(name: string, help: string, labelNames: readonly T[]) =>
     new client.Gauge<T>({ name, help, labelNames, registers: [registry] });
+  const h = <T extends string>(name: string, help: string, labelNames: readonly T[], buckets: number[]) =>
+    new client.Histogram<T>({ name, help, labelNames, buckets, registers: [registry] });
 
   return {
     registry,
@@ -22,27 +24,9 @@ export function createMetrics(registry = new client.Registry()) {
     sentBytes: c('logstream_sink_sent_bytes_total', 'Bytes delivered by a sink, measured before compression.', ['route', 'sink'] as const),
     sinkErrors: c('logstream_sink_errors_total', 'Failed send attempts, by delivery class.', ['route', 'sink', 'class', 'code'] as const),
     retries: c('logstream_sink_retries_total', 'Batches sent again after a transient error.', ['route', 'sink'] as const),
-    batchDuration: new client.Histogram<'route' | 'sink'>({
-      name: 'logstream_sink_batch_duration_seconds',
-      help: 'Time from first send attempt of a batch to its acknowledgement, retries included.',
-      labelNames: ['route', 'sink'],
-      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
-      registers: [registry],
-    }),
-    batchRecords: new client.Histogram<'route' | 'sink'>({
-      name: 'logstream_sink_batch_records',
-      help: 'Records per batch sent.',
-      labelNames: ['route', 'sink'],
-      buckets: [1, 10, 50, 100, 500, 1000, 5000, 10000],
-      registers: [registry],
-    }),
-    freshness: new client.Histogram<'route' | 'sink'>({
-      name: 'logstream_sink_freshness_seconds',
-      help: 'Kafka timestamp of the oldest record of a delivered batch to its acknowledgement by the sink.',
-      labelNames: ['route', 'sink'],
-      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 21600, 86400],
-      registers: [registry],
-    }),
+    batchDuration: h('logstream_sink_batch_duration_seconds', 'Time from first send attempt of a batch to its acknowledgement, retries included.', ['route', 'sink'] as const, [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300]),
+    batchRecords: h('logstream_sink_batch_records', 'Records per batch sent.', ['route', 'sink'] as const, [1, 10, 50, 100, 500, 1000, 5000, 10000]),
+    freshness: h('logstream_sink_freshness_seconds', 'Kafka timestamp of the oldest record of a delivered batch to its acknowledgement by the sink.', ['route', 'sink'] as const, [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 21600, 86400]),
     truncated: c('logstream_sink_truncated_events_total', 'Records cut to fit the transport (UDP datagrams, RFC 3164 packets).', ['route', 'sink'] as const),
     deadLettered: c('logstream_dead_letter_events_total', 'Records written to the dead-letter topic.', ['route', 'sink', 'code'] as const),
     inflightRecords: g('logstream_inflight_records', 'Records read but not yet committed, per route.', ['route'] as const),
@@ -63,12 +47,6 @@ export function createMetrics(registry = new client.Registry()) {
     webhookBytes: c('logstream_webhook_bytes_total', 'Bytes of JSON lines returned by webhook calls, before compression.', ['product'] as const),
     webhookCursorResets: c('logstream_webhook_cursor_resets_total', 'Cursors reset because their key was not called for longer than WEBHOOK_CURSOR_EXPIRY.', ['product'] as const),
     webhookSkipped: c('logstream_webhook_skipped_records_total', 'Records never returned: skipped by a cursor reset, or deleted by retention before a call read them.', ['product'] as const),
-    webhookDuration: new client.Histogram<'product'>({
-      name: 'logstream_webhook_request_duration_seconds',
-      help: 'Time to serve a webhook call.',
-      labelNames: ['product'],
-      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
-      registers: [registry],
-    }),
+    webhookDuration: h('logstream_webhook_request_duration_seconds', 'Time to serve a webhook call.', ['product'] as const, [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]),
   };
 }

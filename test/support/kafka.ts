@@ -225,26 +225,21 @@ export async function deleteRecordsBefore(bootstrap: string, topic: string, befo
   }
 }
 
-/** Log start offset (the first offset still held) per partition of `topic`. */
-export async function startOffsets(bootstrap: string, topic: string): Promise<Map<number, bigint>> {
+/** One end of every partition of `topic`: `low`, the log start (the first offset still held), or
+ *  `high`, the high watermark (the next offset to be written). */
+async function partitionOffsets(bootstrap: string, topic: string, end: 'low' | 'high'): Promise<Map<number, bigint>> {
   const admin = client(bootstrap).admin();
   await admin.connect();
   try {
     const res = await retryKafka(() => admin.fetchTopicOffsets(topic));
-    return new Map(res.map((p) => [p.partition, BigInt(p.low)]));
+    return new Map(res.map((p) => [p.partition, BigInt(p[end])]));
   } finally {
     await admin.disconnect();
   }
 }
 
+/** Log start offset (the first offset still held) per partition of `topic`. */
+export const startOffsets = (bootstrap: string, topic: string): Promise<Map<number, bigint>> => partitionOffsets(bootstrap, topic, 'low');
+
 /** High watermark (next offset to be written) per partition of `topic`. */
-export async function endOffsets(bootstrap: string, topic: string): Promise<Map<number, bigint>> {
-  const admin = client(bootstrap).admin();
-  await admin.connect();
-  try {
-    const res = await retryKafka(() => admin.fetchTopicOffsets(topic));
-    return new Map(res.map((p) => [p.partition, BigInt(p.high)]));
-  } finally {
-    await admin.disconnect();
-  }
-}
+export const endOffsets = (bootstrap: string, topic: string): Promise<Map<number, bigint>> => partitionOffsets(bootstrap, topic, 'high');
