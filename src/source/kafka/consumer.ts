@@ -163,7 +163,13 @@ export class KafkaGroupSource {
     if (!this.#accepting || !p.isRunning() || p.isStale()) return;
     const tp = `${topic}/${partition}`;
     const start = this.#cfg.startFrom.kind;
-    if ((start === 'timestamp' || start === 'group') && !this.#startChecked.has(tp) && (await this.#startPosition(topic, partition, batch.firstOffset()))) return;
+    if ((start === 'timestamp' || start === 'group') && !this.#startChecked.has(tp)) {
+      const sought = await this.#startPosition(topic, partition, batch.firstOffset());
+      // Marked only once the check succeeded: if it threw, kafkajs hands the same batch back and the
+      // check runs again, instead of the partition being taken from its first offset.
+      this.#startChecked.add(tp);
+      if (sought) return;
+    }
     let next: number | undefined;
     for (const message of batch.messages) {
       if (!this.#accepting || !p.isRunning() || p.isStale()) break;
@@ -195,9 +201,7 @@ export class KafkaGroupSource {
    * sought (the batch is dropped; the next fetch starts there).
    */
   async #startPosition(topic: string, partition: number, firstOffset: string | null): Promise<boolean> {
-    const tp = `${topic}/${partition}`;
     const start = this.#cfg.startFrom;
-    this.#startChecked.add(tp);
     if ((await this.#committedOffset(this.#cfg.groupId, topic, partition)) !== undefined) return false;
     let target: number | undefined;
     if (start.kind === 'timestamp') {
