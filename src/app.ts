@@ -3,16 +3,16 @@
 //          → every route joins its consumer group (unless paused there)
 //   stop:  every route at once: stop taking records → flush → drain (DRAIN_TIMEOUT) → commit → leave
 //          its group; then the webhook, the sinks, the producers, HTTP
-import type { Kafka } from 'kafkajs';
 import type { AppConfig } from './app-config.ts';
 import { oneLine } from './core/errors.ts';
 import { DeadLetterQueue } from './delivery/dead-letter.ts';
 import { HttpServer, type Readiness } from './http/server.ts';
 import { compileRouteQuery, Route, type RouteStatus } from './pipeline/route.ts';
 import { compileQuery } from './query/index.ts';
-import { createKafka } from './source/kafka/client.ts';
+import { connectKafka } from './source/kafka/connect.ts';
 import { ControlTopic } from './source/kafka/control-topic.ts';
 import { KafkaDeadLetterPublisher } from './source/kafka/dead-letter-publisher.ts';
+import type { KafkaClient } from './source/kafka/interface.ts';
 import type { Logger } from './telemetry/logger.ts';
 import { createMetrics, type Metrics } from './telemetry/metrics.ts';
 import { Webhook, WEBHOOK_PATH_PREFIX } from './webhook/index.ts';
@@ -24,7 +24,7 @@ export class App {
   readonly #cfg: AppConfig;
   readonly #log: Logger;
   readonly metrics: Metrics;
-  readonly #kafka: Kafka;
+  readonly #kafka: KafkaClient;
   /** One producer per dead-letter topic (routes may share one). */
   readonly #dlqPublishers = new Map<string, KafkaDeadLetterPublisher>();
   readonly routes: Route[] = [];
@@ -43,7 +43,7 @@ export class App {
     const queries = cfg.routes.map((r) => compileRouteQuery(r, cfg.routed));
     const webhookQuery = compileQuery(cfg.query);
     this.metrics = createMetrics();
-    this.#kafka = createKafka({ brokers: cfg.kafka.brokers, clientId: cfg.kafka.clientId, connectionTimeoutMs: cfg.kafka.connectionTimeoutMs, security: cfg.kafka.security, logger });
+    this.#kafka = connectKafka({ brokers: cfg.kafka.brokers, clientId: cfg.kafka.clientId, connectionTimeoutMs: cfg.kafka.connectionTimeoutMs, security: cfg.kafka.security, logger });
     const publisher = (topic: string): KafkaDeadLetterPublisher => {
       let p = this.#dlqPublishers.get(topic);
       if (!p) {

@@ -8,12 +8,11 @@
 // Without --since it continues where the last unfiltered replay of this route left off (a note in the
 // control topic), so running it twice does not send the same letters twice; --again starts over.
 import { parseArgs } from 'node:util';
-import { Partitioners } from 'kafkajs';
 import { DLQ_HEADER_PREFIX, DLQ_ROUTE_HEADER, REPLAY_ROUTE_HEADER, REPLAY_SINK_HEADER } from '../delivery/dead-letter.ts';
 import { DEFAULT_ROUTE } from '../config/route-env.ts';
 import { parseStartPosition } from '../source/kafka/config.ts';
 import { TRUNCATED_HEADER } from '../source/kafka/dead-letter-publisher.ts';
-import { PartitionReader, type FetchedMessage } from '../source/kafka/partition-reader.ts';
+import type { FetchedMessage, PartitionReader } from '../source/kafka/interface.ts';
 import { openControl, type Io } from './routes.ts';
 
 const USAGE = 'usage: logstream dead-letters replay --route NAME [--since <time>] [--until <time>] [--code CODE]... [--sink SINK] [--dry-run] [--again]';
@@ -77,8 +76,8 @@ export async function deadLettersCommand(args: string[], env: NodeJS.ProcessEnv,
     return 2;
   }
   const s = await openControl(env);
-  const reader = new PartitionReader(s.kafka);
-  const producer = s.kafka.producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+  const reader = s.kafka.reader();
+  const producer = s.kafka.producer({ idempotent: true });
   try {
     const route = s.routes.find((r) => r.name === values.route);
     if (!route) {
@@ -109,7 +108,7 @@ export async function deadLettersCommand(args: string[], env: NodeJS.ProcessEnv,
         if (!values['dry-run'] && out.length > 0) {
           const byTopic = new Map<string, Array<{ partition: number; key: Buffer | null; value: Buffer | null; headers: Record<string, string> }>>();
           for (const { topic, ...message } of out) byTopic.set(topic, [...(byTopic.get(topic) ?? []), message]);
-          await producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
+          for (const [topic, messages] of byTopic) await producer.send(topic, messages);
         }
         for (const l of out) tally.byTopic.set(l.topic, (tally.byTopic.get(l.topic) ?? 0) + 1);
         tally.replayed += out.length;

@@ -7,11 +7,11 @@
 // Brokers, TLS and SASL come from the same KAFKA_* variables as `run`; the route's group and topics
 // from ROUTES / ROUTE_<NAME>_KAFKA_* as `run` resolves them.
 import { parseArgs } from 'node:util';
-import type { Admin } from 'kafkajs';
 import { ConfigError } from '../core/errors.ts';
 import { parseDurationMs } from '../config/vars.ts';
 import { parseKafkaConfig, parseStartPosition, type StartPosition } from '../source/kafka/config.ts';
-import { createKafka } from '../source/kafka/client.ts';
+import { connectKafka } from '../source/kafka/connect.ts';
+import type { KafkaAdmin } from '../source/kafka/interface.ts';
 import { groupState, retryKafka } from '../source/kafka/group-admin.ts';
 import { createLogger } from '../telemetry/logger.ts';
 import { openControl, pauseRoute, type Io } from './routes.ts';
@@ -48,9 +48,8 @@ export async function resetOffsetsCommand(args: string[], env: NodeJS.ProcessEnv
   const topics = values.topic ?? cfg.topics;
   if (topics.length === 0) throw new ConfigError(['KAFKA_TOPICS: is required (or give --topic) to know which topics to reset']);
   const logger = createLogger({ level: 'warn', name: 'logstream' });
-  const kafka = createKafka({ brokers: cfg.brokers, clientId: cfg.clientId, connectionTimeoutMs: cfg.connectionTimeoutMs, security: cfg.security, logger });
+  const kafka = connectKafka({ brokers: cfg.brokers, clientId: cfg.clientId, connectionTimeoutMs: cfg.connectionTimeoutMs, security: cfg.security, logger });
   const admin = kafka.admin();
-  await admin.connect();
   try {
     const g = await groupState(admin, group);
     if (g.members > 0) {
@@ -60,7 +59,7 @@ export async function resetOffsetsCommand(args: string[], env: NodeJS.ProcessEnv
     await moveOffsets(admin, group, topics, to, values['dry-run'] === true, io);
     return 0;
   } finally {
-    await admin.disconnect();
+    await admin.close();
   }
 }
 
@@ -106,25 +105,22 @@ function describe(to: StartPosition): string {
   return to.kind === 'timestamp' ? new Date(to.ms).toISOString() : to.kind === 'group' ? `group:${to.groupId}` : to.kind;
 }
 
-async function moveOffsets(admin: Admin, group: string, topics: readonly string[], to: StartPosition, dry: boolean, io: Io): Promise<void> {
+async function moveOffsets(admin: KafkaAdmin, group: string, topics: readonly string[], to: StartPosition, dry: boolean, io: Io): Promise<void> {
   for (const topic of topics) {
-    const ends = await retryKafka(() => admin.fetchTopicOffsets(topic));
-    let target: Array<{ partition: number; offset: string }>;
-    if (to.kind === 'timestamp') target = await retryKafka(() => admin.fetchTopicOffsetsByTimestamp(topic, to.ms));
+    const ends = await retryKafka(() => admin.offsets(topic));
+    let target: Array<{ partition: number; offset: number }>;
+    if (to.kind === 'timestamp') target = await retryKafka(() => admin.offsetsForTime(topic, to.ms));
     else if (to.kind === 'group') {
       // Another group's commits; where it has none, the partition's start (nothing skipped).
-      const other = (await retryKafka(() => admin.fetchOffsets({ groupId: to.groupId, topics: [topic] })))[0]?.partitions ?? [];
-      target = ends.map((p) => {
-        const o = other.find((x) => x.partition === p.partition)?.offset;
-        return { partition: p.partition, offset: o === undefined || o === '-1' ? p.low : o };
-      });
+      const other = await retryKafka(() => admin.committed(to.groupId, topic));
+      target = ends.map((p) => ({ partition: p.partition, offset: other.get(p.partition) ?? p.low }));
     } else target = ends.map((p) => ({ partition: p.partition, offset: to.kind === 'earliest' ? p.low : p.high }));
-    const current = (await retryKafka(() => admin.fetchOffsets({ groupId: group, topics: [topic] })))[0]?.partitions ?? [];
+    const current = await retryKafka(() => admin.committed(group, topic));
     for (const t of [...target].sort((a, b) => a.partition - b.partition)) {
-      const was = current.find((c) => c.partition === t.partition)?.offset ?? '-1';
-      io.stdout.write(`${topic}\t${t.partition}\t${was === '-1' ? 'none' : was} -> ${t.offset}\n`);
+      const was = current.get(t.partition);
+      io.stdout.write(`${topic}\t${t.partition}\t${was ?? 'none'} -> ${t.offset}\n`);
     }
-    if (!dry) await retryKafka(() => admin.setOffsets({ groupId: group, topic, partitions: target.map((t) => ({ partition: t.partition, offset: String(t.offset) })) }));
+    if (!dry) await retryKafka(() => admin.setCommitted(group, topic, target));
   }
   io.stdout.write(`${dry ? 'dry run: nothing changed; would reset' : 'reset'} group ${group} to ${describe(to)} on ${topics.join(', ')}\n`);
 }

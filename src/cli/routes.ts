@@ -3,12 +3,12 @@
 // route drains, commits and leaves its group on every instance (the other routes keep running), so its
 // offsets can be moved (`reset-offsets --route`) and it can be replayed without touching the others.
 import { parseArgs } from 'node:util';
-import type { Admin, Kafka } from 'kafkajs';
 import { loadRouteKafka } from '../app-config.ts';
 import { parseDurationMs } from '../config/vars.ts';
-import { createKafka } from '../source/kafka/client.ts';
+import { connectKafka } from '../source/kafka/connect.ts';
 import { ControlTopic } from '../source/kafka/control-topic.ts';
 import { groupLag, groupState, waitForEmptyGroup } from '../source/kafka/group-admin.ts';
+import type { KafkaAdmin, KafkaClient } from '../source/kafka/interface.ts';
 import { createLogger } from '../telemetry/logger.ts';
 
 const USAGE = `usage: logstream routes [status] [--json]
@@ -22,9 +22,9 @@ export interface Io {
 
 /** What a command that changes a route's state needs: the control topic, an admin, the route's group. */
 export interface RouteControlSession {
-  kafka: Kafka;
+  kafka: KafkaClient;
   control: ControlTopic;
-  admin: Admin;
+  admin: KafkaAdmin;
   routes: ReturnType<typeof loadRouteKafka>['routes'];
   close(): Promise<void>;
 }
@@ -32,14 +32,13 @@ export interface RouteControlSession {
 export async function openControl(env: NodeJS.ProcessEnv): Promise<RouteControlSession> {
   const cfg = loadRouteKafka(env); // ConfigError → exit 2 naming the variable
   const logger = createLogger({ level: 'warn', name: 'logstream' });
-  const kafka = createKafka({ brokers: cfg.kafka.brokers, clientId: cfg.kafka.clientId, connectionTimeoutMs: cfg.kafka.connectionTimeoutMs, security: cfg.kafka.security, logger });
+  const kafka = connectKafka({ brokers: cfg.kafka.brokers, clientId: cfg.kafka.clientId, connectionTimeoutMs: cfg.kafka.connectionTimeoutMs, security: cfg.kafka.security, logger });
   const control = new ControlTopic(kafka, cfg.kafka.controlTopic, logger);
   const admin = kafka.admin();
-  await admin.connect();
   try {
     await control.start();
   } catch (err) {
-    await admin.disconnect();
+    await admin.close();
     throw err;
   }
   return {
@@ -49,7 +48,7 @@ export async function openControl(env: NodeJS.ProcessEnv): Promise<RouteControlS
     routes: cfg.routes,
     close: async () => {
       await control.stop();
-      await admin.disconnect();
+      await admin.close();
     },
   };
 }

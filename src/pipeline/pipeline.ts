@@ -10,13 +10,12 @@ import { InFlightLimit, PendingCount } from '../checkpoint/inflight.ts';
 import { RateLimit } from '../delivery/rate-limit.ts';
 import type { SinkRunner } from '../delivery/sink-runner.ts';
 import type { CompiledQuery } from '../query/index.ts';
-import { decodeValue, messageMeta } from '../source/kafka/decode.ts';
-import type { KafkaGroupSource, SourceHandlers, SourceMessage, TopicPartitions } from '../source/kafka/consumer.ts';
+import type { GroupConsumer, GroupHandlers, SourceRecord, TopicPartitions } from '../source/kafka/interface.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
 
-/** What the pipeline asks of its source; everything else flows the other way, through SourceHandlers. */
-export type PipelineSource = Pick<KafkaGroupSource, 'pausedCount' | 'resumeAll' | 'commit'>;
+/** What the pipeline asks of its source; everything else flows the other way, through GroupHandlers. */
+export type PipelineSource = Pick<GroupConsumer, 'pausedCount' | 'resumeAll' | 'commit'>;
 
 export interface PipelineOptions {
   /** The route's name (metric label, dead-letter replay target). */
@@ -38,7 +37,7 @@ export interface PipelineOptions {
   onTopicRetention?: (topic: string, retentionMs: number) => void;
 }
 
-export class Pipeline implements SourceHandlers {
+export class Pipeline implements GroupHandlers {
   readonly #o: PipelineOptions;
   readonly #log: Logger;
   readonly #trackers = new Map<string, PartitionTracker>();
@@ -123,17 +122,16 @@ export class Pipeline implements SourceHandlers {
     this.#o.metrics.inflightBytes.set({ route: this.#o.route }, this.inflight.bytes);
   }
 
-  onMessage(topic: string, partition: number, m: SourceMessage): void {
-    const tracker = this.#tracker(topic, partition);
-    const offset = Number(m.offset);
+  onRecord(r: SourceRecord): void {
+    const { meta, size, decoded } = r;
+    const tracker = this.#tracker(meta.topic, meta.partition);
+    const offset = Number(meta.offset);
     const next = tracker.nextOffset;
     if (next !== undefined && offset < next) return; // taken already (fetched again after a pause)
     const { metrics } = this.#o;
-    const size = m.value?.length ?? 0;
     const counts = this.#counts;
     counts.received++;
     counts.bytes += size;
-    const meta = messageMeta(topic, partition, m);
     const replayFor = meta.headers[REPLAY_ROUTE_HEADER];
     if (replayFor !== undefined && replayFor !== this.#o.route) {
       // A dead letter of another route, re-injected for that route only.
@@ -141,9 +139,8 @@ export class Pipeline implements SourceHandlers {
       tracker.track(offset, 0);
       return;
     }
-    const decoded = decodeValue(m.value);
     if (!decoded.ok) {
-      this.#deadLetter(tracker, offset, { meta, raw: m.value, fields: {}, size, unchanged: false }, 'decode', decoded.code, decoded.message);
+      this.#deadLetter(tracker, offset, { meta, raw: r.value, fields: {}, size, unchanged: false }, 'decode', decoded.code, decoded.message);
       return;
     }
     if (decoded.raw) counts.raw++;
@@ -158,7 +155,7 @@ export class Pipeline implements SourceHandlers {
       } catch (err) {
         metrics.queryErrors.inc({ route: this.#o.route });
         const e = err as { code?: string; message?: string };
-        this.#deadLetter(tracker, offset, { meta, raw: m.value, fields, size, unchanged: false }, 'query', e.code ?? 'QUERY_RUNTIME', e.message ?? String(err));
+        this.#deadLetter(tracker, offset, { meta, raw: r.value, fields, size, unchanged: false }, 'query', e.code ?? 'QUERY_RUNTIME', e.message ?? String(err));
         return;
       }
       if (out === null) {
@@ -168,7 +165,7 @@ export class Pipeline implements SourceHandlers {
       }
       fields = out;
     }
-    const record: PipelineRecord = { meta, raw: m.value, fields, size, unchanged };
+    const record: PipelineRecord = { meta, raw: r.value, fields, size, unchanged };
     let runners = this.#o.runners;
     const replaySink = replayFor === undefined ? undefined : meta.headers[REPLAY_SINK_HEADER];
     if (replaySink !== undefined && runners.some((r) => r.name === replaySink)) runners = runners.filter((r) => r.name === replaySink);

@@ -1,16 +1,15 @@
-// One route inside one instance: its consumer group (a KafkaGroupSource), its compiled query, its sinks
+// One route inside one instance: its consumer group (a GroupConsumer), its compiled query, its sinks
 // wrapped in the shared delivery layer, its share of the in-flight budget and its commits. Routes are
 // the unit of isolation: a route whose sink is down pauses only its own partitions and its own group's
 // commits. A route can be paused (drain, commit, leave its group: what `logstream routes pause` and
 // `reset-offsets --route` ask every instance for) and resumed (join again, from the group's commit).
-import type { Kafka } from 'kafkajs';
 import type { RouteConfig } from '../app-config.ts';
 import { oneLine } from '../core/errors.ts';
 import { DeadLetterQueue, type DeadLetterPublisher } from '../delivery/dead-letter.ts';
 import { SinkRunner } from '../delivery/sink-runner.ts';
 import { compileQuery, QueryError, type CompiledQuery } from '../query/index.ts';
 import type { Sink } from '../delivery/sink.ts';
-import { KafkaGroupSource } from '../source/kafka/consumer.ts';
+import type { GroupConsumer, KafkaClient } from '../source/kafka/interface.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
 import { Pipeline } from './pipeline.ts';
@@ -19,7 +18,7 @@ export type RouteState = 'starting' | 'running' | 'pausing' | 'paused' | 'stoppe
 const STATES: readonly RouteState[] = ['starting', 'running', 'pausing', 'paused', 'stopped', 'failed'];
 
 export interface RouteDeps {
-  kafka: Kafka;
+  kafka: KafkaClient;
   metrics: Metrics;
   /** The instance's logger; the route adds its name. */
   logger: Logger;
@@ -63,7 +62,7 @@ export class Route {
   readonly #runners: SinkRunner[] = [];
   readonly #dlq: DeadLetterQueue;
   /** The running consumer and pipeline; undefined while paused or stopped. */
-  #run: { source: KafkaGroupSource; pipeline: Pipeline } | undefined;
+  #run: { source: GroupConsumer; pipeline: Pipeline } | undefined;
   #state: RouteState = 'starting';
   /** Pause, resume and stop run one after another. */
   #transitions: Promise<unknown> = Promise.resolve();
@@ -122,7 +121,7 @@ export class Route {
   }
 
   async #consume(): Promise<void> {
-    const source = new KafkaGroupSource(this.cfg.kafka, this.#log, this.#d.kafka);
+    const source = this.#d.kafka.groupConsumer(this.cfg.kafka, this.#log);
     const pipeline = new Pipeline({
       route: this.name,
       source,

@@ -2,9 +2,8 @@
 // topic into a CursorLog; before deciding anything it catches up to the topic's end, so a call sees
 // every lease and cursor written by any replica before it.
 import { randomUUID } from 'node:crypto';
-import { Partitioners, type Kafka, type Producer } from 'kafkajs';
+import type { KafkaClient, KafkaProducer, PartitionReader } from '../source/kafka/interface.ts';
 import { ensureLogTopic } from '../source/kafka/log-topic.ts';
-import type { PartitionReader } from '../source/kafka/partition-reader.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import { CursorLog, parseLogRecord, splitLogKey, type CursorLogRecord, type KeyState, type Lease, type WebhookCursor } from './cursor-log.ts';
 
@@ -14,31 +13,31 @@ const LEASE_POLL_MS = 100;
 
 /** Topic settings: compacted; broker timestamps (lease expiry must not depend on replica clocks);
  *  recent history never compacted (an hour, far above any lease timeout). */
-export const CURSOR_TOPIC_CONFIG: ReadonlyArray<{ name: string; value: string }> = [
-  { name: 'cleanup.policy', value: 'compact' },
-  { name: 'message.timestamp.type', value: 'LogAppendTime' },
-  { name: 'min.compaction.lag.ms', value: String(60 * 60_000) },
-  { name: 'segment.ms', value: String(6 * 60 * 60_000) },
-];
+export const CURSOR_TOPIC_CONFIG: Readonly<Record<string, string>> = {
+  'cleanup.policy': 'compact',
+  'message.timestamp.type': 'LogAppendTime',
+  'min.compaction.lag.ms': String(60 * 60_000),
+  'segment.ms': String(6 * 60 * 60_000),
+};
 
 export type LeaseOutcome =
   | { ok: true; lease: Lease; seq: number; cursor: WebhookCursor | undefined }
   | { ok: false; heldUntil: number };
 
 export class CursorStore {
-  readonly #kafka: Kafka;
+  readonly #kafka: KafkaClient;
   readonly #reader: PartitionReader;
   readonly #topic: string;
   readonly #log: Logger;
   readonly #state: CursorLog;
   readonly #owner = randomUUID();
   readonly #leaseTimeoutMs: number;
-  #producer: Producer | undefined;
+  #producer: KafkaProducer | undefined;
   /** Next offset of the cursor topic to apply. */
   #next = 0;
   #chain: Promise<void> = Promise.resolve();
 
-  constructor(opts: { kafka: Kafka; reader: PartitionReader; topic: string; leaseTimeoutMs: number; logger: Logger }) {
+  constructor(opts: { kafka: KafkaClient; reader: PartitionReader; topic: string; leaseTimeoutMs: number; logger: Logger }) {
     this.#kafka = opts.kafka;
     this.#reader = opts.reader;
     this.#topic = opts.topic;
@@ -50,7 +49,7 @@ export class CursorStore {
   /** Creates the topic when missing (one partition, compacted), connects, and replays it. */
   async start(): Promise<void> {
     this.#next = await ensureLogTopic(this.#kafka, this.#reader, { topic: this.#topic, config: CURSOR_TOPIC_CONFIG, variable: 'WEBHOOK_CURSOR_TOPIC', what: 'webhook cursor', logger: this.#log });
-    this.#producer = this.#kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+    this.#producer = this.#kafka.producer();
     await this.#producer.connect();
     await this.sync();
   }
@@ -121,8 +120,8 @@ export class CursorStore {
 
   async #write(logKey: string, rec: CursorLogRecord): Promise<number> {
     if (!this.#producer) throw new Error('webhook cursor store is not started');
-    const [meta] = await this.#producer.send({ topic: this.#topic, acks: -1, messages: [{ key: logKey, value: JSON.stringify(rec), partition: PARTITION }] });
-    if (!meta?.baseOffset) throw new Error(`no offset returned for the write to ${this.#topic}`);
-    return Number(meta.baseOffset);
+    const [meta] = await this.#producer.send(this.#topic, [{ key: logKey, value: JSON.stringify(rec), partition: PARTITION }]);
+    if (meta === undefined || meta.baseOffset < 0) throw new Error(`no offset returned for the write to ${this.#topic}`);
+    return meta.baseOffset;
   }
 }

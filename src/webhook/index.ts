@@ -5,11 +5,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { promisify } from 'node:util';
 import { gzip as gzipCb } from 'node:zlib';
-import type { Kafka } from 'kafkajs';
 import { oneLine } from '../core/errors.ts';
 import type { DeadLetterQueue } from '../delivery/dead-letter.ts';
 import type { CompiledQuery } from '../query/index.ts';
-import { PartitionReader } from '../source/kafka/partition-reader.ts';
+import type { KafkaClient, PartitionReader } from '../source/kafka/interface.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
 import type { WebhookConfig } from './config.ts';
@@ -30,7 +29,7 @@ export const CONFLICT_WAIT_MS = 5000;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms).unref());
 
 export interface WebhookDeps {
-  kafka: Kafka;
+  kafka: KafkaClient;
   query: CompiledQuery;
   dlq: DeadLetterQueue;
   metrics: Metrics;
@@ -65,7 +64,7 @@ export class Webhook {
     this.#cfg = cfg;
     this.#d = deps;
     this.#log = deps.logger.child({ component: 'webhook' });
-    this.#reader = new PartitionReader(deps.kafka);
+    this.#reader = deps.kafka.reader();
     this.#cursors = new CursorStore({ kafka: deps.kafka, reader: this.#reader, topic: cfg.cursorTopic, leaseTimeoutMs: cfg.leaseTimeoutMs, logger: deps.logger });
     this.#keys = new KeyRing(cfg.keys);
     this.#rate = new KeyRateLimit(cfg.ratePerMinute);

@@ -7,7 +7,7 @@ import { REPLAY_ROUTE_HEADER } from '../delivery/dead-letter.ts';
 import { encodeJson } from '../sinks/json-lines.ts';
 import type { CompiledQuery } from '../query/index.ts';
 import { decodeValue, messageMeta } from '../source/kafka/decode.ts';
-import type { PartitionOffsets, PartitionReader } from '../source/kafka/partition-reader.ts';
+import type { FetchedMessage, PartitionOffsets, PartitionReader } from '../source/kafka/interface.ts';
 import type { WebhookCursor } from './cursor-log.ts';
 
 export type StartPlan =
@@ -96,7 +96,7 @@ export interface WindowResult {
 }
 
 /** Decode + query of one record, as the push path does it. */
-export function processMessage(query: CompiledQuery, topic: string, partition: number, m: Parameters<typeof messageMeta>[2]): RecordOutcome {
+export function processMessage(query: CompiledQuery, topic: string, partition: number, m: FetchedMessage): RecordOutcome {
   const meta = messageMeta(topic, partition, m);
   // A dead letter replayed for a push route was already served by the webhook when it was first read.
   if (meta.headers[REPLAY_ROUTE_HEADER] !== undefined) return { kind: 'filtered' };
@@ -125,7 +125,7 @@ export async function readWindow(
   start: PartitionOffsets,
   end: PartitionOffsets,
   limits: ReadLimits,
-  process: (partition: number, m: Parameters<typeof messageMeta>[2]) => RecordOutcome,
+  process: (partition: number, m: FetchedMessage) => RecordOutcome,
 ): Promise<WindowResult> {
   const pos = new Map(start);
   const out: WindowResult = { lines: [], bytes: 0, read: 0, filtered: 0, deadLetters: [], next: pos, more: false };

@@ -4,19 +4,18 @@
 // commits, leaves its group — which is what moving a running route's offsets needs (Kafka refuses to
 // reset a group that has members). A route with no record runs.
 import { hostname } from 'node:os';
-import { Partitioners, type Kafka, type Producer } from 'kafkajs';
 import { oneLine } from '../../core/errors.ts';
 import type { Logger } from '../../telemetry/logger.ts';
+import type { KafkaClient, KafkaProducer, PartitionReader } from './interface.ts';
 import { ensureLogTopic } from './log-topic.ts';
-import { PartitionReader } from './partition-reader.ts';
 
 const PARTITION = 0;
 const FETCH_BYTES = 256 * 1024;
 
-export const CONTROL_TOPIC_CONFIG: ReadonlyArray<{ name: string; value: string }> = [
-  { name: 'cleanup.policy', value: 'compact' },
-  { name: 'message.timestamp.type', value: 'LogAppendTime' },
-];
+export const CONTROL_TOPIC_CONFIG: Readonly<Record<string, string>> = {
+  'cleanup.policy': 'compact',
+  'message.timestamp.type': 'LogAppendTime',
+};
 
 export interface RouteControl {
   readonly state: 'paused' | 'running';
@@ -29,23 +28,23 @@ export interface RouteControl {
 export type ControlListener = (route: string, control: RouteControl) => void;
 
 export class ControlTopic {
-  readonly #kafka: Kafka;
+  readonly #kafka: KafkaClient;
   readonly #topic: string;
   readonly #log: Logger;
   readonly #reader: PartitionReader;
   readonly #states = new Map<string, RouteControl>();
   /** Other records by key (e.g. `replayed/<route>/<topic>`: how far dead letters were replayed). */
   readonly #notes = new Map<string, unknown>();
-  #producer: Producer | undefined;
+  #producer: KafkaProducer | undefined;
   #next = 0;
   #chain: Promise<void> = Promise.resolve();
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(kafka: Kafka, topic: string, logger: Logger) {
+  constructor(kafka: KafkaClient, topic: string, logger: Logger) {
     this.#kafka = kafka;
     this.#topic = topic;
     this.#log = logger.child({ component: 'control' });
-    this.#reader = new PartitionReader(kafka);
+    this.#reader = kafka.reader();
   }
 
   get topic(): string {
@@ -126,9 +125,9 @@ export class ControlTopic {
   }
 
   async #send(key: string, value: string): Promise<void> {
-    this.#producer ??= this.#kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+    this.#producer ??= this.#kafka.producer();
     await this.#producer.connect();
-    await this.#producer.send({ topic: this.#topic, acks: -1, messages: [{ key, value, partition: PARTITION }] });
+    await this.#producer.send(this.#topic, [{ key, value, partition: PARTITION }]);
     await this.sync();
   }
 

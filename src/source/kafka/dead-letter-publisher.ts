@@ -7,22 +7,22 @@
 // what fits and the header logstream.value.truncated-from=<original bytes> — its source topic, partition
 // and offset are in the headers, so the whole record can still be fetched — instead of blocking its
 // partition forever on a write that can never succeed.
-import kafkajs, { Partitioners, type Kafka, type Producer } from 'kafkajs';
 import { backoffDelay, sleep } from '../../delivery/backoff.ts';
 import type { DeadLetterMessage } from '../../delivery/dead-letter.ts';
 import { oneLine } from '../../core/errors.ts';
 import type { Logger } from '../../telemetry/logger.ts';
+import type { KafkaAdmin, KafkaClient, KafkaProducer } from './interface.ts';
 
 export class KafkaDeadLetterPublisher {
-  readonly #kafka: Kafka;
+  readonly #kafka: KafkaClient;
   readonly #topic: string;
   readonly #log: Logger;
-  #producer: Producer | undefined;
+  #producer: KafkaProducer | undefined;
   readonly #abort = new AbortController();
   /** The dead-letter topic's max.message.bytes, once known. */
   #maxMessageBytes = DEFAULT_MAX_MESSAGE_BYTES;
 
-  constructor(kafka: Kafka, topic: string, logger: Logger) {
+  constructor(kafka: KafkaClient, topic: string, logger: Logger) {
     this.#kafka = kafka;
     this.#topic = topic;
     this.#log = logger.child({ component: 'dead-letter' });
@@ -32,23 +32,14 @@ export class KafkaDeadLetterPublisher {
    *  connects the producer. */
   async start(partitions: number, sourceTopics: readonly string[] = []): Promise<void> {
     const admin = this.#kafka.admin();
-    await admin.connect();
     try {
       const topics = await admin.listTopics();
       const sources = sourceTopics.filter((t) => topics.includes(t));
       const sourceMax = Math.max(DEFAULT_MAX_MESSAGE_BYTES, ...(await maxMessageBytes(admin, sources)).values());
       const wanted = sourceMax + HEADER_ROOM;
-      if (!topics.includes(this.#topic)) {
-        try {
-          const created = await admin.createTopics({
-            topics: [{ topic: this.#topic, numPartitions: partitions, configEntries: [{ name: 'max.message.bytes', value: String(wanted) }] }],
-            waitForLeaders: true,
-          });
-          if (created) this.#log.info({ topic: this.#topic, maxMessageBytes: wanted }, 'created the dead-letter topic');
-        } catch (err) {
-          // Replicas starting together race to create it; one wins, the others see it exists.
-          if (!/already exists/i.test(String((err as Error).message))) throw err;
-        }
+      // Replicas starting together race to create it; one wins, the others see it exists (false).
+      if (!topics.includes(this.#topic) && (await admin.createTopic({ topic: this.#topic, partitions, config: { 'max.message.bytes': String(wanted) } }))) {
+        this.#log.info({ topic: this.#topic, maxMessageBytes: wanted }, 'created the dead-letter topic');
       }
       this.#maxMessageBytes = (await maxMessageBytes(admin, [this.#topic])).get(this.#topic) ?? this.#maxMessageBytes;
       if (this.#maxMessageBytes < wanted) {
@@ -58,9 +49,9 @@ export class KafkaDeadLetterPublisher {
         );
       }
     } finally {
-      await admin.disconnect();
+      await admin.close();
     }
-    this.#producer = this.#kafka.producer({ allowAutoTopicCreation: false, idempotent: false, createPartitioner: Partitioners.DefaultPartitioner });
+    this.#producer = this.#kafka.producer();
     await this.#producer.connect();
   }
 
@@ -68,11 +59,10 @@ export class KafkaDeadLetterPublisher {
     for (let attempt = 0; ; attempt++) {
       if (this.#abort.signal.aborted) throw new Error('dead-letter publisher stopped');
       try {
-        await this.#producer!.send({
-          topic: this.#topic,
-          acks: -1,
-          messages: messages.map((m) => ({ key: m.key, value: m.value, headers: m.headers })),
-        });
+        await this.#producer!.send(
+          this.#topic,
+          messages.map((m) => ({ key: m.key, value: m.value, headers: m.headers })),
+        );
         return;
       } catch (err) {
         if (isTooLarge(err)) {
@@ -132,16 +122,11 @@ function isTooLarge(err: unknown): boolean {
 }
 
 /** max.message.bytes of each topic (that the describe returned). */
-async function maxMessageBytes(admin: ReturnType<Kafka['admin']>, topics: readonly string[]): Promise<Map<string, number>> {
+async function maxMessageBytes(admin: KafkaAdmin, topics: readonly string[]): Promise<Map<string, number>> {
   const out = new Map<string, number>();
-  if (topics.length === 0) return out;
-  const res = await admin.describeConfigs({
-    includeSynonyms: false,
-    resources: topics.map((name) => ({ type: kafkajs.ConfigResourceTypes.TOPIC, name, configNames: ['max.message.bytes'] })),
-  });
-  for (const r of res.resources) {
-    const v = Number(r.configEntries.find((c) => c.configName === 'max.message.bytes')?.configValue);
-    if (Number.isFinite(v) && v > 0) out.set(r.resourceName, v);
+  for (const [topic, values] of await admin.topicConfig(topics, ['max.message.bytes'])) {
+    const v = Number(values.get('max.message.bytes'));
+    if (Number.isFinite(v) && v > 0) out.set(topic, v);
   }
   return out;
 }

@@ -2,13 +2,9 @@
 // as {"_raw": "<text>"} and shipped. Bytes that are not UTF-8, and empty values, cannot be shipped
 // faithfully as JSON: they go to the dead-letter topic with their original bytes.
 import type { Fields, RecordMeta } from '../../core/record.ts';
-import type { SourceMessage } from './consumer.ts';
+import type { Decoded, FetchedMessage, RecordDecoder } from './interface.ts';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
-
-export type Decoded =
-  | { ok: true; fields: Fields; raw: boolean }
-  | { ok: false; code: 'EMPTY_RECORD' | 'INVALID_UTF8'; message: string };
 
 export function decodeValue(value: Buffer | null): Decoded {
   if (value === null || value.length === 0) return { ok: false, code: 'EMPTY_RECORD', message: 'the record has no value' };
@@ -31,7 +27,10 @@ export function decodeValue(value: Buffer | null): Decoded {
   return { ok: true, fields: { _raw: text }, raw: true };
 }
 
-export function messageMeta(topic: string, partition: number, m: SourceMessage): RecordMeta {
+/** The default decoder: a JSON object, else the text as `_raw` (synchronous). */
+export const jsonDecoder: RecordDecoder = { mayWait: false, decode: (value) => decodeValue(value) };
+
+export function messageMeta(topic: string, partition: number, m: FetchedMessage): RecordMeta {
   const headers: Record<string, string> = {};
   if (m.headers) {
     for (const [k, v] of Object.entries(m.headers)) {

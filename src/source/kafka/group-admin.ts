@@ -1,12 +1,9 @@
 // What the operator commands ask about a consumer group: its members, its lag, and waiting until it
 // has none (Kafka refuses to move the offsets of a group that has members). Retriable broker errors
 // (coordinator loading or moving) are retried here, so a command does not fail on a broker restart.
-import type { Admin } from 'kafkajs';
+import type { GroupDescription, KafkaAdmin } from './interface.ts';
 
-export interface GroupState {
-  state: string;
-  members: number;
-}
+export type GroupState = GroupDescription;
 
 export interface TopicLag {
   topic: string;
@@ -20,11 +17,12 @@ export interface TopicLag {
 const RETRIABLE_TYPES = /COORDINATOR_LOAD_IN_PROGRESS|COORDINATOR_NOT_AVAILABLE|NOT_COORDINATOR|REBALANCE_IN_PROGRESS|LEADER_NOT_AVAILABLE|NOT_LEADER|UNKNOWN_TOPIC_OR_PARTITION|REQUEST_TIMED_OUT|NETWORK_EXCEPTION/;
 const RETRIABLE_TEXT = /coordinator is (loading|not available)|not the correct coordinator|leader.*not available|not the leader|Connection error|ECONNREFUSED|timed out/i;
 
-/** True when `err`, or an error it wraps (kafkajs' retries exhausted, originalError, cause), is retriable. */
+/** True when `err`, or an error it wraps (a client's retries exhausted: originalError, cause, errors), is retriable. */
 export function isRetriableKafkaError(err: unknown, depth = 0): boolean {
-  const e = err as { type?: unknown; message?: unknown; retriable?: unknown; originalError?: unknown; cause?: unknown; errors?: unknown } | undefined;
+  const e = err as { type?: unknown; code?: unknown; message?: unknown; retriable?: unknown; originalError?: unknown; cause?: unknown; errors?: unknown } | undefined;
   if (!e || depth > 5) return false;
   if (typeof e.type === 'string' && RETRIABLE_TYPES.test(e.type)) return true;
+  if (typeof e.code === 'string' && RETRIABLE_TYPES.test(e.code)) return true;
   if (typeof e.message === 'string' && RETRIABLE_TEXT.test(e.message)) return true;
   return isRetriableKafkaError(e.originalError, depth + 1) || isRetriableKafkaError(e.cause, depth + 1) || (Array.isArray(e.errors) && e.errors.some((x) => isRetriableKafkaError(x, depth + 1)));
 }
@@ -42,26 +40,20 @@ export async function retryKafka<T>(fn: () => Promise<T>, timeoutMs = 90_000): P
   }
 }
 
-export async function groupState(admin: Admin, group: string): Promise<GroupState> {
-  const { groups } = await retryKafka(() => admin.describeGroups([group]));
-  const g = groups[0];
-  return { state: g?.state ?? 'Dead', members: g?.members.length ?? 0 };
+export async function groupState(admin: KafkaAdmin, group: string): Promise<GroupState> {
+  return retryKafka(() => admin.describeGroup(group));
 }
 
-export async function groupLag(admin: Admin, group: string, topics: readonly string[]): Promise<TopicLag[]> {
+export async function groupLag(admin: KafkaAdmin, group: string, topics: readonly string[]): Promise<TopicLag[]> {
   const out: TopicLag[] = [];
   for (const topic of topics) {
-    const [ends, committed] = await Promise.all([
-      retryKafka(() => admin.fetchTopicOffsets(topic)),
-      retryKafka(() => admin.fetchOffsets({ groupId: group, topics: [topic] })),
-    ]);
-    const done = new Map((committed[0]?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
+    const [ends, done] = await Promise.all([retryKafka(() => admin.offsets(topic)), retryKafka(() => admin.committed(group, topic))]);
     let lag = 0;
     let uncommitted = 0;
     for (const p of ends) {
-      const c = done.get(p.partition) ?? -1;
-      if (c < 0) uncommitted++;
-      lag += Math.max(0, Number(p.high) - (c < 0 ? Number(p.low) : c));
+      const c = done.get(p.partition);
+      if (c === undefined) uncommitted++;
+      lag += Math.max(0, p.high - (c === undefined ? p.low : c));
     }
     out.push({ topic, lag, uncommitted });
   }
@@ -69,7 +61,7 @@ export async function groupLag(admin: Admin, group: string, topics: readonly str
 }
 
 /** Polls until the group has no members; false after `timeoutMs`. */
-export async function waitForEmptyGroup(admin: Admin, group: string, timeoutMs: number, pollMs = 500): Promise<boolean> {
+export async function waitForEmptyGroup(admin: KafkaAdmin, group: string, timeoutMs: number, pollMs = 500): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if ((await groupState(admin, group)).members === 0) return true;

@@ -7,25 +7,12 @@
 // internals are not where kafkajs 2.2.4 keeps them.
 import { createRequire } from 'node:module';
 import type { Kafka } from 'kafkajs';
+import type { FetchedMessage, FetchResult, PartitionOffsets, PartitionReader } from '../kafka/interface.ts';
 
 const require = createRequire(import.meta.url);
 
 /** kafkajs' read-committed isolation level (src/protocol/isolationLevel.js). */
 const READ_COMMITTED = 1;
-
-export interface FetchedMessage {
-  offset: string;
-  timestamp: string;
-  key: Buffer | null;
-  value: Buffer | null;
-  headers?: Record<string, Buffer | string | Array<Buffer | string> | undefined>;
-}
-
-export interface FetchResult {
-  messages: FetchedMessage[];
-  /** Where the next fetch of this partition starts. */
-  nextOffset: number;
-}
 
 interface KafkajsBatch {
   messages: FetchedMessage[];
@@ -74,10 +61,7 @@ function internals(kafka: Kafka): { createCluster: CreateCluster; Batch: BatchCl
   return { createCluster: createCluster as CreateCluster, Batch: Batch as BatchClass };
 }
 
-/** Offsets of every partition of a topic. */
-export type PartitionOffsets = Map<number, number>;
-
-export class PartitionReader {
+export class KafkajsPartitionReader implements PartitionReader {
   readonly #cluster: Cluster;
   readonly #Batch: BatchClass;
   #connected: Promise<void> | undefined;

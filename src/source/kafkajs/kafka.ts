@@ -2,7 +2,8 @@
 import { Kafka, logLevel, type KafkaConfig, type LogEntry } from 'kafkajs';
 import type { Logger } from '../../telemetry/logger.ts';
 import { registerCodecs } from './codecs.ts';
-import { kafkajsSasl, kafkajsTls, type KafkaSecurity } from './security.ts';
+import type { KafkaConnectOptions } from '../kafka/interface.ts';
+import { kafkajsSasl, kafkajsTls } from './options.ts';
 import { silenceKafkajsTimeoutWarning } from './warnings.ts';
 
 const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
@@ -12,12 +13,12 @@ const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.DEBUG]: 'debug',
 };
 
-export function createKafka(opts: { brokers: string[]; clientId: string; connectionTimeoutMs?: number; security?: KafkaSecurity; logger: Logger }): Kafka {
+export function createKafka(opts: KafkaConnectOptions): Kafka {
   silenceKafkajsTimeoutWarning();
   registerCodecs();
   const log = opts.logger.child({ component: 'kafkajs' });
   const config: KafkaConfig = {
-    brokers: opts.brokers,
+    brokers: [...opts.brokers],
     clientId: opts.clientId,
     connectionTimeout: opts.connectionTimeoutMs ?? 10_000,
     // kafkajs logs routine reconnects and rebalances at ERROR; we log what matters ourselves.
@@ -30,7 +31,7 @@ export function createKafka(opts: { brokers: string[]; clientId: string; connect
       const lvl = level === 'error' && (routine.test(String(message)) || routine.test(String(extra.error ?? ''))) ? 'info' : level;
       log[lvl]({ ns: entry.namespace, ...pick(extra) }, String(message));
     },
-    retry: { retries: 8, initialRetryTime: 300, maxRetryTime: 10_000 },
+    retry: { retries: opts.retries ?? 8, initialRetryTime: 300, maxRetryTime: 10_000 },
   };
   const ssl = kafkajsTls(opts.security?.tls);
   const sasl = kafkajsSasl(opts.security?.sasl);

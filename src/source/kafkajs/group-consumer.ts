@@ -1,57 +1,27 @@
-// The Kafka consumer-group source behind a narrow interface: the rest of logstream never sees kafkajs.
-// eachBatch with auto-resolve and auto-commit off; a record's offset is resolved (so not fetched
-// again) as soon as the pipeline takes it, and committed only when every sink acknowledged it.
-import kafkajs, { type Admin, type Consumer, type EachBatchPayload, type Kafka, type KafkaMessage } from 'kafkajs';
+// GroupConsumer on kafkajs: eachBatch with auto-resolve and auto-commit off; each fetched record is
+// decoded here and handed to the pipeline, its offset resolved (so not fetched again) as soon as the
+// pipeline takes it, and committed only when every sink acknowledged it.
+import kafkajs, { type Admin, type Consumer, type EachBatchPayload, type Kafka } from 'kafkajs';
 import { retriable } from '../../core/errors.ts';
 import type { Logger } from '../../telemetry/logger.ts';
-import type { KafkaSourceConfig } from './config.ts';
-import { createKafka } from './client.ts';
+import type { KafkaSourceConfig } from '../kafka/config.ts';
+import { jsonDecoder, messageMeta } from '../kafka/decode.ts';
+import type { GroupConsumer, GroupHandlers, RecordDecoder, TopicPartitionOffset } from '../kafka/interface.ts';
 import { assignerWithHooks, installGroupHooks } from './group-hooks.ts';
-
-export interface SourceMessage {
-  readonly offset: string;
-  readonly timestamp: string;
-  readonly key: Buffer | null;
-  readonly value: Buffer | null;
-  readonly headers?: KafkaMessage['headers'];
-}
-
-export interface TopicPartitions {
-  topic: string;
-  partitions: number[];
-}
-
-export interface SourceHandlers {
-  /** Is there room for one more record? */
-  hasRoom(): boolean;
-  /** Resolves true as soon as there is room, false after `timeoutMs`. */
-  waitForRoom(timeoutMs: number): Promise<boolean>;
-  /** Takes one record (synchronously). */
-  onMessage(topic: string, partition: number, message: SourceMessage): void;
-  /** Called after each batch with the partition's high watermark and next offset to read. */
-  onProgress?(topic: string, partition: number, highWatermark: string, nextOffset: number): void;
-  /** Before every (re)join of the group: stop taking records, drain and commit. */
-  beforeJoin(): Promise<void>;
-  /** After joining: the partitions this instance now owns. */
-  onAssigned(assignment: TopicPartitions[]): void;
-  /** The broker deleted offsets [from, to) of a partition before they were read (retention). */
-  onSkipped?(topic: string, partition: number, from: number, to: number): void;
-  /** retention.ms of each topic read (-1: unlimited), once at start. */
-  onTopicRetention?(topic: string, retentionMs: number): void;
-  /** kafkajs gave up (non-retriable error): the process must exit non-zero. */
-  onFatal(error: Error): void;
-}
 
 /** How long a full in-flight window is waited out inside a batch before the partition is paused. */
 const ROOM_WAIT_MS = 1000;
+/** Partitions processed at once when the decoder may wait (one waiting partition must not hold up others). */
+const CONCURRENT_PARTITIONS_WHEN_WAITING = 16;
 
-export class KafkaGroupSource {
+export class KafkajsGroupConsumer implements GroupConsumer {
   readonly #cfg: KafkaSourceConfig;
   readonly #log: Logger;
   readonly #kafka: Kafka;
+  readonly #decoder: RecordDecoder;
   #consumer: Consumer | undefined;
   #admin: Admin | undefined;
-  #handlers: SourceHandlers | undefined;
+  #handlers: GroupHandlers | undefined;
   #accepting = false;
   /** Set once by stopAccepting(): a rejoin during shutdown must not start taking records again. */
   #stopping = false;
@@ -66,14 +36,11 @@ export class KafkaGroupSource {
    *  committing and without an error, so commit() must refuse instead. */
   #runnerUp = false;
 
-  constructor(cfg: KafkaSourceConfig, logger: Logger, kafka?: Kafka) {
+  constructor(cfg: KafkaSourceConfig, logger: Logger, kafka: Kafka, decoder: RecordDecoder = jsonDecoder) {
     this.#cfg = cfg;
     this.#log = logger.child({ component: 'source' });
-    this.#kafka = kafka ?? createKafka({ brokers: cfg.brokers, clientId: cfg.clientId, connectionTimeoutMs: cfg.connectionTimeoutMs, security: cfg.security, logger });
-  }
-
-  get kafka(): Kafka {
-    return this.#kafka;
+    this.#kafka = kafka;
+    this.#decoder = decoder;
   }
 
   get joined(): boolean {
@@ -85,7 +52,7 @@ export class KafkaGroupSource {
   }
 
   /** Checks the topics exist, joins the group and starts consuming. */
-  async start(handlers: SourceHandlers): Promise<void> {
+  async start(handlers: GroupHandlers): Promise<void> {
     installGroupHooks();
     this.#handlers = handlers;
     this.#admin = this.#kafka.admin();
@@ -135,7 +102,7 @@ export class KafkaGroupSource {
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: 1,
+      partitionsConsumedConcurrently: this.#decoder.mayWait ? CONCURRENT_PARTITIONS_WHEN_WAITING : 1,
       eachBatch: (payload) => this.#eachBatch(payload),
     });
   }
@@ -185,7 +152,14 @@ export class KafkaGroupSource {
         }
         await p.heartbeat();
       }
-      handlers.onMessage(topic, partition, message);
+      const meta = messageMeta(topic, partition, message);
+      let decoded = this.#decoder.decode(message.value, meta);
+      if (decoded instanceof Promise) {
+        // Only this partition waits (partitions are processed concurrently when the decoder may wait).
+        decoded = await decoded;
+        if (!this.#accepting || !p.isRunning() || p.isStale()) break;
+      }
+      handlers.onRecord({ meta, value: message.value, size: message.value?.length ?? 0, decoded });
       p.resolveOffset(message.offset);
       next = Number(message.offset) + 1;
     }
@@ -278,7 +252,7 @@ export class KafkaGroupSource {
   }
 
   /** Commits next-offsets-to-read. */
-  async commit(offsets: Array<{ topic: string; partition: number; offset: number }>): Promise<void> {
+  async commit(offsets: TopicPartitionOffset[]): Promise<void> {
     if (offsets.length === 0 || !this.#consumer) return;
     if (!this.#runnerUp) throw retriable('NOT_IN_GROUP', 'the consumer is rejoining the group after a crash: nothing committed, the offsets stay pending');
     try {
