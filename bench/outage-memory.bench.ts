@@ -41,9 +41,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Kafka, logLevel, Partitioners } from 'kafkajs';
-import { silenceKafkajsTimeoutWarning } from '../scripts/kafka-broker.ts';
 import { loadConfig } from '../src/app-config.ts';
+import { connectKafka } from '../src/source/kafka/connect.ts';
+import { createLogger } from '../src/telemetry/logger.ts';
 import { HecProcess } from '../test/support/hec/process.ts';
 import type { HecStats } from '../test/support/hec/receiver.ts';
 import { BenchKafka } from './lib/bench-kafka.ts';
@@ -219,7 +219,6 @@ const maxOf = (xs: ReadonlyArray<number | undefined>): number | undefined => {
 
 export async function runOutageBench(opts: OutageOptions): Promise<OutageResult> {
   const log = opts.log ?? ((l: string) => process.stderr.write(`[outage] ${l}\n`));
-  silenceKafkajsTimeoutWarning();
   const problems: string[] = [];
   const notes: string[] = [];
   const workDir = await mkdtemp(join(tmpdir(), 'logstream-bench-outage-'));
@@ -237,8 +236,8 @@ export async function runOutageBench(opts: OutageOptions): Promise<OutageResult>
 
     const make = makeRecordFactory(opts.recordBytes, 7);
     const pool = Array.from({ length: RECORD_POOL }, (_, i) => make(i).line);
-    const kafka = new Kafka({ brokers: [broker.bootstrap], clientId: 'bench-outage', logLevel: logLevel.NOTHING });
-    const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    const kafka = connectKafka({ brokers: [broker.bootstrap], clientId: 'bench-outage', logger: createLogger({ level: 'silent' }) });
+    const producer = kafka.producer();
     await producer.connect();
     kafkaClients.push(producer);
     steady = startRateProducer({ producer, topic: TOPIC, partitions: PARTITIONS, ratePerSec: opts.ratePerSec, value: (i) => pool[i % RECORD_POOL]!, tickMs: 100, maxBatch: 2000 });

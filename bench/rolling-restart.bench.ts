@@ -11,8 +11,9 @@ import { statSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Kafka, logLevel, Partitioners } from 'kafkajs';
-import { silenceKafkajsTimeoutWarning, startBroker, type Broker } from '../scripts/kafka-broker.ts';
+import { startBroker, type Broker } from '../scripts/kafka-broker.ts';
+import { connectKafka } from '../src/source/kafka/connect.ts';
+import { createLogger } from '../src/telemetry/logger.ts';
 import { Instance } from '../test/support/instance.ts';
 import { startRateProducer } from './lib/rate-producer.ts';
 import { fmt, formatTable } from './lib/table.ts';
@@ -53,18 +54,16 @@ async function metricSum(inst: Instance, name: string): Promise<number> {
 
 export async function runRollingRestartBench(opts: { ratePerSec: number; log?: (s: string) => void }): Promise<RollingRestartResult> {
   const log = opts.log ?? ((s: string) => process.stderr.write(`${s}\n`));
-  silenceKafkajsTimeoutWarning();
   const dir = await mkdtemp(join(tmpdir(), 'ls-bench-rolling-'));
   let broker: Broker | undefined;
   const live: Instance[] = [];
   const problems: string[] = [];
   try {
     broker = await startBroker({ heapMb: 1024 });
-    const kafka = new Kafka({ brokers: [broker.bootstrap], clientId: 'bench-rolling', logLevel: logLevel.NOTHING });
+    const kafka = connectKafka({ brokers: [broker.bootstrap], clientId: 'bench-rolling', logger: createLogger({ level: 'silent' }) });
     const admin = kafka.admin();
-    await admin.connect();
     const topic = 'bench-rolling';
-    await admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS }], waitForLeaders: true });
+    await admin.createTopic({ topic, partitions: PARTITIONS });
     const run = `rolling-${Date.now()}`;
     const env = (name: string) => ({
       KAFKA_BROKERS: broker!.bootstrap,
@@ -87,7 +86,7 @@ export async function runRollingRestartBench(opts: { ratePerSec: number; log?: (
     for (let i = 0; i < INSTANCES; i++) start(i);
 
     // the steady producer
-    const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    const producer = kafka.producer();
     await producer.connect();
     const body = 'x'.repeat(200);
     const steady = startRateProducer({ producer, topic, partitions: PARTITIONS, ratePerSec: opts.ratePerSec, value: (id) => JSON.stringify({ run, id, body }) });
@@ -165,19 +164,19 @@ export async function runRollingRestartBench(opts: { ratePerSec: number; log?: (
     await producer.disconnect();
     if (sent.error) problems.push(`producer failed: ${sent.error}`);
     const produced = sent.produced;
-    // A producer retry (kafkajs, not idempotent) can write a batch twice: then the duplicates are in the topic.
-    const inTopic = (await admin.fetchTopicOffsets(topic)).reduce((a, p) => a + Number(p.high), 0);
+    // A producer retry (not idempotent) can write a batch twice: then the duplicates are in the topic.
+    const inTopic = (await admin.offsets(topic)).reduce((a, p) => a + p.high, 0);
     // everything delivered and committed, then a clean stop
     for (;;) {
-      const offsets = await admin.fetchOffsets({ groupId: 'bench-rolling', topics: [topic] });
-      const committed = offsets[0]!.partitions.reduce((a, p) => a + Math.max(0, Number(p.offset)), 0);
+      let committed = 0;
+      for (const offset of (await admin.committed('bench-rolling', topic)).values()) committed += offset;
       if (committed >= produced) break;
       await sleep(500);
     }
     sampling = false;
     await samplerLoop;
     await Promise.all(live.map((i) => i.stop()));
-    await admin.disconnect();
+    await admin.close();
 
     const seen = new Uint8Array(produced);
     let delivered = 0;

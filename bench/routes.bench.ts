@@ -51,7 +51,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { freePort, silenceKafkajsTimeoutWarning, type Broker } from '../scripts/kafka-broker.ts';
+import { freePort, type Broker } from '../scripts/kafka-broker.ts';
 import { loadConfig } from '../src/app-config.ts';
 import { routePrefix } from '../src/config/route-env.ts';
 import { BenchKafka, formatTopicLine, type ProduceFigures } from './lib/bench-kafka.ts';
@@ -636,7 +636,6 @@ function failedRow(c: RoutesCase, msg: string): RoutesRow {
 export async function runRoutesBench(opts: RoutesOptions): Promise<RoutesResult> {
   const log = opts.log ?? ((l: string) => process.stderr.write(`[routes] ${l}\n`));
   requireKcat();
-  silenceKafkajsTimeoutWarning();
   const notes: string[] = [];
   const workDir = await mkdtemp(join(tmpdir(), 'logstream-bench-routes-'));
   const kafka = new BenchKafka(log);

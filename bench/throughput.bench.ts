@@ -60,7 +60,7 @@ import { randomUUID } from 'node:crypto';
 import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { silenceKafkajsTimeoutWarning, type Broker } from '../scripts/kafka-broker.ts';
+import type { Broker } from '../scripts/kafka-broker.ts';
 import { formatProfileSummary, summariseCpuProfile, type ProfileSummary } from './lib/cpuprofile.ts';
 import { BenchKafka, formatTopicLine, type ProduceFigures } from './lib/bench-kafka.ts';
 import type { BenchAdmin } from './lib/kafka.ts';
@@ -620,7 +620,6 @@ async function benthosRow(name: string, bin: string, ctx: BenthosCtx): Promise<R
 export async function runThroughputBench(opts: ThroughputOptions): Promise<ThroughputResult> {
   const log = opts.log ?? ((l: string) => process.stderr.write(`[bench] ${l}\n`));
   requireKcat();
-  silenceKafkajsTimeoutWarning();
   const notes: string[] = [];
   const workDir = await mkdtemp(join(tmpdir(), 'logstream-bench-'));
   const kafka = new BenchKafka(log);

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { request } from 'undici';
-import { silenceKafkajsTimeoutWarning, startBroker, type Broker } from '../scripts/kafka-broker.ts';
+import { startBroker, type Broker } from '../scripts/kafka-broker.ts';
 import { newKey } from '../src/webhook/keys.ts';
 import { connectAdmin } from './lib/kafka.ts';
 import { kcatConsumeAll, kcatProduceFile } from './lib/kcat.ts';
@@ -97,7 +97,6 @@ async function drainWindow(port: number, key: string, gzip: boolean): Promise<{ 
 
 export async function runWebhookBench(opts: { records: number; recordBytes: number; log?: (s: string) => void }): Promise<WebhookBenchResult> {
   const log = opts.log ?? ((s: string) => process.stderr.write(`${s}\n`));
-  silenceKafkajsTimeoutWarning();
   const workDir = await mkdtemp(join(tmpdir(), 'ls-bench-webhook-'));
   let broker: Broker | undefined;
   const problems: string[] = [];

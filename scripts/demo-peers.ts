@@ -2,11 +2,12 @@
 // (SIGKILLed if the demo dies), and the demo's Kafka clients. The receiver is the spec-written one of
 // the tests, test/support/hec/main.ts, started by path (scripts do not import from test/) and driven
 // over its control endpoints (POST /_control, GET /_stats, GET /_events). The topic is created, filled
-// and counted through logstream's own Kafka client module (createKafka, src/source/kafka/client.ts):
-// its admin client and an idempotent producer, so the demo needs nothing npm does not install.
+// and counted through logstream's own Kafka client (connectKafka, src/source/kafka/connect.ts): its
+// admin client and an idempotent producer, so the demo needs nothing npm does not install.
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { createKafka } from '../src/source/kafka/client.ts';
+import { connectKafka } from '../src/source/kafka/connect.ts';
+import type { KafkaProducer } from '../src/source/kafka/interface.ts';
 import { createLogger } from '../src/telemetry/logger.ts';
 import { freePort } from './kafka-broker.ts';
 import { answers200, startSupervised, type PeerProcess } from './supervised-child.ts';
@@ -63,11 +64,6 @@ export async function startHecReceiver(token: string, logFile: string): Promise<
   };
 }
 
-/** logstream's own Kafka client (src/source/kafka/client.ts), as the demo's producer and admin use it. */
-type Kafka = ReturnType<typeof createKafka>;
-type Producer = ReturnType<Kafka['producer']>;
-type Admin = ReturnType<Kafka['admin']>;
-
 export interface DemoProducer {
   /** Produces one record per JSON line; resolves once the broker acknowledged all of them (acks all). */
   send(lines: readonly string[]): Promise<void>;
@@ -77,7 +73,7 @@ export interface DemoProducer {
 
 export interface DemoKafka {
   /** Creates `topic` with `partitions` partitions and waits until each has a leader. */
-  createTopic(topic: string, partitions: number, timeoutMs?: number): Promise<void>;
+  createTopic(topic: string, partitions: number): Promise<void>;
   /** An idempotent producer (acks all) to `topic`. */
   producer(topic: string): Promise<DemoProducer>;
   /** The end offset of each partition of `topic`, summed: the records the topic holds. */
@@ -87,37 +83,34 @@ export interface DemoKafka {
 }
 
 /**
- * Connects an admin client to the broker at `bootstrap` through createKafka(), the client logstream
+ * Connects an admin client to the broker at `bootstrap` through connectKafka(), the client logstream
  * itself uses; the client's log (pino JSON, warnings and up) goes to `logFile`.
  */
 export async function connectDemoKafka(bootstrap: string, logFile: string): Promise<DemoKafka> {
   const fd = openSync(logFile, 'w');
-  let closed = false; // kafkajs may still log after close(): those lines are dropped
+  let closed = false; // the client may still log after close(): those lines are dropped
   const logger = createLogger({ name: 'demo', level: 'warn', destination: { write: (line: string) => void (closed || writeSync(fd, line)) } });
-  const kafka = createKafka({ brokers: [bootstrap], clientId: 'logstream-demo', logger });
-  const admin: Admin = kafka.admin();
-  await admin.connect();
-  const producers = new Set<Producer>();
+  const kafka = connectKafka({ brokers: [bootstrap], clientId: 'logstream-demo', logger });
+  const admin = kafka.admin();
+  await admin.listTopics(); // connects now: a broker that does not answer fails here
+  const producers = new Set<KafkaProducer>();
   return {
-    async createTopic(topic, partitions, timeoutMs = 30_000) {
-      await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }], waitForLeaders: true, timeout: timeoutMs });
-      const md = await admin.fetchTopicMetadata({ topics: [topic] });
-      const ps = md.topics.find((t) => t.name === topic)?.partitions ?? [];
-      if (ps.length !== partitions || !ps.every((p) => p.leader >= 0)) {
-        throw new Error(`topic ${topic} not ready with ${partitions} partitions: ${ps.length} partitions, leaders ${ps.map((p) => p.leader).join(',')}`);
-      }
+    async createTopic(topic, partitions) {
+      // createTopic waits until every partition has a leader.
+      await admin.createTopic({ topic, partitions, replicationFactor: 1 });
+      const ps = await admin.partitions(topic);
+      if (ps.length !== partitions) throw new Error(`topic ${topic} not ready with ${partitions} partitions: ${ps.length} partitions`);
     },
     async producer(topic) {
       // Idempotent (no duplicates from the producer's own retries), so one request in flight and acks all.
-      // kafkajs logs two expected warnings to the log file here: its default partitioner (createKafka
-      // takes no partitioner, and scripts do not import kafkajs) and the idempotent producer's limited
-      // retries (createKafka's 8: a broker gone for good fails the demo instead of hanging it).
-      const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+      // kafkajs logs one expected warning to the log file here: the idempotent producer's limited retries
+      // (the client's default 8: a broker gone for good fails the demo instead of hanging it).
+      const producer = kafka.producer({ idempotent: true });
       await producer.connect();
       producers.add(producer);
       return {
         async send(lines) {
-          await producer.send({ topic, acks: -1, messages: lines.map((value) => ({ value })) });
+          await producer.send(topic, lines.map((value) => ({ value })), { acks: -1 });
         },
         async end() {
           producers.delete(producer);
@@ -131,13 +124,13 @@ export async function connectDemoKafka(bootstrap: string, logFile: string): Prom
       };
     },
     async topicRecords(topic) {
-      const offsets = await admin.fetchTopicOffsets(topic);
-      return offsets.reduce((total, p) => total + Math.max(0, Number(p.high)), 0);
+      const offsets = await admin.offsets(topic);
+      return offsets.reduce((total, p) => total + Math.max(0, p.high), 0);
     },
     async close() {
       await Promise.all([...producers].map((p) => p.disconnect().catch(() => undefined)));
       producers.clear();
-      await admin.disconnect().catch(() => undefined);
+      await admin.close().catch(() => undefined);
       if (!closed) closeSync(fd);
       closed = true;
     },

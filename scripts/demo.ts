@@ -1,6 +1,6 @@
 // `npm run demo`: the whole path on one machine, with real peers, and two routes. Starts a local Apache
 // Kafka broker (scripts/kafka-broker.ts), creates a 4-partition topic and produces realistic security
-// logs into it at a steady rate through logstream's own Kafka client (createKafka: an idempotent
+// logs into it at a steady rate through logstream's own Kafka client (connectKafka: an idempotent
 // producer, acks all; web/email/casb/mfa events as the log-streaming SaaS exports them, StrongDM
 // activities and queries); runs a Splunk-HEC-compatible receiver in its own process
 // (test/support/hec, written to the published spec; scripts/demo-peers.ts) and two logstream instances,
@@ -22,7 +22,7 @@ import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync } fro
 import { join, resolve } from 'node:path';
 import { compileQuery } from '../src/query/index.ts';
 import { connectDemoKafka, startHecReceiver } from './demo-peers.ts';
-import { freePort, silenceKafkajsTimeoutWarning, startBroker } from './kafka-broker.ts';
+import { freePort, startBroker } from './kafka-broker.ts';
 import { supervise, type SupervisedChild } from './supervised-child.ts';
 
 const root = resolve(import.meta.dirname, '..');
@@ -160,7 +160,6 @@ function tally(ids: readonly number[], expected: (id: number) => boolean, produc
 }
 
 async function main(): Promise<void> {
-  silenceKafkajsTimeoutWarning();
   rmSync(out, { recursive: true, force: true });
   mkdirSync(out, { recursive: true });
   const say = (line: string): void => void process.stdout.write(`[demo] ${line}\n`);

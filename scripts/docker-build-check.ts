@@ -443,11 +443,14 @@ export async function check(opts: { dockerfile?: string; keep?: boolean } = {}):
     result.runtimeUser = cfg.user ?? '';
 
     await step('[runtime] no dev dependency installed (package-lock "dev": true packages)', async () => {
-      const lock = JSON.parse(await readFile(join(rt.dir, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean }> };
+      const lock = JSON.parse(await readFile(join(rt.dir, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean; dependencies?: Record<string, string> }> };
       const dev = Object.entries(lock.packages).filter(([p, v]) => p && v.dev).map(([p]) => p);
       const present = dev.filter((p) => existsSync(join(rt.dir, p)));
       if (present.length > 0) throw new Error(`dev dependencies in the runtime stage: ${present.slice(0, 10).join(', ')}`);
-      if (!existsSync(join(rt.dir, 'node_modules', 'kafkajs'))) throw new Error('runtime node_modules has no kafkajs');
+      // The app's own dependencies (the Kafka client among them) must all be there.
+      const prod = Object.keys(lock.packages['']?.dependencies ?? {});
+      const missing = prod.filter((d) => !existsSync(join(rt.dir, 'node_modules', d)));
+      if (prod.length === 0 || missing.length > 0) throw new Error(`runtime node_modules lacks production dependencies: ${missing.join(', ') || '(the lockfile lists none)'}`);
       log(`  ${dev.length} dev packages of the lockfile absent, production packages present`);
     });
 
@@ -472,24 +475,22 @@ export async function check(opts: { dockerfile?: string; keep?: boolean } = {}):
     // Kafka: a given broker, or a local one.
     let bootstrap = process.env['KAFKA_BROKERS'] ?? process.env['LOGSTREAM_TEST_KAFKA'];
     if (!bootstrap) {
-      const { startBroker, silenceKafkajsTimeoutWarning } = await import('./kafka-broker.ts');
-      silenceKafkajsTimeoutWarning();
+      const { startBroker } = await import('./kafka-broker.ts');
       const b = await step('start a local Kafka broker (scripts/kafka-broker.ts)', () => startBroker());
       broker = b;
       bootstrap = b.bootstrap;
     }
     const topic = `docker-check-${Date.now().toString(36)}`;
-    const { Kafka, logLevel } = await import('kafkajs');
-    (await import('./kafka-broker.ts')).silenceKafkajsTimeoutWarning();
+    const { connectKafka } = await import('../src/source/kafka/connect.ts');
+    const { createLogger } = await import('../src/telemetry/logger.ts');
     await step(`create topic ${topic} on ${bootstrap} and produce 3 records`, async () => {
-      const kafka = new Kafka({ clientId: 'docker-check', brokers: [bootstrap!], logLevel: logLevel.NOTHING });
+      const kafka = connectKafka({ clientId: 'docker-check', brokers: [bootstrap!], logger: createLogger({ level: 'silent' }) });
       const admin = kafka.admin();
-      await admin.connect();
-      await admin.createTopics({ topics: [{ topic, numPartitions: 1, replicationFactor: 1 }], waitForLeaders: true });
-      await admin.disconnect();
+      await admin.createTopic({ topic, partitions: 1, replicationFactor: 1 });
+      await admin.close();
       const producer = kafka.producer();
       await producer.connect();
-      await producer.send({ topic, messages: [1, 2, 3].map((n) => ({ value: JSON.stringify({ check: 'docker', n }) })) });
+      await producer.send(topic, [1, 2, 3].map((n) => ({ value: JSON.stringify({ check: 'docker', n }) })));
       await producer.disconnect();
     });
 

@@ -22,8 +22,6 @@
  */
 import { serveUntilSignal } from './serve-until-signal.ts';
 import { err, out, portArg, runMain } from './cli.ts';
-import { silenceKafkajsTimeoutWarning } from '../src/source/kafka/warnings.ts';
-export { silenceKafkajsTimeoutWarning };
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, openSync, closeSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -32,7 +30,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Kafka, logLevel } from 'kafkajs';
+import { connectKafka } from '../src/source/kafka/connect.ts';
+import { createLogger } from '../src/telemetry/logger.ts';
 import { peerVersion } from './peer-version.ts';
 
 /**
@@ -338,29 +337,18 @@ async function waitUntilReady(
   hasExited: () => boolean,
 ): Promise<void> {
   let lastError = 'no attempt';
+  const quiet = createLogger({ level: 'silent' });
   while (Date.now() < deadline) {
     if (hasExited()) throw new Error('exited');
-    const kafka = new Kafka({
-      clientId: 'logstream-broker-probe',
-      brokers: [bootstrap],
-      logLevel: logLevel.NOTHING,
-      connectionTimeout: 1000,
-      requestTimeout: 5000,
-      retry: { retries: 0 },
-    });
-    const admin = kafka.admin({ retry: { retries: 0 } });
+    // A listTopics answer proves the broker answers metadata requests.
+    const admin = connectKafka({ brokers: [bootstrap], clientId: 'logstream-broker-probe', connectionTimeoutMs: 1000, retries: 0, logger: quiet }).admin();
     try {
-      await admin.connect();
-      const cluster = await admin.describeCluster();
-      if (cluster.brokers.length > 0) {
-        await admin.listTopics();
-        return;
-      }
-      lastError = 'describeCluster returned no brokers';
+      await admin.listTopics();
+      return;
     } catch (err) {
       lastError = err instanceof Error ? err.message : String(err);
     } finally {
-      await admin.disconnect().catch(() => {});
+      await admin.close();
     }
     if (child.exitCode !== null || child.signalCode !== null) throw new Error('exited');
     await sleep(250);
@@ -649,7 +637,6 @@ async function main(argv: string[]): Promise<number> {
 }
 
 if (import.meta.main) {
-  silenceKafkajsTimeoutWarning();
   runMain(main);
 }
 

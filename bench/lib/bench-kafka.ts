@@ -1,4 +1,4 @@
-// The Kafka side of a benchmark: a local broker (scripts/kafka-broker.ts) with a kafkajs admin client
+// The Kafka side of a benchmark: a local broker (scripts/kafka-broker.ts) with an admin client
 // (bench/lib/kafka.ts) and the benchmark's topic, torn down again in the benchmark's `finally`; and the
 // set-up the throughput and routes benchmarks share: that topic filled with N generated records
 // (bench/lib/records.ts), produced with kcat -P, counted, and what producing them cost.

@@ -1,5 +1,7 @@
-// The few Kafka admin operations the benchmarks need, over one kafkajs admin client.
-import { Kafka, logLevel, type Admin } from 'kafkajs';
+// The few Kafka admin operations the benchmarks need, over one admin client of logstream's own Kafka
+// client (connectKafka).
+import { connectKafka } from '../../src/source/kafka/connect.ts';
+import { createLogger } from '../../src/telemetry/logger.ts';
 
 export interface BenchAdmin {
   createTopic(topic: string, partitions: number): Promise<void>;
@@ -11,23 +13,21 @@ export interface BenchAdmin {
 }
 
 export async function connectAdmin(bootstrap: string): Promise<BenchAdmin> {
-  const kafka = new Kafka({ clientId: 'logstream-bench', brokers: [bootstrap], logLevel: logLevel.NOTHING });
-  const admin: Admin = kafka.admin();
-  await admin.connect();
+  const admin = connectKafka({ brokers: [bootstrap], clientId: 'logstream-bench', logger: createLogger({ level: 'silent' }) }).admin();
+  await admin.listTopics(); // connects now: a broker that does not answer fails here
   return {
     async createTopic(topic, partitions) {
-      await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }], waitForLeaders: true });
+      await admin.createTopic({ topic, partitions, replicationFactor: 1 });
     },
     async endOffsetSum(topic) {
-      const offsets = await admin.fetchTopicOffsets(topic);
-      return offsets.reduce((sum, p) => sum + Number(p.high), 0);
+      const offsets = await admin.offsets(topic);
+      return offsets.reduce((sum, p) => sum + p.high, 0);
     },
     async committedSum(groupId, topic) {
-      const res = await admin.fetchOffsets({ groupId, topics: [topic] });
       let sum = 0;
-      for (const t of res) for (const p of t.partitions) if (Number(p.offset) > 0) sum += Number(p.offset);
+      for (const offset of (await admin.committed(groupId, topic)).values()) sum += offset;
       return sum;
     },
-    close: () => admin.disconnect(),
+    close: () => admin.close(),
   };
 }

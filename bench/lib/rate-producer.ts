@@ -1,12 +1,12 @@
-// A producer that writes at a steady rate for as long as it runs (kafkajs, in the bench process):
-// every `tickMs` it sends what is due since its start (rate × elapsed − sent so far), at most
-// `maxBatch` records a send, round-robin over the partitions, acks=-1. When a send takes longer than
-// a tick the next one carries the backlog, so the average rate holds while the broker keeps up; the
-// achieved rate is reported (`stop()`), never assumed. Used by the rolling-restart and outage benches.
-import type { Producer } from 'kafkajs';
+// A producer that writes at a steady rate for as long as it runs (logstream's own Kafka client, in the
+// bench process): every `tickMs` it sends what is due since its start (rate × elapsed − sent so far),
+// at most `maxBatch` records a send, round-robin over the partitions, acks=-1. When a send takes longer
+// than a tick the next one carries the backlog, so the average rate holds while the broker keeps up;
+// the achieved rate is reported (`stop()`), never assumed. Used by the rolling-restart and outage benches.
+import type { KafkaProducer } from '../../src/source/kafka/interface.ts';
 
 export interface RateProducerOptions {
-  producer: Producer;
+  producer: KafkaProducer;
   topic: string;
   partitions: number;
   ratePerSec: number;
@@ -56,7 +56,7 @@ export function startRateProducer(o: RateProducerOptions): RateProducer {
         const messages = Array.from({ length: n }, (_, k) => ({ partition: (produced + k) % o.partitions, value: o.value(produced + k) }));
         const s = performance.now();
         try {
-          await o.producer.send({ topic: o.topic, acks: -1, messages });
+          await o.producer.send(o.topic, messages, { acks: -1 });
         } catch (err) {
           error = (err as Error)?.message ?? String(err);
           return;

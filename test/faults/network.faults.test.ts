@@ -18,7 +18,8 @@ import { sleep, waitUntil } from '../support/instance.ts';
 import { committedOffsets, endOffsets } from '../support/kafka.ts';
 import { Toxiproxy, type ToxicProxy, type ToxicSpec } from '../support/toxiproxy.ts';
 import { freePort, startBroker, type Broker } from '../../scripts/kafka-broker.ts';
-import { Kafka, logLevel } from 'kafkajs';
+import { connectKafka } from '../../src/source/kafka/connect.ts';
+import { createLogger } from '../../src/telemetry/logger.ts';
 
 /** Length of each fault phase. */
 const PHASE_MS = FULL ? 60_000 : 10_000;
@@ -156,13 +157,13 @@ async function metricTotal(run: FaultRun, name: string): Promise<number> {
 
 /** The group as its coordinator sees it: state and member ids. */
 async function groupView(run: FaultRun): Promise<{ state: string; members: string[] }> {
-  const admin = new Kafka({ clientId: 'fault-group-view', brokers: [run.o.bootstrap], logLevel: logLevel.NOTHING, connectionTimeout: 3000, retry: { retries: 2 } }).admin();
-  await admin.connect();
+  // No retryKafka: the callers poll (waitUntil) and a fault's timing must not be stretched by retries.
+  const admin = connectKafka({ brokers: [run.o.bootstrap], clientId: 'fault-group-view', connectionTimeoutMs: 3000, retries: 2, logger: createLogger({ level: 'silent' }) }).admin();
   try {
-    const g = (await admin.describeGroups([run.group])).groups[0];
-    return { state: g?.state ?? 'Unknown', members: (g?.members ?? []).map((m) => m.memberId).sort() };
+    const g = await admin.describeGroup(run.group);
+    return { state: g.state, members: g.memberIds };
   } finally {
-    await admin.disconnect();
+    await admin.close();
   }
 }
 
@@ -346,7 +347,7 @@ describe('network faults between logstream and Kafka (toxiproxy in front of a br
       // lost their generation (session ran out, commit refused) — at most the records not committed when
       // the fault began (the lag), plus what is produced while it lasts (the load catches up at once when
       // the link is back) and until every member has learned that it was dropped: a member in kafkajs's
-      // retry back-off (up to 10 s, src/source/kafka/client.ts) goes on delivering what it fetches until
+      // retry back-off (up to 10 s, src/source/kafkajs/kafka.ts) goes on delivering what it fetches until
       // its next heartbeat is answered. So per fault: lag + rate × (fault + 12 s). Before each fault the
       // group has settled (waitGroupSettled), so faults do not run into each other.
       let dupBound = 0;

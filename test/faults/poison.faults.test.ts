@@ -3,7 +3,8 @@
 // shipped by a sink or dead-lettered for it (the dead-letter record naming its source partition and offset),
 // never lost, never a crash; the good records around them arrive exactly once.
 import { describe, expect, it } from 'vitest';
-import { Kafka, logLevel } from 'kafkajs';
+import { connectKafka } from '../../src/source/kafka/connect.ts';
+import { createLogger } from '../../src/telemetry/logger.ts';
 import { expectClean, FaultRun, underLoad, usePeers } from './support/fault-run.ts';
 import { ALL_SINKS, SINK_KIND as SINK_STAGE, type SinkName } from './support/peers.ts';
 import { readTopic } from '../support/kafka.ts';
@@ -36,16 +37,16 @@ function poisons(run: string): Poison[] {
 describe('poison input, 3 instances, all sinks', () => {
   it('each poison record is shipped or dead-lettered for every sink, none lost, no crash; good records exactly once', async () => {
     const run = await FaultRun.start({ scenario: 'poison input', peers: fault(), sinks: ALL_SINKS, topicConfig: { 'max.message.bytes': String(16 * MiB) } });
-    const kafka = new Kafka({ clientId: 'poison', brokers: [run.o.bootstrap], logLevel: logLevel.NOTHING });
-    const producer = kafka.producer({ allowAutoTopicCreation: false });
+    const kafka = connectKafka({ brokers: [run.o.bootstrap], clientId: 'poison', connectionTimeoutMs: 1000, retries: 5, logger: createLogger({ level: 'silent' }) });
+    const producer = kafka.producer();
     const bad = poisons(run.run);
     try {
       await producer.connect();
       await underLoad(run, 3000);
       for (const [k, p] of bad.entries()) {
         p.partition = k % run.o.partitions;
-        const [meta] = await producer.send({ topic: run.topic, acks: -1, messages: [{ partition: p.partition, value: p.value }] });
-        p.offset = meta!.baseOffset!;
+        const [meta] = await producer.send(run.topic, [{ partition: p.partition, value: p.value }], { acks: -1 });
+        p.offset = String(meta!.baseOffset);
         await underLoad(run, 1500);
       }
       await underLoad(run, 5000);

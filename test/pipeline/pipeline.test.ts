@@ -10,11 +10,18 @@ import type { Batch, Sink } from '../../src/delivery/sink.ts';
 import { SinkRunner } from '../../src/delivery/sink-runner.ts';
 import { Pipeline, type PipelineOptions, type PipelineSource } from '../../src/pipeline/pipeline.ts';
 import { compileQuery } from '../../src/query/index.ts';
+import { decodeValue, messageMeta } from '../../src/source/kafka/decode.ts';
+import type { FetchedMessage, SourceRecord } from '../../src/source/kafka/interface.ts';
 import { createLogger } from '../../src/telemetry/logger.ts';
 import { createMetrics, type Metrics } from '../../src/telemetry/metrics.ts';
 
 const ROUTE = 'siem';
 const TOPIC = 'events';
+
+/** A fetched message as the source hands it over: decoded (JSON or text), with its metadata. */
+function sourceRecord(partition: number, m: FetchedMessage): SourceRecord {
+  return { meta: messageMeta(TOPIC, partition, m), value: m.value, size: m.value?.length ?? 0, decoded: decodeValue(m.value) };
+}
 
 type Offsets = Array<{ topic: string; partition: number; offset: number }>;
 
@@ -138,7 +145,7 @@ function setup(o: { sinks?: Record<string, MemorySink>; query?: string; delivery
     const offset = next.get(partition) ?? 0;
     next.set(partition, offset + 1);
     const bytes = Buffer.from(typeof value === 'string' ? value : JSON.stringify(value));
-    pipeline.onMessage(TOPIC, partition, { offset: String(offset), timestamp: String(Date.now()), key: null, value: bytes, ...(opts.headers ? { headers: opts.headers } : {}) });
+    pipeline.onRecord(sourceRecord(partition, { offset: String(offset), timestamp: String(Date.now()), key: null, value: bytes, ...(opts.headers ? { headers: opts.headers } : {}) }));
     return offset;
   };
   const idle = () => Promise.all(runners.map((r) => (r.flush(), r.idle())));
@@ -298,7 +305,7 @@ describe('Pipeline', () => {
     expect(t.lines.find((l) => l.msg === 'drained and committed')).toMatchObject({ reason: 'rebalance', drained: true, leftForNextOwner: 0 });
     expect(t.pipeline.inflight.records).toBe(0);
     // a later owner of partition 0 starts wherever the group's commit says: an earlier offset is taken again
-    t.pipeline.onMessage(TOPIC, 0, { offset: '0', timestamp: '0', key: null, value: Buffer.from('{"again":true}') });
+    t.pipeline.onRecord(sourceRecord(0, { offset: '0', timestamp: '0', key: null, value: Buffer.from('{"again":true}') }));
     await t.idle();
     expect(sink.received.at(-1)!.fields).toEqual({ again: true });
   });

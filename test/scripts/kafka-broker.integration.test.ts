@@ -10,8 +10,10 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { Kafka, logLevel } from 'kafkajs';
 import { freePort, startBroker, type Broker } from '../../scripts/kafka-broker.ts';
+import type { KafkaSourceConfig } from '../../src/source/kafka/config.ts';
+import { connectKafka } from '../../src/source/kafka/connect.ts';
+import { createLogger } from '../../src/telemetry/logger.ts';
 import {
   committedOffsets,
   createTopic,
@@ -35,40 +37,67 @@ function portIsClosed(port: number): Promise<boolean> {
 
 /** Consumes with consumer group `groupId` until `count` records arrived; commits explicitly per batch. */
 async function consumeAndCommit(bootstrap: string, groupId: string, topic: string, count: number): Promise<number[]> {
-  const kafka = new Kafka({ clientId: 'kafka-broker-it', brokers: [bootstrap], logLevel: logLevel.NOTHING });
-  const consumer = kafka.consumer({ groupId, sessionTimeout: 10000, heartbeatInterval: 1000, rebalanceTimeout: 10000 });
+  const logger = createLogger({ level: 'silent' });
+  const kafka = connectKafka({ brokers: [bootstrap], clientId: 'kafka-broker-it', connectionTimeoutMs: 1000, retries: 5, logger });
+  const cfg: KafkaSourceConfig = {
+    brokers: [bootstrap],
+    topics: [topic],
+    groupId,
+    clientId: 'kafka-broker-it',
+    startFrom: { kind: 'earliest' },
+    sessionTimeoutMs: 10000,
+    heartbeatIntervalMs: 1000,
+    rebalanceTimeoutMs: 10000,
+    commitIntervalMs: 1000, // not used by the consumer: commits are ours, one per batch
+    maxBytesPerPartition: 1024 * 1024,
+    fetchMaxWaitMs: 5000,
+    dlqTopic: `${topic}-dlq`, // not used by the consumer
+    dlqPartitions: 1,
+    controlTopic: `${topic}-control`, // not used by the consumer
+    connectionTimeoutMs: 1000,
+    security: { tls: undefined, sasl: undefined },
+  };
+  const consumer = kafka.groupConsumer(cfg, logger);
   const seen: number[] = [];
+  let failed: Error | undefined;
+  let stopping = false;
   let done!: () => void;
   const finished = new Promise<void>((r) => {
     done = r;
   });
   const timer = setTimeout(done, 60_000);
+  // One commit at a time, in batch order; a rejoin and the end wait for them.
+  let commits: Promise<void> = Promise.resolve();
   try {
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
-        for (const m of batch.messages) {
-          seen.push((JSON.parse(m.value?.toString() ?? 'null') as { n: number }).n);
-          resolveOffset(m.offset);
-        }
-        const last = batch.messages[batch.messages.length - 1];
-        if (last) {
-          await consumer.commitOffsets([
-            { topic: batch.topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() },
-          ]);
-        }
-        await heartbeat();
-        if (seen.length >= count) done();
+    await consumer.start({
+      hasRoom: () => true,
+      waitForRoom: () => Promise.resolve(true),
+      onRecord: (r) => {
+        seen.push((JSON.parse(r.value?.toString() ?? 'null') as { n: number }).n);
+      },
+      // After each batch: commit the next offset to read of its partition.
+      onProgress: (t, partition, _high, nextOffset) => {
+        commits = commits.then(() => consumer.commit([{ topic: t, partition, offset: nextOffset }])).catch((err: unknown) => {
+          if (!stopping) failed ??= err as Error; // a batch that raced the stop may fail to commit
+          done();
+        });
+        if (seen.length >= count) void commits.then(done);
+      },
+      beforeJoin: () => commits,
+      onAssigned: () => undefined,
+      onFatal: (err) => {
+        failed ??= err;
+        done();
       },
     });
     await finished;
+    await commits;
+    stopping = true;
   } finally {
     clearTimeout(timer);
-    await consumer.disconnect();
+    await consumer.stop();
   }
+  if (failed) throw failed;
   return seen.sort((a, b) => a - b);
 }
 

@@ -10,11 +10,10 @@
  */
 import { rm } from 'node:fs/promises';
 import type { TestProject } from 'vitest/node';
-import { silenceKafkajsTimeoutWarning, startBroker } from '../../scripts/kafka-broker.ts';
+import { startBroker } from '../../scripts/kafka-broker.ts';
 import type {} from './kafka.ts'; // ProvidedContext augmentation (kafkaBootstrap)
 
 export default async function setup(project: TestProject): Promise<(() => Promise<void>) | undefined> {
-  silenceKafkajsTimeoutWarning();
   const external = process.env['LOGSTREAM_TEST_KAFKA'];
   if (external) {
     project.provide('kafkaBootstrap', external);

@@ -4,9 +4,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
-import { Kafka, logLevel, Partitioners, type IHeaders, type Message } from 'kafkajs';
-import { silenceKafkajsTimeoutWarning } from '../../scripts/kafka-broker.ts';
+import { connectKafka } from '../../src/source/kafka/connect.ts';
 import { retryKafka } from '../../src/source/kafka/group-admin.ts';
+import type { FetchedMessage, FetchResult, KafkaClient, OutgoingMessage } from '../../src/source/kafka/interface.ts';
+import { createLogger } from '../../src/telemetry/logger.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -14,8 +15,6 @@ declare module 'vitest' {
     kafkaBootstrap: string;
   }
 }
-
-silenceKafkajsTimeoutWarning();
 
 /** Bootstrap address of the shared test broker (vitest inject, else env LOGSTREAM_TEST_KAFKA). */
 export function kafkaBootstrap(): string {
@@ -35,14 +34,12 @@ export function kafkaBootstrap(): string {
   return bootstrap;
 }
 
-function client(bootstrap: string, clientId = 'logstream-test'): Kafka {
-  return new Kafka({
-    clientId,
-    brokers: bootstrap.split(','),
-    logLevel: logLevel.NOTHING,
-    connectionTimeout: 3000,
-    requestTimeout: 30000,
-  });
+const quiet = createLogger({ level: 'silent' });
+
+/** A client of the test broker: 3 s connection timeout, 5 retries inside the client (backing off from
+ *  300 ms, doubling). Each helper call makes its own and closes what it opened. */
+function client(bootstrap: string, clientId = 'logstream-test'): KafkaClient {
+  return connectKafka({ brokers: bootstrap.split(','), clientId, connectionTimeoutMs: 3000, retries: 5, logger: quiet });
 }
 
 const RUN_ID = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
@@ -58,25 +55,18 @@ export function uniqueName(prefix: string): string {
 /** Creates `topic` (if missing) and waits until every partition has a leader. */
 export async function createTopic(bootstrap: string, topic: string, partitions: number, configs: Record<string, string> = {}): Promise<void> {
   const admin = client(bootstrap).admin();
-  await admin.connect();
   try {
-    await admin.createTopics({
-      topics: [{ topic, numPartitions: partitions, replicationFactor: 1, configEntries: Object.entries(configs).map(([name, value]) => ({ name, value })) }],
-      waitForLeaders: true,
-      timeout: 30000,
-    });
-    // createTopics returns false when the topic already existed; check what is there.
-    const meta = await admin.fetchTopicMetadata({ topics: [topic] });
-    const parts = meta.topics[0]?.partitions ?? [];
+    // Waits for the leaders of a topic it creates; false when the topic already existed (checked below).
+    // A retried attempt whose first try created the topic sees it exist.
+    await retryKafka(() => admin.createTopic({ topic, partitions, replicationFactor: 1, config: configs }));
+    // Listing the offsets asks every partition's leader: a partition without one fails with a retriable
+    // LEADER_NOT_AVAILABLE / NOT_LEADER until it has one (and fails the call if it never gets one).
+    const parts = await retryKafka(() => admin.offsets(topic));
     if (parts.length !== partitions) {
       throw new Error(`topic ${topic} has ${parts.length} partitions, wanted ${partitions}`);
     }
-    const leaderless = parts.filter((p) => p.leader < 0);
-    if (leaderless.length > 0) {
-      throw new Error(`topic ${topic}: partitions without leader: ${leaderless.map((p) => p.partitionId).join(',')}`);
-    }
   } finally {
-    await admin.disconnect();
+    await admin.close();
   }
 }
 
@@ -90,7 +80,8 @@ export interface TestRecord {
   timestamp?: number;
 }
 
-/** Produces `records` in order, `batchSize` (default 1000) per request, acks=all. */
+/** Produces `records` in order, `batchSize` (default 1000) per request, acks=all. Records without a
+ *  partition go to their key's murmur2 partition (Java-compatible), round robin without a key. */
 export async function produceJson(
   bootstrap: string,
   topic: string,
@@ -98,15 +89,12 @@ export async function produceJson(
   opts: { batchSize?: number } = {},
 ): Promise<void> {
   const batchSize = Math.max(1, opts.batchSize ?? 1000);
-  const producer = client(bootstrap).producer({
-    createPartitioner: Partitioners.DefaultPartitioner,
-    allowAutoTopicCreation: false,
-  });
+  const producer = client(bootstrap).producer();
   await producer.connect();
   try {
     for (let i = 0; i < records.length; i += batchSize) {
-      const messages: Message[] = records.slice(i, i + batchSize).map((r) => {
-        const m: Message = {
+      const messages: OutgoingMessage[] = records.slice(i, i + batchSize).map((r) => {
+        const m: OutgoingMessage = {
           value:
             Buffer.isBuffer(r.value) || typeof r.value === 'string'
               ? r.value
@@ -115,10 +103,10 @@ export async function produceJson(
         if (r.key !== undefined) m.key = r.key;
         if (r.partition !== undefined) m.partition = r.partition;
         if (r.headers !== undefined) m.headers = r.headers;
-        if (r.timestamp !== undefined) m.timestamp = String(r.timestamp);
+        if (r.timestamp !== undefined) m.timestamp = r.timestamp;
         return m;
       });
-      await producer.send({ topic, acks: -1, messages });
+      await producer.send(topic, messages, { acks: -1 });
     }
   } finally {
     await producer.disconnect();
@@ -133,7 +121,7 @@ export interface ReadRecord {
   headers: Record<string, Buffer | string | undefined>;
 }
 
-function flattenHeaders(h: IHeaders | undefined): Record<string, Buffer | string | undefined> {
+function flattenHeaders(h: FetchedMessage['headers']): Record<string, Buffer | string | undefined> {
   const out: Record<string, Buffer | string | undefined> = {};
   for (const [k, v] of Object.entries(h ?? {})) {
     // A repeated header key arrives as an array: keep the last value.
@@ -142,11 +130,14 @@ function flattenHeaders(h: IHeaders | undefined): Record<string, Buffer | string
   return out;
 }
 
+/** Bytes asked for per partition fetch (a larger record batch still comes whole). */
+const READ_FETCH_BYTES = 1024 * 1024;
+
 /**
- * Reads `topic` from the beginning with a throwaway consumer group that never commits,
- * until at least `expected` records arrived or `timeoutMs` (default 30 s) passed.
- * Returns what was read (possibly fewer than `expected` on timeout, possibly more if
- * the last fetched batch held more), sorted by partition then offset.
+ * Reads `topic` from the beginning (each partition's log start; read-committed), without a consumer
+ * group and without committing, until at least `expected` records arrived or `timeoutMs` (default
+ * 30 s) passed. Returns what was read (possibly fewer than `expected` on timeout, possibly more if the
+ * last fetch held more), sorted by partition then offset.
  */
 export async function readTopic(
   bootstrap: string,
@@ -154,42 +145,39 @@ export async function readTopic(
   opts: { expected: number; timeoutMs?: number },
 ): Promise<ReadRecord[]> {
   const out: ReadRecord[] = [];
-  const consumer = client(bootstrap).consumer({
-    groupId: uniqueName('readTopic'),
-    sessionTimeout: 10000,
-    heartbeatInterval: 1000,
-    rebalanceTimeout: 10000,
-    maxWaitTimeInMs: 250,
-    allowAutoTopicCreation: false,
-  });
-  let done!: () => void;
-  const finished = new Promise<void>((r) => {
-    done = r;
-  });
-  const timer = setTimeout(() => done(), opts.timeoutMs ?? 30_000);
+  const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
+  const left = (): number => Math.max(1, deadline - Date.now());
+  const kafka = client(bootstrap);
+  const reader = kafka.reader();
   try {
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
-    if (opts.expected <= 0) done();
-    await consumer.run({
-      autoCommit: false,
-      eachBatch: async ({ batch }) => {
-        for (const m of batch.messages) {
-          out.push({
-            partition: batch.partition,
-            offset: m.offset,
-            key: m.key ?? null,
-            value: m.value ?? null,
-            headers: flattenHeaders(m.headers),
-          });
+    await retryKafka(() => reader.connect(), left());
+    const next = await retryKafka(() => reader.earliest(topic), left());
+    while (out.length < opts.expected && Date.now() < deadline) {
+      let got = 0;
+      for (const [partition, offset] of next) {
+        let res: FetchResult;
+        try {
+          res = await retryKafka(() => reader.fetch(topic, partition, offset, READ_FETCH_BYTES), left());
+        } catch (err) {
+          // The log start moved past where we were (retention, deleted records): go on from the new
+          // start, as a consumer reading from the beginning does.
+          const e = err as { type?: string; originalError?: { type?: string } };
+          if (e.type !== 'OFFSET_OUT_OF_RANGE' && e.originalError?.type !== 'OFFSET_OUT_OF_RANGE') throw err;
+          const start = (await retryKafka(() => reader.earliest(topic), left())).get(partition) ?? offset;
+          if (start <= offset) throw err;
+          next.set(partition, start);
+          continue;
         }
-        if (out.length >= opts.expected) done();
-      },
-    });
-    await finished;
+        for (const m of res.messages) {
+          out.push({ partition, offset: m.offset, key: m.key ?? null, value: m.value ?? null, headers: flattenHeaders(m.headers) });
+        }
+        got += res.messages.length;
+        next.set(partition, res.nextOffset);
+      }
+      if (got === 0 && out.length < opts.expected) await new Promise((r) => setTimeout(r, Math.min(250, left())));
+    }
   } finally {
-    clearTimeout(timer);
-    await consumer.disconnect();
+    await reader.disconnect();
   }
   return out.sort((a, b) => a.partition - b.partition || Number(BigInt(a.offset) - BigInt(b.offset)));
 }
@@ -197,18 +185,12 @@ export async function readTopic(
 /** Committed offsets of `groupId` on `topic` (partitions without a commit are left out). */
 export async function committedOffsets(bootstrap: string, groupId: string, topic: string): Promise<Map<number, bigint>> {
   const admin = client(bootstrap).admin();
-  await admin.connect();
   try {
     // A broker that just restarted answers COORDINATOR_LOAD_IN_PROGRESS for a while: retried.
-    const res = await retryKafka(() => admin.fetchOffsets({ groupId, topics: [topic] }));
-    const map = new Map<number, bigint>();
-    for (const p of res.find((t) => t.topic === topic)?.partitions ?? []) {
-      const off = BigInt(p.offset);
-      if (off >= 0n) map.set(p.partition, off);
-    }
-    return map;
+    const res = await retryKafka(() => admin.committed(groupId, topic));
+    return new Map([...res].map(([partition, offset]) => [partition, BigInt(offset)]));
   } finally {
-    await admin.disconnect();
+    await admin.close();
   }
 }
 
@@ -216,12 +198,10 @@ export async function committedOffsets(bootstrap: string, groupId: string, topic
  *  retention does to a topic a stalled consumer has not read. */
 export async function deleteRecordsBefore(bootstrap: string, topic: string, before: Map<number, number>): Promise<void> {
   const admin = client(bootstrap).admin();
-  await admin.connect();
   try {
-    await retryKafka(() => admin.fetchTopicMetadata({ topics: [topic] })); // deleteTopicRecords needs it loaded
-    await retryKafka(() => admin.deleteTopicRecords({ topic, partitions: [...before].map(([partition, offset]) => ({ partition, offset: String(offset) })) }));
+    await retryKafka(() => admin.deleteRecords(topic, [...before].map(([partition, offset]) => ({ partition, offset }))));
   } finally {
-    await admin.disconnect();
+    await admin.close();
   }
 }
 
@@ -229,12 +209,11 @@ export async function deleteRecordsBefore(bootstrap: string, topic: string, befo
  *  `high`, the high watermark (the next offset to be written). */
 async function partitionOffsets(bootstrap: string, topic: string, end: 'low' | 'high'): Promise<Map<number, bigint>> {
   const admin = client(bootstrap).admin();
-  await admin.connect();
   try {
-    const res = await retryKafka(() => admin.fetchTopicOffsets(topic));
+    const res = await retryKafka(() => admin.offsets(topic));
     return new Map(res.map((p) => [p.partition, BigInt(p[end])]));
   } finally {
-    await admin.disconnect();
+    await admin.close();
   }
 }
 

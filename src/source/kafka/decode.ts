@@ -28,7 +28,7 @@ export function decodeValue(value: Buffer | null): Decoded {
 }
 
 /** The default decoder: a JSON object, else the text as `_raw` (synchronous). */
-export const jsonDecoder: RecordDecoder = { mayWait: false, decode: (value) => decodeValue(value) };
+export const jsonDecoder: RecordDecoder = { decode: (value) => decodeValue(value) };
 
 export function messageMeta(topic: string, partition: number, m: FetchedMessage): RecordMeta {
   const headers: Record<string, string> = {};

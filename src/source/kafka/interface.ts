@@ -54,11 +54,11 @@ export type Decoded =
 
 /**
  * Bytes → fields. Synchronous for JSON and text; a decoder that must wait (a schema fetched from a
- * registry) returns a promise, and only that record's partition waits for it: the consumer takes the
- * other partitions' records meanwhile (`mayWait` tells the consumer to process partitions concurrently).
+ * registry) returns a promise, and only that record's partition waits for it: the consumer goes on
+ * taking the other partitions' records meanwhile. A promise that rejects dead-letters the record
+ * (code DECODE_FAILED); a decoder that should retry (registry unreachable) keeps its promise pending.
  */
 export interface RecordDecoder {
-  readonly mayWait: boolean;
   decode(value: Buffer | null, meta: RecordMeta): Decoded | Promise<Decoded>;
 }
 
@@ -210,6 +210,8 @@ export interface GroupDescription {
   /** Stable, PreparingRebalance, CompletingRebalance, Empty, Dead, … */
   state: string;
   members: number;
+  /** The members' ids, sorted (a member that expired and rejoined has a new one). */
+  memberIds: string[];
 }
 
 export interface KafkaAdmin {

@@ -89,7 +89,7 @@ export class KafkajsAdmin implements KafkaAdmin {
   async describeGroup(group: string): Promise<GroupDescription> {
     const { groups } = await (await this.#a()).describeGroups([group]);
     const g = groups[0];
-    return { state: g?.state ?? 'Dead', members: g?.members.length ?? 0 };
+    return { state: g?.state ?? 'Dead', members: g?.members.length ?? 0, memberIds: (g?.members ?? []).map((m) => m.memberId).sort() };
   }
 
   async deleteRecords(topic: string, before: ReadonlyArray<{ partition: number; offset: number }>): Promise<void> {

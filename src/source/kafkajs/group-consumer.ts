@@ -6,13 +6,11 @@ import { retriable } from '../../core/errors.ts';
 import type { Logger } from '../../telemetry/logger.ts';
 import type { KafkaSourceConfig } from '../kafka/config.ts';
 import { jsonDecoder, messageMeta } from '../kafka/decode.ts';
-import type { GroupConsumer, GroupHandlers, RecordDecoder, TopicPartitionOffset } from '../kafka/interface.ts';
+import type { Decoded, GroupConsumer, GroupHandlers, RecordDecoder, TopicPartitionOffset } from '../kafka/interface.ts';
 import { assignerWithHooks, installGroupHooks } from './group-hooks.ts';
 
 /** How long a full in-flight window is waited out inside a batch before the partition is paused. */
 const ROOM_WAIT_MS = 1000;
-/** Partitions processed at once when the decoder may wait (one waiting partition must not hold up others). */
-const CONCURRENT_PARTITIONS_WHEN_WAITING = 16;
 
 export class KafkajsGroupConsumer implements GroupConsumer {
   readonly #cfg: KafkaSourceConfig;
@@ -26,6 +24,9 @@ export class KafkajsGroupConsumer implements GroupConsumer {
   /** Set once by stopAccepting(): a rejoin during shutdown must not start taking records again. */
   #stopping = false;
   readonly #paused = new Map<string, { topic: string; partition: number }>();
+  /** Partitions paused while their next record's decode waits (e.g. for a schema registry), and the
+   *  decode's result once it is there: the record is fetched again on resume and takes the result. */
+  #decoding = new Map<string, { offset: string; result?: Decoded }>();
   /** Partitions whose start position (KAFKA_START_FROM time or group) was checked in this assignment. */
   #startChecked = new Set<string>();
   /** One past the last record taken from each partition in this assignment: where a fetch that the
@@ -102,9 +103,24 @@ export class KafkajsGroupConsumer implements GroupConsumer {
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: this.#decoder.mayWait ? CONCURRENT_PARTITIONS_WHEN_WAITING : 1,
+      partitionsConsumedConcurrently: 1,
       eachBatch: (payload) => this.#eachBatch(payload),
     });
+  }
+
+  /** Pauses a partition until `pending` settles; its record is fetched again then and takes the result. */
+  #waitForDecode(topic: string, partition: number, offset: string, pending: Promise<Decoded>): void {
+    const tp = `${topic}/${partition}`;
+    const entry: { offset: string; result?: Decoded } = { offset };
+    this.#decoding.set(tp, entry);
+    this.#consumer!.pause([{ topic, partitions: [partition] }]);
+    pending
+      .catch((err: unknown): Decoded => ({ ok: false, code: 'DECODE_FAILED', message: String((err as Error)?.message ?? err) }))
+      .then((result) => {
+        if (this.#decoding.get(tp) !== entry) return; // the assignment changed meanwhile
+        entry.result = result;
+        if (!this.#paused.has(tp)) this.#consumer?.resume([{ topic, partitions: [partition] }]);
+      });
   }
 
   async #beforeJoin(): Promise<void> {
@@ -112,6 +128,12 @@ export class KafkajsGroupConsumer implements GroupConsumer {
     this.#joined = false;
     // kafkajs keeps pauses across rejoins: lift ours, or a partition could stay paused for good.
     this.resumeAll();
+    const decoding = [...this.#decoding.keys()];
+    this.#decoding = new Map();
+    for (const tp of decoding) {
+      const i = tp.lastIndexOf('/');
+      this.#consumer?.resume([{ topic: tp.slice(0, i), partitions: [Number(tp.slice(i + 1))] }]);
+    }
     await this.#handlers?.beforeJoin();
   }
 
@@ -153,11 +175,17 @@ export class KafkajsGroupConsumer implements GroupConsumer {
         await p.heartbeat();
       }
       const meta = messageMeta(topic, partition, message);
-      let decoded = this.#decoder.decode(message.value, meta);
+      const waited = this.#decoding.get(tp);
+      let decoded: Decoded | Promise<Decoded>;
+      if (waited?.result !== undefined && waited.offset === message.offset) {
+        decoded = waited.result;
+        this.#decoding.delete(tp);
+      } else decoded = this.#decoder.decode(message.value, meta);
       if (decoded instanceof Promise) {
-        // Only this partition waits (partitions are processed concurrently when the decoder may wait).
-        decoded = await decoded;
-        if (!this.#accepting || !p.isRunning() || p.isStale()) break;
+        // kafkajs fetches the next round only when every batch of this one is done: awaiting here
+        // would hold up every other partition. Pause this one until its decode is there instead.
+        this.#waitForDecode(topic, partition, message.offset, decoded);
+        break;
       }
       handlers.onRecord({ meta, value: message.value, size: message.value?.length ?? 0, decoded });
       p.resolveOffset(message.offset);
@@ -240,8 +268,13 @@ export class KafkajsGroupConsumer implements GroupConsumer {
   resumeAll(): void {
     if (this.#paused.size === 0 || !this.#consumer) return;
     const byTopic = new Map<string, number[]>();
-    for (const { topic, partition } of this.#paused.values()) byTopic.set(topic, [...(byTopic.get(topic) ?? []), partition]);
+    for (const [tp, { topic, partition }] of this.#paused) {
+      // (one whose record still waits for its decode is resumed when the decode is there)
+      if (this.#decoding.has(tp) && this.#decoding.get(tp)!.result === undefined) continue;
+      byTopic.set(topic, [...(byTopic.get(topic) ?? []), partition]);
+    }
     this.#paused.clear();
+    if (byTopic.size === 0) return;
     this.#consumer.resume([...byTopic].map(([topic, partitions]) => ({ topic, partitions })));
   }
 

@@ -73,7 +73,10 @@ export class KafkajsPartitionReader implements PartitionReader {
   }
 
   connect(): Promise<void> {
-    this.#connected ??= this.#cluster.connect();
+    this.#connected ??= this.#cluster.connect().catch((err: unknown) => {
+      this.#connected = undefined; // the next call tries again
+      throw err;
+    });
     return this.#connected;
   }
 

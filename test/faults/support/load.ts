@@ -7,7 +7,9 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
+import { connectKafka } from '../../../src/source/kafka/connect.ts';
+import type { KafkaProducer } from '../../../src/source/kafka/interface.ts';
+import { createLogger } from '../../../src/telemetry/logger.ts';
 import { ledgerRecords } from '../../support/ledger.ts';
 import { sleep } from '../../support/instance.ts';
 
@@ -26,7 +28,7 @@ export interface LoadOptions {
 
 export class Load {
   readonly #o: LoadOptions;
-  readonly #producer: Producer;
+  readonly #producer: KafkaProducer;
   #next = 0;
   #rate: number;
   #connected = false;
@@ -39,8 +41,10 @@ export class Load {
   constructor(o: LoadOptions) {
     this.#o = o;
     this.#rate = o.ratePerSec;
-    const kafka = new Kafka({ clientId: `fault-load-${o.run}`, brokers: [o.bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 3, initialRetryTime: 200, maxRetryTime: 2000 } });
-    this.#producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
+    // 3 retries inside the client, then the send fails and #send counts it and tries again. Idempotent
+    // (one request in flight): the client's own retries do not duplicate; a failed send retried here may.
+    const kafka = connectKafka({ brokers: [o.bootstrap], clientId: `fault-load-${o.run}`, connectionTimeoutMs: 1000, retries: 3, logger: createLogger({ level: 'silent' }) });
+    this.#producer = kafka.producer({ idempotent: true, retries: 3 });
   }
 
   /** Records produced (acknowledged by the broker) so far; ids are 0…produced-1. */
@@ -74,7 +78,7 @@ export class Load {
     const messages = records.map((r) => ({ partition: r.partition!, value: JSON.stringify(r.value) }));
     for (;;) {
       try {
-        await this.#producer.send({ topic: this.#o.topic, acks: -1, messages });
+        await this.#producer.send(this.#o.topic, messages, { acks: -1 });
         this.#next += n;
         return;
       } catch (err) {

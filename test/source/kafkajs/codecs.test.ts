@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CompressionCodecs, CompressionTypes } from 'kafkajs';
 import { compressSync as snappyRaw } from 'snappy';
-import { isXerial, registerCodecs, snappyDecompress } from '../../src/source/kafka/codecs.ts';
+import { isXerial, registerCodecs, snappyDecompress } from '../../../src/source/kafkajs/codecs.ts';
 
 const text = Buffer.from(JSON.stringify({ user: 'alice', action: 'login', n: 'x'.repeat(5000) }).repeat(20));
 

@@ -1,12 +1,13 @@
-// KafkaGroupSource's own logic, driven through a small hand-written stand-in for the kafkajs client: no
+// KafkajsGroupConsumer's own logic, driven through a small hand-written stand-in for the kafkajs client: no
 // broker, no network. The stand-in records every call the adapter makes, in one log with the calls the
-// adapter makes on the SourceHandlers and on the eachBatch payload, so that a test can read the order.
+// adapter makes on the GroupHandlers and on the eachBatch payload, so that a test can read the order.
 // The real broker paths (rebalances, retention, faults) are covered by the integration and fault suites.
 import { describe, expect, it } from 'vitest';
 import type { Batch, ConsumerConfig, EachBatchPayload, Kafka, KafkaMessage, PartitionAssigner } from 'kafkajs';
-import { KafkaGroupSource, type SourceHandlers, type TopicPartitions } from '../../src/source/kafka/consumer.ts';
-import { parseKafkaConfig, type StartPosition } from '../../src/source/kafka/config.ts';
-import { createLogger } from '../../src/telemetry/logger.ts';
+import { parseKafkaConfig, type StartPosition } from '../../../src/source/kafka/config.ts';
+import type { Decoded, GroupHandlers, RecordDecoder, TopicPartitions } from '../../../src/source/kafka/interface.ts';
+import { KafkajsGroupConsumer } from '../../../src/source/kafkajs/group-consumer.ts';
+import { createLogger } from '../../../src/telemetry/logger.ts';
 
 const logger = createLogger({ level: 'silent' });
 const GROUP = 'logstream';
@@ -30,12 +31,13 @@ interface BrokerState {
 
 const tps = (list: TopicPartitions[]): string => list.map((t) => `${t.topic}/${t.partitions.join(',')}`).join(' ');
 
-/** A kafkajs-shaped client with only what KafkaGroupSource calls. */
+/** A kafkajs-shaped client with only what KafkajsGroupConsumer calls. */
 function standIn(log: string[], broker: Partial<BrokerState>) {
   const state: BrokerState = { topics: ['logs'], retentionMs: {}, committed: new Map(), byTimestamp: {}, logStart: {}, commitError: undefined, fetchOffsetsFailures: 0, ...broker };
   const listeners = new Map<string, (event: { payload: unknown }) => void>();
   let consumerConfig: ConsumerConfig | undefined;
   let eachBatch: ((payload: EachBatchPayload) => Promise<void>) | undefined;
+  let concurrency: number | undefined;
 
   const admin = {
     connect: async () => void log.push('admin.connect'),
@@ -84,9 +86,10 @@ function standIn(log: string[], broker: Partial<BrokerState>) {
     connect: async () => void log.push('consumer.connect'),
     disconnect: async () => void log.push('consumer.disconnect'),
     subscribe: async (s: { topic: string; fromBeginning?: boolean }) => void log.push(`subscribe ${s.topic} fromBeginning=${s.fromBeginning}`),
-    run: async (cfg: { autoCommit?: boolean; eachBatchAutoResolve?: boolean; eachBatch?: (payload: EachBatchPayload) => Promise<void> }) => {
+    run: async (cfg: { autoCommit?: boolean; eachBatchAutoResolve?: boolean; partitionsConsumedConcurrently?: number; eachBatch?: (payload: EachBatchPayload) => Promise<void> }) => {
       log.push(`run autoCommit=${cfg.autoCommit} eachBatchAutoResolve=${cfg.eachBatchAutoResolve}`);
       eachBatch = cfg.eachBatch;
+      concurrency = cfg.partitionsConsumedConcurrently;
     },
     pause: (list: TopicPartitions[]) => void log.push(`pause ${tps(list)}`),
     resume: (list: TopicPartitions[]) => void log.push(`resume ${tps(list)}`),
@@ -110,6 +113,10 @@ function standIn(log: string[], broker: Partial<BrokerState>) {
     state,
     get consumerConfig() {
       return consumerConfig;
+    },
+    /** partitionsConsumedConcurrently as passed to consumer.run(). */
+    get concurrency() {
+      return concurrency;
     },
     join(memberAssignment: Record<string, number[]> = { logs: PARTITIONS }): void {
       emit(consumer.events.GROUP_JOIN, { groupId: GROUP, memberId: 'm-1', leaderId: 'm-1', isLeader: true, memberAssignment, groupProtocol: 'RoundRobinAssigner', duration: 1 });
@@ -159,12 +166,12 @@ function standIn(log: string[], broker: Partial<BrokerState>) {
   };
 }
 
-/** SourceHandlers that write each call to the shared log; `overrides` replace single handlers. */
-function recordingHandlers(log: string[], overrides: Partial<SourceHandlers>): SourceHandlers {
+/** GroupHandlers that write each call to the shared log; `overrides` replace single handlers. */
+function recordingHandlers(log: string[], overrides: Partial<GroupHandlers>): GroupHandlers {
   return {
     hasRoom: () => true,
     waitForRoom: async (ms) => (log.push(`waitForRoom ${ms}`), true),
-    onMessage: (topic, partition, m) => void log.push(`onMessage ${topic}/${partition}@${m.offset} ${m.value?.toString()}`),
+    onRecord: (r) => void log.push(`onRecord ${r.meta.topic}/${r.meta.partition}@${r.meta.offset} ${r.decoded.ok ? String(r.decoded.fields['_raw']) : r.decoded.code}`),
     onProgress: (topic, partition, hw, next) => void log.push(`onProgress ${topic}/${partition} hw=${hw} next=${next}`),
     beforeJoin: async () => void log.push('beforeJoin'),
     onAssigned: (assignment) => void log.push(`onAssigned ${tps(assignment)}`),
@@ -175,12 +182,12 @@ function recordingHandlers(log: string[], overrides: Partial<SourceHandlers>): S
   };
 }
 
-async function started(o: { topics?: string[]; startFrom?: StartPosition; broker?: Partial<BrokerState>; handlers?: Partial<SourceHandlers> } = {}) {
+async function started(o: { topics?: string[]; startFrom?: StartPosition; broker?: Partial<BrokerState>; handlers?: Partial<GroupHandlers>; decoder?: RecordDecoder } = {}) {
   const log: string[] = [];
   const topics = o.topics ?? ['logs'];
   const cfg = { ...parseKafkaConfig({ KAFKA_BROKERS: 'broker-1:9092', KAFKA_TOPICS: topics.join(','), KAFKA_GROUP_ID: GROUP }), ...(o.startFrom ? { startFrom: o.startFrom } : {}) };
   const fake = standIn(log, { topics, ...o.broker });
-  const source = new KafkaGroupSource(cfg, logger, fake.kafka);
+  const source = new KafkajsGroupConsumer(cfg, logger, fake.kafka, o.decoder);
   await source.start(recordingHandlers(log, o.handlers ?? {}));
   /** The log since the last take(), cleared. */
   const take = (): string[] => log.splice(0);
@@ -189,7 +196,7 @@ async function started(o: { topics?: string[]; startFrom?: StartPosition; broker
 
 const kafkaError = (type: string, message = type): Error => Object.assign(new Error(message), { type });
 
-describe('KafkaGroupSource: start', () => {
+describe('KafkajsGroupConsumer: start', () => {
   it('subscribes every topic and runs eachBatch with auto-commit and auto-resolve off', async () => {
     const { take, fake } = await started({ topics: ['logs', 'audit'] });
     expect(take()).toEqual([
@@ -213,7 +220,7 @@ describe('KafkaGroupSource: start', () => {
     const log: string[] = [];
     const cfg = parseKafkaConfig({ KAFKA_BROKERS: 'broker-1:9092', KAFKA_TOPICS: 'logs,audit,dns' });
     const fake = standIn(log, { topics: ['logs', 'other'] });
-    const source = new KafkaGroupSource(cfg, logger, fake.kafka);
+    const source = new KafkajsGroupConsumer(cfg, logger, fake.kafka);
     await expect(source.start(recordingHandlers(log, {}))).rejects.toThrow('KAFKA_TOPICS: topic(s) audit, dns do not exist on broker-1:9092');
     expect(fake.consumerConfig).toBeUndefined();
     expect(log.filter((l) => l.startsWith('onTopicRetention'))).toEqual([]);
@@ -225,8 +232,8 @@ describe('KafkaGroupSource: start', () => {
   });
 });
 
-describe('KafkaGroupSource: eachBatch', () => {
-  it('hands the records to onMessage in order, resolving each after it is taken, then reports progress', async () => {
+describe('KafkajsGroupConsumer: eachBatch', () => {
+  it('hands the records to onRecord in order, resolving each after it is taken, then reports progress', async () => {
     const { source, fake, take } = await started();
     take();
     fake.join();
@@ -235,11 +242,11 @@ describe('KafkaGroupSource: eachBatch', () => {
     await fake.batch('logs', 1, [10, 11, 12], { highWatermark: '40' });
     expect(take()).toEqual([
       'heartbeat',
-      'onMessage logs/1@10 record 10',
+      'onRecord logs/1@10 record 10',
       'resolve logs/1@10',
-      'onMessage logs/1@11 record 11',
+      'onRecord logs/1@11 record 11',
       'resolve logs/1@11',
-      'onMessage logs/1@12 record 12',
+      'onRecord logs/1@12 record 12',
       'resolve logs/1@12',
       'onProgress logs/1 hw=40 next=13',
       'heartbeat',
@@ -253,7 +260,7 @@ describe('KafkaGroupSource: eachBatch', () => {
     expect(take()).toEqual([]);
     fake.join();
     await fake.batch('logs', 0, [0, 1]);
-    expect(take().filter((l) => l.startsWith('onMessage'))).toEqual(['onMessage logs/0@0 record 0', 'onMessage logs/0@1 record 1']);
+    expect(take().filter((l) => l.startsWith('onRecord'))).toEqual(['onRecord logs/0@0 record 0', 'onRecord logs/0@1 record 1']);
   });
 
   it('takes nothing after stopAccepting(), not even after a rejoin during shutdown', async () => {
@@ -269,12 +276,12 @@ describe('KafkaGroupSource: eachBatch', () => {
   });
 
   it('stops inside a batch when stopAccepting() is called, leaving the rest unresolved', async () => {
-    const box: { source?: KafkaGroupSource } = {};
+    const box: { source?: KafkajsGroupConsumer } = {};
     const { source, fake, take, log } = await started({
       handlers: {
-        onMessage: (topic, partition, m) => {
-          log.push(`onMessage ${topic}/${partition}@${m.offset}`);
-          if (m.offset === '6') box.source!.stopAccepting();
+        onRecord: (r) => {
+          log.push(`onRecord ${r.meta.topic}/${r.meta.partition}@${r.meta.offset}`);
+          if (r.meta.offset === '6') box.source!.stopAccepting();
         },
       },
     });
@@ -282,7 +289,7 @@ describe('KafkaGroupSource: eachBatch', () => {
     fake.join();
     take();
     await fake.batch('logs', 0, [5, 6, 7, 8]);
-    expect(take()).toEqual(['heartbeat', 'onMessage logs/0@5', 'resolve logs/0@5', 'onMessage logs/0@6', 'resolve logs/0@6', 'onProgress logs/0 hw=9 next=7', 'heartbeat']);
+    expect(take()).toEqual(['heartbeat', 'onRecord logs/0@5', 'resolve logs/0@5', 'onRecord logs/0@6', 'resolve logs/0@6', 'onProgress logs/0 hw=9 next=7', 'heartbeat']);
   });
 
   it('sends a heartbeat before taking anything, and takes nothing when it fails (membership lost)', async () => {
@@ -307,7 +314,7 @@ describe('KafkaGroupSource: eachBatch', () => {
   });
 });
 
-describe('KafkaGroupSource: backpressure', () => {
+describe('KafkajsGroupConsumer: backpressure', () => {
   it('waits for room, and when there is none after the wait pauses the partition and leaves the rest unresolved', async () => {
     let room = 1;
     const waits: number[] = [];
@@ -317,7 +324,7 @@ describe('KafkaGroupSource: backpressure', () => {
     fake.join();
     take();
     await fake.batch('logs', 0, [0, 1, 2]);
-    expect(take()).toEqual(['heartbeat', 'onMessage logs/0@0 record 0', 'resolve logs/0@0', 'pause logs/0', 'onProgress logs/0 hw=3 next=1', 'heartbeat']);
+    expect(take()).toEqual(['heartbeat', 'onRecord logs/0@0 record 0', 'resolve logs/0@0', 'pause logs/0', 'onProgress logs/0 hw=3 next=1', 'heartbeat']);
     expect(waits).toEqual([1000]);
     expect(source.pausedCount).toBe(1);
 
@@ -346,12 +353,12 @@ describe('KafkaGroupSource: backpressure', () => {
     fake.join();
     take();
     await fake.batch('logs', 0, [0, 1]);
-    expect(take()).toEqual(['heartbeat', 'onMessage logs/0@0 record 0', 'resolve logs/0@0', 'waitForRoom 1000', 'heartbeat', 'onMessage logs/0@1 record 1', 'resolve logs/0@1', 'onProgress logs/0 hw=2 next=2', 'heartbeat']);
+    expect(take()).toEqual(['heartbeat', 'onRecord logs/0@0 record 0', 'resolve logs/0@0', 'waitForRoom 1000', 'heartbeat', 'onRecord logs/0@1 record 1', 'resolve logs/0@1', 'onProgress logs/0 hw=2 next=2', 'heartbeat']);
     expect(source.pausedCount).toBe(0);
   });
 
   it('neither pauses nor takes when it stopped accepting during the wait', async () => {
-    let source: KafkaGroupSource | undefined;
+    let source: KafkajsGroupConsumer | undefined;
     const s = await started({ handlers: { hasRoom: () => false, waitForRoom: async () => (source!.stopAccepting(), false) } });
     source = s.source;
     s.fake.join();
@@ -362,7 +369,7 @@ describe('KafkaGroupSource: backpressure', () => {
   });
 });
 
-describe('KafkaGroupSource: commit and group membership', () => {
+describe('KafkajsGroupConsumer: commit and group membership', () => {
   it('commits next-offsets-to-read as strings, and nothing for an empty list', async () => {
     const { source, fake, take } = await started();
     fake.join();
@@ -399,7 +406,7 @@ describe('KafkaGroupSource: commit and group membership', () => {
     expect(take()).toEqual([]);
     fake.join();
     await fake.batch('logs', 0, [3, 4]);
-    expect(take().filter((l) => l.startsWith('onMessage'))).toEqual(['onMessage logs/0@3 record 3', 'onMessage logs/0@4 record 4']);
+    expect(take().filter((l) => l.startsWith('onRecord'))).toEqual(['onRecord logs/0@3 record 3', 'onRecord logs/0@4 record 4']);
   });
 
   it('keeps taking records after a commit error that does not mean the membership is lost', async () => {
@@ -410,7 +417,7 @@ describe('KafkaGroupSource: commit and group membership', () => {
     await expect(source.commit([{ topic: 'logs', partition: 0, offset: 3 }])).rejects.toBe(timeout);
     take();
     await fake.batch('logs', 0, [3]);
-    expect(take()).toContain('onMessage logs/0@3 record 3');
+    expect(take()).toContain('onRecord logs/0@3 record 3');
   });
 
   it('calls onFatal on a crash kafkajs does not restart from, and not on one it does', async () => {
@@ -458,7 +465,7 @@ describe('KafkaGroupSource: commit and group membership', () => {
   });
 });
 
-describe('KafkaGroupSource: KAFKA_START_FROM=<time> and group:<id>', () => {
+describe('KafkajsGroupConsumer: KAFKA_START_FROM=<time> and group:<id>', () => {
   const at = Date.parse('2026-03-01T00:00:00Z');
 
   it('<time>: commits and seeks a partition without a commit to the first offset at that time, once per assignment', async () => {
@@ -475,12 +482,12 @@ describe('KafkaGroupSource: KAFKA_START_FROM=<time> and group:<id>', () => {
     ]);
     // The next fetch starts there; the partition is not checked again in this assignment.
     await fake.batch('logs', 0, [100, 101]);
-    expect(take()).toEqual(['heartbeat', 'onMessage logs/0@100 record 100', 'resolve logs/0@100', 'onMessage logs/0@101 record 101', 'resolve logs/0@101', 'onProgress logs/0 hw=102 next=102', 'heartbeat']);
+    expect(take()).toEqual(['heartbeat', 'onRecord logs/0@100 record 100', 'resolve logs/0@100', 'onRecord logs/0@101 record 101', 'resolve logs/0@101', 'onProgress logs/0 hw=102 next=102', 'heartbeat']);
     // A new assignment checks again; the group has a commit now, so nothing is sought.
     fake.join();
     take();
     await fake.batch('logs', 0, [102]);
-    expect(take()).toEqual(['heartbeat', `admin.fetchOffsets ${GROUP} logs`, 'onMessage logs/0@102 record 102', 'resolve logs/0@102', 'onProgress logs/0 hw=103 next=103', 'heartbeat']);
+    expect(take()).toEqual(['heartbeat', `admin.fetchOffsets ${GROUP} logs`, 'onRecord logs/0@102 record 102', 'resolve logs/0@102', 'onProgress logs/0 hw=103 next=103', 'heartbeat']);
   });
 
   it('<time>: a check that failed runs again when kafkajs hands the same batch back (the partition is not taken from its first offset)', async () => {
@@ -500,7 +507,7 @@ describe('KafkaGroupSource: KAFKA_START_FROM=<time> and group:<id>', () => {
     await fake.batch('logs', 1, [42, 43]);
     const lines = take();
     expect(lines.filter((l) => /^(commit|seek|admin\.fetchTopicOffsetsByTimestamp)/.test(l))).toEqual([]);
-    expect(lines.filter((l) => l.startsWith('onMessage'))).toEqual(['onMessage logs/1@42 record 42', 'onMessage logs/1@43 record 43']);
+    expect(lines.filter((l) => l.startsWith('onRecord'))).toEqual(['onRecord logs/1@42 record 42', 'onRecord logs/1@43 record 43']);
   });
 
   it('<time>: reads from the start when no record is that recent (offset -1)', async () => {
@@ -510,7 +517,7 @@ describe('KafkaGroupSource: KAFKA_START_FROM=<time> and group:<id>', () => {
     await fake.batch('logs', 0, [0]);
     const lines = take();
     expect(lines.filter((l) => /^(commit|seek)/.test(l))).toEqual([]);
-    expect(lines).toContain('onMessage logs/0@0 record 0');
+    expect(lines).toContain('onRecord logs/0@0 record 0');
   });
 
   it('<time>: does not check or move a partition the heartbeat found sought elsewhere, or when it stopped accepting', async () => {
@@ -531,7 +538,7 @@ describe('KafkaGroupSource: KAFKA_START_FROM=<time> and group:<id>', () => {
     expect(take()).toEqual(['heartbeat', `admin.fetchOffsets ${GROUP} logs`, 'admin.fetchOffsets old logs', 'commit logs/0@50', 'seek logs/0@50']);
     // Partition 1 has a commit of its own: the other group is not asked.
     await fake.batch('logs', 1, [7]);
-    expect(take()).toEqual(['heartbeat', `admin.fetchOffsets ${GROUP} logs`, 'onMessage logs/1@7 record 7', 'resolve logs/1@7', 'onProgress logs/1 hw=8 next=8', 'heartbeat']);
+    expect(take()).toEqual(['heartbeat', `admin.fetchOffsets ${GROUP} logs`, 'onRecord logs/1@7 record 7', 'resolve logs/1@7', 'onProgress logs/1 hw=8 next=8', 'heartbeat']);
   });
 
   it('group:<id>: reads from the start where that group has no commit', async () => {
@@ -541,7 +548,7 @@ describe('KafkaGroupSource: KAFKA_START_FROM=<time> and group:<id>', () => {
     await fake.batch('logs', 0, [0]);
     const lines = take();
     expect(lines.filter((l) => /^(commit|seek|onSkipped)/.test(l))).toEqual([]);
-    expect(lines).toContain('onMessage logs/0@0 record 0');
+    expect(lines).toContain('onRecord logs/0@0 record 0');
   });
 
   it('group:<id>: reports what retention deleted when that group was behind the log start, and reads from the log start', async () => {
@@ -551,11 +558,11 @@ describe('KafkaGroupSource: KAFKA_START_FROM=<time> and group:<id>', () => {
     await fake.batch('logs', 0, [20, 21]);
     const lines = take();
     expect(lines.filter((l) => /^(commit|seek|onSkipped)/.test(l))).toEqual(['onSkipped logs/0 [5,20)']);
-    expect(lines.filter((l) => l.startsWith('onMessage'))).toEqual(['onMessage logs/0@20 record 20', 'onMessage logs/0@21 record 21']);
+    expect(lines.filter((l) => l.startsWith('onRecord'))).toEqual(['onRecord logs/0@20 record 20', 'onRecord logs/0@21 record 21']);
   });
 });
 
-describe('KafkaGroupSource: the out-of-range hook on its assigner', () => {
+describe('KafkajsGroupConsumer: the out-of-range hook on its assigner', () => {
   async function hooked(broker: Partial<BrokerState>) {
     const s = await started({ broker });
     s.fake.join();
@@ -623,5 +630,73 @@ describe('KafkaGroupSource: the out-of-range hook on its assigner', () => {
     after();
     await new Promise((r) => setImmediate(r)); // an unhandled rejection would fail the run
     expect(take()).toEqual(['seek logs/0@20', 'commit logs/0@20']);
+  });
+});
+
+/** A decoder whose answers the test releases one by one (a schema registry that takes its time). */
+function waitingDecoder(into: { log: string[] }) {
+  const pending = new Map<string, (d: Decoded | Error) => void>();
+  const decoder: RecordDecoder = {
+    decode: (value, meta) => {
+      const at = `${meta.topic}/${meta.partition}@${meta.offset}`;
+      into.log.push(`decode ${at}`);
+      return new Promise((resolve, reject) => pending.set(at, (d) => (d instanceof Error ? reject(d) : resolve(d))));
+    },
+  };
+  const release = async (at: string, answer?: Decoded | Error): Promise<void> => {
+    const go = pending.get(at);
+    if (!go) throw new Error(`no decode of ${at} is waiting`);
+    pending.delete(at);
+    go(answer ?? { ok: true, fields: { _raw: `decoded ${at}` }, raw: true });
+    await new Promise((r) => setImmediate(r));
+  };
+  return { decoder, release };
+}
+
+describe('KafkajsGroupConsumer: decoding', () => {
+  it('decodes JSON and text by default, and hands what cannot be decoded over with its reason', async () => {
+    const { fake, take, log } = await started({
+      handlers: { onRecord: (r) => void log.push(r.decoded.ok ? `ok raw=${r.decoded.raw} ${JSON.stringify(r.decoded.fields)}` : `failed ${r.decoded.code} size=${r.size}`) },
+    });
+    fake.join();
+    take();
+    await fake.batch('logs', 0, [0]);
+    expect(take()).toContain('ok raw=true {"_raw":"record 0"}');
+  });
+
+  it('a record whose decode waits pauses only its partition; once decoded it is fetched again and takes the result', async () => {
+    const into = { log: [] as string[] };
+    const { decoder, release } = waitingDecoder(into);
+    const s = await started({ decoder });
+    into.log = s.log; // one log, in the order things happened
+    expect(s.fake.concurrency).toBe(1);
+    s.fake.join();
+    s.take();
+    const all = (): string[] => s.take();
+    // kafkajs fetches the next round only after every batch of this one: the batch must not wait
+    await s.fake.batch('logs', 0, [0, 1]);
+    expect(all()).toEqual(['heartbeat', 'decode logs/0@0', 'pause logs/0', 'heartbeat']);
+    await release('logs/0@0');
+    expect(all()).toEqual(['resume logs/0']);
+    // the same records fetched again: offset 0 takes the result without a second decode
+    await s.fake.batch('logs', 0, [0, 1]);
+    expect(all()).toEqual(['heartbeat', 'onRecord logs/0@0 decoded logs/0@0', 'resolve logs/0@0', 'decode logs/0@1', 'pause logs/0', 'onProgress logs/0 hw=2 next=1', 'heartbeat']);
+    await release('logs/0@1', new Error('schema 7 does not match'));
+    await s.fake.batch('logs', 0, [1]);
+    expect(all()).toEqual(['resume logs/0', 'heartbeat', 'onRecord logs/0@1 DECODE_FAILED', 'resolve logs/0@1', 'onProgress logs/0 hw=2 next=2', 'heartbeat']);
+  });
+
+  it('a rejoin lifts the pause and forgets decodes of the old assignment', async () => {
+    const into = { log: [] as string[] };
+    const { decoder, release } = waitingDecoder(into);
+    const s = await started({ decoder });
+    into.log = s.log;
+    s.fake.join();
+    s.take();
+    await s.fake.batch('logs', 1, [5]);
+    await (s.fake.assigner()[BEFORE_JOIN] as () => Promise<void>)();
+    expect(s.take()).toEqual(['heartbeat', 'decode logs/1@5', 'pause logs/1', 'heartbeat', 'resume logs/1', 'beforeJoin']);
+    await release('logs/1@5');
+    expect(s.take()).toEqual([]); // no resume for a partition that may be another member's now
   });
 });

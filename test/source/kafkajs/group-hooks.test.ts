@@ -3,7 +3,7 @@
 // records lost to retention).
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { installGroupHooks } from '../../src/source/kafka/group-hooks.ts';
+import { installGroupHooks } from '../../../src/source/kafkajs/group-hooks.ts';
 
 describe('kafkajs group hooks', () => {
   it('finds and wraps ConsumerGroup.joinAndSync and recoverFromOffsetOutOfRange', () => {

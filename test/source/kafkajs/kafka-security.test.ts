@@ -3,9 +3,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../src/core/errors.ts';
-import { parseKafkaConfig } from '../../src/source/kafka/config.ts';
-import { kafkajsSasl, kafkajsTls } from '../../src/source/kafkajs/options.ts';
+import { ConfigError } from '../../../src/core/errors.ts';
+import { parseKafkaConfig } from '../../../src/source/kafka/config.ts';
+import { kafkajsSasl, kafkajsTls } from '../../../src/source/kafkajs/options.ts';
 
 const base = { KAFKA_BROKERS: 'b:9093', KAFKA_TOPICS: 't' };
 
