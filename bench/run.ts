@@ -3,6 +3,8 @@
 // bench/routes.bench.ts, result key `routes`), then the query engine benchmark when
 // bench/query.bench.ts exists, then the webhook benchmark (a 100 000-record
 // window served to a caller, BENCH_WEBHOOK_RECORDS), then the rolling-restart cost (3 instances), then
+// duplicates per kill -9 and the broker's cost by KAFKA_COMMIT_INTERVAL (bench/kill-duplicates.bench.ts,
+// BENCH_KILL_RATE, BENCH_KILL_INTERVALS, result key `kill`), then
 // logstream's memory while its HEC sink is down for BENCH_OUTAGE_S under a steady 5 MB/s
 // (bench/outage-memory.bench.ts, result key `outage`); prints tables and writes everything to
 // bench/results/latest.json (git-ignored). Never part of `npm test`.
@@ -27,6 +29,7 @@ import { benchOptionsFromEnv, formatThroughput, runThroughputBench } from './thr
 import { formatRoutes, routesOptionsFromEnv, runRoutesBench } from './routes.bench.ts';
 import { formatWebhook, runWebhookBench } from './webhook.bench.ts';
 import { formatRollingRestart, runRollingRestartBench } from './rolling-restart.bench.ts';
+import { formatKill, killOptionsFromEnv, runKillBench } from './kill-duplicates.bench.ts';
 import { formatOutage, outageOptionsFromEnv, runOutageBench } from './outage-memory.bench.ts';
 
 interface QueryBenchRow {
@@ -120,6 +123,15 @@ async function main(): Promise<number> {
     return r;
   });
 
+  const killOpts = killOptionsFromEnv(process.env);
+  say(`\n== kill -9: duplicates per kill and broker cost by KAFKA_COMMIT_INTERVAL (${killOpts.intervals.join(', ')}), 2 instances under ${killOpts.ratePerSec} records/s ==`);
+  const kill = await attempt('kill -9', problems, async () => {
+    const r = await runKillBench({ ...killOpts, log: (l) => process.stderr.write(`${l}\n`) });
+    say(formatKill(r));
+    problems.push(...r.problems.map((p) => `kill -9: ${p}`));
+    return r;
+  });
+
   const outageOpts = outageOptionsFromEnv(process.env);
   say(`\n== outage: HEC receiver down ${outageOpts.outageS} s under ${outageOpts.ratePerSec} records/s of ${outageOpts.recordBytes} B, one logstream's memory ==`);
   const outage = await attempt('outage', problems, async () => {
@@ -135,7 +147,7 @@ async function main(): Promise<number> {
   await mkdir(RESULTS_DIR, { recursive: true });
   const out = join(RESULTS_DIR, 'latest.json');
   const params = { records: opts.records, recordBytes: opts.recordBytes, routesRecords: routesOpts.records, cpuProfile: opts.cpuProfile ?? false };
-  await writeFile(out, `${JSON.stringify({ date, machine, params, throughput, routes, query, webhook, rolling, outage, problems }, null, 2)}\n`);
+  await writeFile(out, `${JSON.stringify({ date, machine, params, throughput, routes, query, webhook, rolling, kill, outage, problems }, null, 2)}\n`);
   say(`results: ${out}`);
 
   if (problems.length > 0) {

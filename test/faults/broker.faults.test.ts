@@ -36,7 +36,7 @@ describe('broker faults, 3 instances, all sinks', () => {
         await underLoad(run, 10_000);
       }
       // Deliveries acknowledged after the last commit before the stop are re-read from that commit.
-      const r = await run.finish({ dupBound: outages * killDupBound(run), note: `${outages} outage(s)${outages > 1 ? ' (SIGTERM, SIGKILL, SIGTERM)' : ''}; the load producer retried ${run.load.failedSends} sends` });
+      const r = await run.finish({ dupBound: outages * killDupBound(run), note: `${outages} outage(s)${outages > 1 ? ' (SIGTERM, SIGKILL, SIGTERM)' : ''}; the load producer retried ${run.load.failedSends} sends`, events: { count: outages, name: 'outage' } });
       expectClean(r);
       const exits = await Promise.all(run.started.map((i) => i.exited));
       for (const e of exits) expect(e.code).toBe(0);

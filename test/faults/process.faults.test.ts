@@ -26,7 +26,7 @@ describe('process faults, 3 instances, all sinks', () => {
         await waitForStableGroup(run.alive(), run.o.partitions, 120_000);
         await underLoad(run, 3000 + Math.floor(rand() * 4000));
       }
-      const r = await run.finish({ dupBound: rounds * killDupBound(run), note: `${rounds} rounds` });
+      const r = await run.finish({ dupBound: rounds * killDupBound(run), note: `${rounds} rounds`, events: { count: rounds, name: 'kill' } });
       expectClean(r);
     } finally {
       await Promise.all(run.alive().map((i) => i.stop(10_000)));

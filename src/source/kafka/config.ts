@@ -34,7 +34,7 @@ export const kafkaVars = {
   KAFKA_SESSION_TIMEOUT: v.duration({ doc: 'Group session timeout: how soon a dead instance\'s partitions move.', default: 30_000, min: 3000 }),
   KAFKA_HEARTBEAT_INTERVAL: v.duration({ doc: 'Heartbeat interval (below a third of the session timeout).', default: 3000, min: 100 }),
   KAFKA_REBALANCE_TIMEOUT: v.duration({ doc: 'How long the group waits for members to rejoin in a rebalance.', default: 60_000, min: 1000 }),
-  KAFKA_COMMIT_INTERVAL: v.duration({ doc: 'How often acknowledged offsets are committed (also on revoke and shutdown).', default: 5000, min: 100 }),
+  KAFKA_COMMIT_INTERVAL: v.duration({ doc: 'How often acknowledged offsets are committed (also on revoke and shutdown); after a kill -9 the next owner repeats about this long of delivery.', default: 1000, min: 100 }),
   KAFKA_FETCH_MAX_WAIT: v.duration({ doc: 'Longest a fetch waits for new records; also how soon a resumed partition is fetched again.', default: 500, min: 10 }),
   KAFKA_MAX_BYTES_PER_PARTITION: v.bytes({ doc: 'Fetch size per partition.', default: 1024 * 1024, min: 1024 }),
   KAFKA_DLQ_TOPIC: v.string({ doc: 'Dead-letter topic (created at start if missing).', default: 'logstream-dead-letter' }),

@@ -271,6 +271,8 @@ export class FaultRun {
     catchUpTimeoutMs?: number;
     /** More reckoning after the sinks were read (e.g. records that are not ledger JSON): added to lost. */
     extra?: () => Promise<{ lost: number; note: string }>;
+    /** The fault events of the run (kills, outages): the note gives the duplicates per event. */
+    events?: { count: number; name: string };
   }): Promise<FaultResult> {
     const produced = await this.load.stop();
     await this.waitCaughtUp(opts.catchUpTimeoutMs);
@@ -293,6 +295,8 @@ export class FaultRun {
     const lost = sinks.reduce((a, s) => a + s.lost, 0) + (extra?.lost ?? 0);
     const dup = sinks.reduce((a, s) => a + s.dup, 0);
     const altered = sinks.reduce((a, s) => a + s.altered, 0);
+    const perEvent = opts.events && opts.events.count > 0 ? `dup per ${opts.events.name}: ${Math.round(Math.max(0, ...sinks.map((s) => s.dup)) / opts.events.count)} (most of any sink)` : undefined;
+    const note = [opts.note, perEvent, extra?.note].filter(Boolean).join('; ');
     const result: FaultResult = {
       scenario: this.o.scenario,
       full: FULL,
@@ -309,7 +313,7 @@ export class FaultRun {
       dupBound: opts.dupBound,
       secretsFound,
       pass: lost === 0 && altered === 0 && sinks.every((s) => s.dup <= opts.dupBound) && secretsFound.length === 0,
-      ...(opts.note || extra ? { note: [opts.note, extra?.note].filter(Boolean).join('; ') } : {}),
+      ...(note ? { note } : {}),
     };
     report(result);
     return result;
