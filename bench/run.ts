@@ -6,7 +6,9 @@
 // duplicates per kill -9 and the broker's cost by KAFKA_COMMIT_INTERVAL (bench/kill-duplicates.bench.ts,
 // BENCH_KILL_RATE, BENCH_KILL_INTERVALS, result key `kill`), then
 // logstream's memory while its HEC sink is down for BENCH_OUTAGE_S under a steady 5 MB/s
-// (bench/outage-memory.bench.ts, result key `outage`); prints tables and writes everything to
+// (bench/outage-memory.bench.ts, result key `outage`), then peak RSS and CPU at full rate under V8 heap
+// settings and smaller limits (bench/memory.bench.ts, BENCH_MEMORY_RECORDS, BENCH_MEMORY_REPEATS, result
+// key `memory`); prints tables and writes everything to
 // bench/results/latest.json (git-ignored). Never part of `npm test`.
 //
 // Env: BENCH_RECORDS (default 1000000), BENCH_RECORD_BYTES (default 1024),
@@ -30,6 +32,7 @@ import { formatRoutes, routesOptionsFromEnv, runRoutesBench } from './routes.ben
 import { formatWebhook, runWebhookBench } from './webhook.bench.ts';
 import { formatRollingRestart, runRollingRestartBench } from './rolling-restart.bench.ts';
 import { formatKill, killOptionsFromEnv, runKillBench } from './kill-duplicates.bench.ts';
+import { formatMemory, runMemoryBench } from './memory.bench.ts';
 import { formatOutage, outageOptionsFromEnv, runOutageBench } from './outage-memory.bench.ts';
 
 interface QueryBenchRow {
@@ -141,13 +144,23 @@ async function main(): Promise<number> {
     return r;
   });
 
+  const memoryRecords = Number(process.env['BENCH_MEMORY_RECORDS'] ?? 500_000);
+  const memoryRepeats = Number(process.env['BENCH_MEMORY_REPEATS'] ?? 3);
+  say(`\n== memory at full rate: one logstream under V8 heap settings and smaller in-flight/fetch limits (${memoryRecords} records, ${memoryRepeats} runs each) ==`);
+  const memory = await attempt('memory', problems, async () => {
+    const r = await runMemoryBench({ records: memoryRecords, repeats: memoryRepeats, log: (l) => process.stderr.write(`[memory] ${l}\n`) });
+    say(formatMemory(r, memoryRecords, memoryRepeats));
+    problems.push(...r.problems.map((p) => `memory: ${p}`));
+    return r;
+  });
+
   const machine = machineInfo('kafkaVersion' in throughput ? throughput.kafkaVersion : (process.env['LOGSTREAM_KAFKA_VERSION'] ?? DEFAULT_KAFKA_VERSION));
   say(`\nmachine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.os}, Node ${machine.node}, Kafka ${machine.kafka}, kcat ${machine.kcat}`);
 
   await mkdir(RESULTS_DIR, { recursive: true });
   const out = join(RESULTS_DIR, 'latest.json');
   const params = { records: opts.records, recordBytes: opts.recordBytes, routesRecords: routesOpts.records, cpuProfile: opts.cpuProfile ?? false };
-  await writeFile(out, `${JSON.stringify({ date, machine, params, throughput, routes, query, webhook, rolling, kill, outage, problems }, null, 2)}\n`);
+  await writeFile(out, `${JSON.stringify({ date, machine, params, throughput, routes, query, webhook, rolling, kill, outage, memory, problems }, null, 2)}\n`);
   say(`results: ${out}`);
 
   if (problems.length > 0) {

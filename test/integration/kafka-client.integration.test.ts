@@ -43,6 +43,18 @@ describe.each(ADAPTERS)('Kafka client contract: %s (real broker)', (_name, conne
   const bootstrap = kafkaBootstrap();
   const kafka = connect(bootstrap);
 
+  /** A new 2-partition topic, an admin and a connected producer (closed after the suite). */
+  async function topicWithProducer(prefix: string) {
+    const topic = uniqueName(prefix);
+    const admin = kafka.admin();
+    cleanups.push(() => admin.close());
+    await retryKafka(() => admin.createTopic({ topic, partitions: 2 }));
+    const producer = kafka.producer();
+    await producer.connect();
+    cleanups.push(() => producer.disconnect());
+    return { topic, admin, producer };
+  }
+
   it('admin: creates a topic once (a second create answers false), lists it, reports partitions, configuration and bounds', async () => {
     const topic = uniqueName('contract-admin');
     const admin = kafka.admin();
@@ -58,13 +70,7 @@ describe.each(ADAPTERS)('Kafka client contract: %s (real broker)', (_name, conne
   });
 
   it('producer and reader: offsets per partition, headers and keys kept, fetch from an offset, time lookups, deleted records', async () => {
-    const topic = uniqueName('contract-rw');
-    const admin = kafka.admin();
-    cleanups.push(() => admin.close());
-    await retryKafka(() => admin.createTopic({ topic, partitions: 2 }));
-    const producer = kafka.producer();
-    await producer.connect();
-    cleanups.push(() => producer.disconnect());
+    const { topic, admin, producer } = await topicWithProducer('contract-rw');
     const t0 = Date.now() - 60_000;
     const first = await producer.send(topic, [0, 1, 2, 3, 4].map((i) => ({ key: `k${i}`, value: JSON.stringify({ i }), partition: 0, timestamp: t0 + i * 1000, headers: { h: `v${i}` } })));
     expect(first).toEqual([{ partition: 0, baseOffset: 0 }]);
@@ -94,14 +100,8 @@ describe.each(ADAPTERS)('Kafka client contract: %s (real broker)', (_name, conne
   });
 
   it('group consumer: decodes inside the source, commits, and a partition waiting for its decoder holds up no other', async () => {
-    const topic = uniqueName('contract-group');
+    const { topic, admin, producer } = await topicWithProducer('contract-group');
     const group = uniqueName('contract-group');
-    const admin = kafka.admin();
-    cleanups.push(() => admin.close());
-    await retryKafka(() => admin.createTopic({ topic, partitions: 2 }));
-    const producer = kafka.producer();
-    await producer.connect();
-    cleanups.push(() => producer.disconnect());
     await producer.send(topic, [0, 1, 2].map((i) => ({ value: JSON.stringify({ p: 0, i }), partition: 0 })));
 
     // Partition 0's decode waits (its schema is being fetched) until released; partition 1's does not.

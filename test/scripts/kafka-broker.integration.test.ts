@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { freePort, startBroker, type Broker } from '../../scripts/kafka-broker.ts';
-import type { KafkaSourceConfig } from '../../src/source/kafka/config.ts';
+import { parseKafkaConfig } from '../../src/source/kafka/config.ts';
 import { connectKafka } from '../../src/source/kafka/connect.ts';
 import { createLogger } from '../../src/telemetry/logger.ts';
 import {
@@ -39,24 +39,8 @@ function portIsClosed(port: number): Promise<boolean> {
 async function consumeAndCommit(bootstrap: string, groupId: string, topic: string, count: number): Promise<number[]> {
   const logger = createLogger({ level: 'silent' });
   const kafka = connectKafka({ brokers: [bootstrap], clientId: 'kafka-broker-it', connectionTimeoutMs: 1000, retries: 5, logger });
-  const cfg: KafkaSourceConfig = {
-    brokers: [bootstrap],
-    topics: [topic],
-    groupId,
-    clientId: 'kafka-broker-it',
-    startFrom: { kind: 'earliest' },
-    sessionTimeoutMs: 10000,
-    heartbeatIntervalMs: 1000,
-    rebalanceTimeoutMs: 10000,
-    commitIntervalMs: 1000, // not used by the consumer: commits are ours, one per batch
-    maxBytesPerPartition: 1024 * 1024,
-    fetchMaxWaitMs: 5000,
-    dlqTopic: `${topic}-dlq`, // not used by the consumer
-    dlqPartitions: 1,
-    controlTopic: `${topic}-control`, // not used by the consumer
-    connectionTimeoutMs: 1000,
-    security: { tls: undefined, sasl: undefined },
-  };
+  // Fetches wait up to 5 s; the session is short so a broker restart is noticed soon.
+  const cfg = { ...parseKafkaConfig({ KAFKA_BROKERS: bootstrap, KAFKA_TOPICS: topic, KAFKA_GROUP_ID: groupId, KAFKA_FETCH_MAX_WAIT: '5s' }), sessionTimeoutMs: 10_000, heartbeatIntervalMs: 1000, rebalanceTimeoutMs: 10_000 };
   const consumer = kafka.groupConsumer(cfg, logger);
   const seen: number[] = [];
   let failed: Error | undefined;
