@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startBroker, type Broker } from '../scripts/kafka-broker.ts';
 import { connectKafka } from '../src/source/kafka/connect.ts';
+import { retryKafka } from '../src/source/kafka/group-admin.ts';
 import type { KafkaAdmin, KafkaClient } from '../src/source/kafka/interface.ts';
 import { createLogger } from '../src/telemetry/logger.ts';
 import { Instance } from '../test/support/instance.ts';
@@ -77,7 +78,7 @@ async function oneRun(kafka: KafkaClient, admin: KafkaAdmin, broker: Broker, dir
   const tag = `${prefix}${interval.replace(/[^a-z0-9]/gi, '')}`;
   const topic = `bench-kill-${tag}`;
   const group = `bench-kill-${tag}`;
-  await admin.createTopic({ topic, partitions: PARTITIONS });
+  await retryKafka(() => admin.createTopic({ topic, partitions: PARTITIONS }));
   const run = `kill-${tag}-${Date.now()}`;
   const files: string[] = [];
   let generation = 0;
@@ -127,7 +128,7 @@ async function oneRun(kafka: KafkaClient, admin: KafkaAdmin, broker: Broker, dir
     const deadline = Date.now() + 120_000;
     for (;;) {
       let committed = 0;
-      for (const o of (await admin.committed(group, topic)).values()) committed += o;
+      for (const o of (await retryKafka(() => admin.committed(group, topic))).values()) committed += o;
       if (committed >= produced) break;
       if (Date.now() > deadline) {
         problems.push(`${interval}: committed ${committed} of ${produced} after 120 s`);

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startBroker, type Broker } from '../scripts/kafka-broker.ts';
 import { connectKafka } from '../src/source/kafka/connect.ts';
+import { retryKafka } from '../src/source/kafka/group-admin.ts';
 import { createLogger } from '../src/telemetry/logger.ts';
 import { Instance } from '../test/support/instance.ts';
 import { startRateProducer } from './lib/rate-producer.ts';
@@ -63,7 +64,7 @@ export async function runRollingRestartBench(opts: { ratePerSec: number; log?: (
     const kafka = connectKafka({ brokers: [broker.bootstrap], clientId: 'bench-rolling', logger: createLogger({ level: 'silent' }) });
     const admin = kafka.admin();
     const topic = 'bench-rolling';
-    await admin.createTopic({ topic, partitions: PARTITIONS });
+    await retryKafka(() => admin.createTopic({ topic, partitions: PARTITIONS }));
     const run = `rolling-${Date.now()}`;
     const env = (name: string) => ({
       KAFKA_BROKERS: broker!.bootstrap,
@@ -165,11 +166,11 @@ export async function runRollingRestartBench(opts: { ratePerSec: number; log?: (
     if (sent.error) problems.push(`producer failed: ${sent.error}`);
     const produced = sent.produced;
     // A producer retry (not idempotent) can write a batch twice: then the duplicates are in the topic.
-    const inTopic = (await admin.offsets(topic)).reduce((a, p) => a + p.high, 0);
+    const inTopic = (await retryKafka(() => admin.offsets(topic))).reduce((a, p) => a + p.high, 0);
     // everything delivered and committed, then a clean stop
     for (;;) {
       let committed = 0;
-      for (const offset of (await admin.committed('bench-rolling', topic)).values()) committed += offset;
+      for (const offset of (await retryKafka(() => admin.committed('bench-rolling', topic))).values()) committed += offset;
       if (committed >= produced) break;
       await sleep(500);
     }

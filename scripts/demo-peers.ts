@@ -7,6 +7,7 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { connectKafka } from '../src/source/kafka/connect.ts';
+import { retryKafka } from '../src/source/kafka/group-admin.ts';
 import type { KafkaProducer } from '../src/source/kafka/interface.ts';
 import { createLogger } from '../src/telemetry/logger.ts';
 import { freePort } from './kafka-broker.ts';
@@ -97,8 +98,8 @@ export async function connectDemoKafka(bootstrap: string, logFile: string): Prom
   return {
     async createTopic(topic, partitions) {
       // createTopic waits until every partition has a leader.
-      await admin.createTopic({ topic, partitions, replicationFactor: 1 });
-      const ps = await admin.partitions(topic);
+      await retryKafka(() => admin.createTopic({ topic, partitions, replicationFactor: 1 }));
+      const ps = await retryKafka(() => admin.partitions(topic));
       if (ps.length !== partitions) throw new Error(`topic ${topic} not ready with ${partitions} partitions: ${ps.length} partitions`);
     },
     async producer(topic) {
@@ -124,7 +125,7 @@ export async function connectDemoKafka(bootstrap: string, logFile: string): Prom
       };
     },
     async topicRecords(topic) {
-      const offsets = await admin.offsets(topic);
+      const offsets = await retryKafka(() => admin.offsets(topic));
       return offsets.reduce((total, p) => total + Math.max(0, p.high), 0);
     },
     async close() {

@@ -1,6 +1,8 @@
 // The few Kafka admin operations the benchmarks need, over one admin client of logstream's own Kafka
-// client (connectKafka).
+// client (connectKafka). Retriable broker answers (a coordinator loading, a leader not elected yet) are
+// retried, as everywhere (retryKafka).
 import { connectKafka } from '../../src/source/kafka/connect.ts';
+import { retryKafka } from '../../src/source/kafka/group-admin.ts';
 import { createLogger } from '../../src/telemetry/logger.ts';
 
 export interface BenchAdmin {
@@ -17,15 +19,15 @@ export async function connectAdmin(bootstrap: string): Promise<BenchAdmin> {
   await admin.listTopics(); // connects now: a broker that does not answer fails here
   return {
     async createTopic(topic, partitions) {
-      await admin.createTopic({ topic, partitions, replicationFactor: 1 });
+      await retryKafka(() => admin.createTopic({ topic, partitions, replicationFactor: 1 }));
     },
     async endOffsetSum(topic) {
-      const offsets = await admin.offsets(topic);
+      const offsets = await retryKafka(() => admin.offsets(topic));
       return offsets.reduce((sum, p) => sum + p.high, 0);
     },
     async committedSum(groupId, topic) {
       let sum = 0;
-      for (const offset of (await admin.committed(groupId, topic)).values()) sum += offset;
+      for (const offset of (await retryKafka(() => admin.committed(groupId, topic))).values()) sum += offset;
       return sum;
     },
     close: () => admin.close(),
