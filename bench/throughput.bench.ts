@@ -41,7 +41,9 @@
 //       offsets cover the topic, CPU of both daemons summed, peak RSS per daemon; checked as the
 //       1-instance runs are (file: every record in exactly one line across both files, by recordNumber;
 //       HEC: exactly N indexed);
-//   (m) logstream → SQS (a real ElasticMQ, bench/lib/sqs.ts, every SQS setting at its default) on its own
+//   (m) logstream → HEC with HEC_GZIP_LEVEL=1 (the other gzip rows use the default level, 6): CPU against
+//       bytes on the wire (the receiver's compression ratio), for choosing the default level;
+//   (n) logstream → SQS (a real ElasticMQ, bench/lib/sqs.ts, every SQS setting at its default) on its own
 //       topic of BENCH_SQS_RECORDS (default 100 000) records, with kcat measured on that topic too: every
 //       message is received back, each record exactly once.
 // Everything is measured (wall, CPU, peak RSS), nothing asserted on time; lost or duplicated records,
@@ -261,7 +263,7 @@ interface LogstreamCase {
   query?: string;
   expectedLines: number;
   /** Ship to a HEC receiver process instead of the file sink. */
-  hec?: { gzip: boolean };
+  hec?: { gzip: boolean; gzipLevel?: number };
   /** Ship over syslog TLS to this receiver instead of the file sink. */
   syslog?: { receiver: SyslogReceiverKind };
   /** POST multipart forms to a form receiver process instead of the file sink. */
@@ -383,7 +385,7 @@ async function logstreamRow(
     let outputStarted: (() => Promise<boolean>) | undefined;
     let cpuBefore = { userS: 0, sysS: 0 };
     if (hec && c.hec) {
-      sink = { kind: 'splunk_hec', url: hec.url, token, gzip: c.hec.gzip };
+      sink = { kind: 'splunk_hec', url: hec.url, token, gzip: c.hec.gzip, ...(c.hec.gzipLevel === undefined ? {} : { gzipLevel: c.hec.gzipLevel }) };
       outputStarted = async () => (await hec.stats()).eventsIndexed > 0;
       cpuBefore = readProcessCpu(hec.proc.pid!);
     }
@@ -675,6 +677,7 @@ export async function runThroughputBench(opts: ThroughputOptions): Promise<Throu
         { name: 'logstream → S3 gzip (MinIO)', expectedLines: topic.records, s3: { gzip: true } },
         { name: 'logstream file, 2 instances', expectedLines: topic.records, instances: 2 },
         { name: 'logstream → HEC gzip, 2 instances', expectedLines: topic.records, hec: { gzip: true }, instances: 2 },
+        { name: 'logstream → HEC gzip level 1', expectedLines: topic.records, hec: { gzip: true, gzipLevel: 1 } },
       ];
       for (const [i, c] of cases.entries()) {
         if (opts.runs && !opts.runs.some((w) => c.name.toLowerCase().includes(w))) continue;

@@ -227,6 +227,12 @@ describe('network faults between logstream and its sinks (toxiproxy), 3 instance
         // one HEC connection per instance, so that toxiproxy's per-connection limit is the instance's.
         HEC_GZIP: 'false',
         HEC_CONNECTIONS: '1',
+        // Syslog has no acknowledgement: a batch counts as delivered when the connection is still up
+        // SYSLOG_CONFIRM_DELAY after the write. Between here and rsyslog sits toxiproxy, a process that
+        // shares 2 cores with two test processes: stalled longer than the default 250 ms while holding
+        // written bytes, a cut then dropped what logstream had already counted (1 163 records in one CI
+        // run). The delay must exceed the worst stall of the path, as docs/sinks/syslog.md tells users.
+        SYSLOG_CONFIRM_DELAY: '2s',
       },
     });
     try {

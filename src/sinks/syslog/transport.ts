@@ -64,8 +64,14 @@ export class StreamTransport {
       };
       if (conn.broken) return fail();
       timer = setTimeout(() => {
-        conn.onBreak.delete(fail);
-        resolve({});
+        // Timers run before the event loop reads sockets: a reset that arrived while this process was
+        // busy would only be seen after the batch counted as delivered. setImmediate runs after the
+        // poll phase, so an error or close already received breaks the connection first.
+        setImmediate(() => {
+          if (conn.broken) return; // fail() resolved it already
+          conn.onBreak.delete(fail);
+          resolve({});
+        });
       }, this.#t.confirmDelayMs);
       conn.onBreak.add(fail);
     });
