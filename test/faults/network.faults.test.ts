@@ -369,8 +369,11 @@ describe('network faults between logstream and Kafka (toxiproxy in front of a br
       await faultBegins(PHASE_MS / 1000);
       await addToxics([kafka], [{ type: 'bandwidth', stream: 'downstream', attributes: { rate: KAFKA_BANDWIDTH_KBPS } }]);
       await underLoad(run, PHASE_MS);
-      await clearToxics([kafka]);
+      // Measured while the limit is still on (as on the sink side): once it is lifted the members fetch
+      // the backlog within a second, and a lag read a moment later shows that instead (a CI run read
+      // 791 against the 977 wanted).
       const lagLimited = await lag(run);
+      await clearToxics([kafka]);
       log(`Kafka bandwidth phase: lag ${lagBefore} → ${lagLimited}`);
       expect(lagLimited, `backpressure: the lag grows while fetches get ${KAFKA_BANDWIDTH_KBPS} KB/s a connection`).toBeGreaterThan(lagBefore + BigInt(Math.round((run.o.ratePerSec * PHASE_MS) / 1000 / 4)));
       expectAllAlive(run, 3, 'after the Kafka bandwidth limit');
