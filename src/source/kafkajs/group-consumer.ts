@@ -160,6 +160,8 @@ export class KafkajsGroupConsumer implements GroupConsumer {
       if (sought) return;
     }
     let next: number | undefined;
+    // A record fetched again once its decode was there (looked up once a batch, not once a record).
+    let waited = this.#decoding.get(tp);
     for (const message of batch.messages) {
       if (!this.#accepting || !p.isRunning() || p.isStale()) break;
       if (!handlers.hasRoom()) {
@@ -175,11 +177,11 @@ export class KafkajsGroupConsumer implements GroupConsumer {
         await p.heartbeat();
       }
       const meta = messageMeta(topic, partition, message);
-      const waited = this.#decoding.get(tp);
       let decoded: Decoded | Promise<Decoded>;
       if (waited?.result !== undefined && waited.offset === message.offset) {
         decoded = waited.result;
         this.#decoding.delete(tp);
+        waited = undefined;
       } else decoded = this.#decoder.decode(message.value, meta);
       if (decoded instanceof Promise) {
         // kafkajs fetches the next round only when every batch of this one is done: awaiting here
