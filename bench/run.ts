@@ -30,7 +30,7 @@ import { fmt, formatTable } from './lib/table.ts';
 import { benchOptionsFromEnv, formatThroughput, runThroughputBench } from './throughput.bench.ts';
 import { formatRoutes, routesOptionsFromEnv, runRoutesBench } from './routes.bench.ts';
 import { formatWebhook, runWebhookBench } from './webhook.bench.ts';
-import { formatRollingRestart, runRollingRestartBench } from './rolling-restart.bench.ts';
+import { formatRollingRestart, restartVariantsFromEnv, runRollingRestartBench } from './rolling-restart.bench.ts';
 import { formatKill, killOptionsFromEnv, runKillBench } from './kill-duplicates.bench.ts';
 import { formatMemory, runMemoryBench } from './memory.bench.ts';
 import { formatOutage, outageOptionsFromEnv, runOutageBench } from './outage-memory.bench.ts';
@@ -118,12 +118,16 @@ async function main(): Promise<number> {
     return r;
   });
 
-  say('\n== rolling restart: 3 instances, 6 partitions, SIGTERM + restart each in turn under 2000 records/s ==');
+  say('\n== rebalances: 3 instances, 6 partitions under 2000 records/s — rolling restart, a member added, kill -9; per Kafka client ==');
   const rolling = await attempt('rolling restart', problems, async () => {
-    const r = await runRollingRestartBench({ ratePerSec: Number(process.env['BENCH_RESTART_RATE'] ?? 2000), log: (l) => process.stderr.write(`${l}\n`) });
-    say(formatRollingRestart(r));
-    problems.push(...r.problems);
-    return r;
+    const results = [];
+    for (const variant of restartVariantsFromEnv(process.env)) {
+      const r = await runRollingRestartBench({ ratePerSec: Number(process.env['BENCH_RESTART_RATE'] ?? 2000), variant, log: (l) => process.stderr.write(`${l}\n`) });
+      say(formatRollingRestart(r));
+      problems.push(...r.problems.map((p) => `rebalances (${variant}): ${p}`));
+      results.push(r);
+    }
+    return results;
   });
 
   const killOpts = killOptionsFromEnv(process.env);

@@ -258,6 +258,9 @@ export function steadyRates(timeline: readonly ProgressSample[], total: number, 
   return { min: rates[0]!, median: rates[Math.floor(rates.length / 2)]!, max: rates[rates.length - 1]! };
 }
 
+/** The daemon on the @platformatic/kafka adapter instead of the default client. */
+const PLATFORMATIC = { KAFKA_CLIENT: 'platformatic' };
+
 interface LogstreamCase {
   name: string;
   query?: string;
@@ -274,6 +277,8 @@ interface LogstreamCase {
   sqs?: boolean;
   /** Daemons in the same consumer group (default 1). */
   instances?: number;
+  /** More daemon environment (e.g. KAFKA_CLIENT). */
+  env?: Record<string, string>;
 }
 
 /** Stops a run's HEC receiver, records its exit (and stderr) in `info`, and returns what went wrong. */
@@ -419,6 +424,7 @@ async function logstreamRow(
       sink,
       ...(outputStarted ? { outputStarted } : {}),
       ...(c.instances !== undefined ? { instances: c.instances } : {}),
+      ...(c.env ? { env: c.env } : {}),
     });
     if (hec && c.hec) {
       // logstream has exited (or was killed): nothing more can arrive.
@@ -678,6 +684,13 @@ export async function runThroughputBench(opts: ThroughputOptions): Promise<Throu
         { name: 'logstream file, 2 instances', expectedLines: topic.records, instances: 2 },
         { name: 'logstream → HEC gzip, 2 instances', expectedLines: topic.records, hec: { gzip: true }, instances: 2 },
         { name: 'logstream → HEC gzip level 1', expectedLines: topic.records, hec: { gzip: true, gzipLevel: 1 } },
+        // The same jobs on the second Kafka client (KAFKA_CLIENT=platformatic), side by side.
+        { name: 'logstream file [platformatic]', expectedLines: topic.records, env: PLATFORMATIC },
+        { name: 'logstream file+query [platformatic]', query: SEVERITY_QUERY, expectedLines: topic.highOrCritical, env: PLATFORMATIC },
+        { name: 'logstream → HEC no gzip [platformatic]', expectedLines: topic.records, hec: { gzip: false }, env: PLATFORMATIC },
+        { name: 'logstream → HEC gzip [platformatic]', expectedLines: topic.records, hec: { gzip: true }, env: PLATFORMATIC },
+        { name: 'logstream → HEC gzip level 1 [platformatic]', expectedLines: topic.records, hec: { gzip: true, gzipLevel: 1 }, env: PLATFORMATIC },
+        { name: 'logstream file, 2 instances [platformatic]', expectedLines: topic.records, instances: 2, env: PLATFORMATIC },
       ];
       for (const [i, c] of cases.entries()) {
         if (opts.runs && !opts.runs.some((w) => c.name.toLowerCase().includes(w))) continue;

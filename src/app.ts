@@ -43,7 +43,7 @@ export class App {
     const queries = cfg.routes.map((r) => compileRouteQuery(r, cfg.routed));
     const webhookQuery = compileQuery(cfg.query);
     this.metrics = createMetrics();
-    this.#kafka = connectKafka({ brokers: cfg.kafka.brokers, clientId: cfg.kafka.clientId, connectionTimeoutMs: cfg.kafka.connectionTimeoutMs, security: cfg.kafka.security, logger });
+    this.#kafka = connectKafka({ brokers: cfg.kafka.brokers, clientId: cfg.kafka.clientId, client: cfg.kafka.client, connectionTimeoutMs: cfg.kafka.connectionTimeoutMs, security: cfg.kafka.security, logger });
     const publisher = (topic: string): KafkaDeadLetterPublisher => {
       let p = this.#dlqPublishers.get(topic);
       if (!p) {

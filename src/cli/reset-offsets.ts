@@ -48,7 +48,7 @@ export async function resetOffsetsCommand(args: string[], env: NodeJS.ProcessEnv
   const topics = values.topic ?? cfg.topics;
   if (topics.length === 0) throw new ConfigError(['KAFKA_TOPICS: is required (or give --topic) to know which topics to reset']);
   const logger = createLogger({ level: 'warn', name: 'logstream' });
-  const kafka = connectKafka({ brokers: cfg.brokers, clientId: cfg.clientId, connectionTimeoutMs: cfg.connectionTimeoutMs, security: cfg.security, logger });
+  const kafka = connectKafka({ brokers: cfg.brokers, clientId: cfg.clientId, client: cfg.client, connectionTimeoutMs: cfg.connectionTimeoutMs, security: cfg.security, logger });
   const admin = kafka.admin();
   try {
     const g = await groupState(admin, group);

@@ -32,7 +32,7 @@ export interface RouteControlSession {
 export async function openControl(env: NodeJS.ProcessEnv): Promise<RouteControlSession> {
   const cfg = loadRouteKafka(env); // ConfigError → exit 2 naming the variable
   const logger = createLogger({ level: 'warn', name: 'logstream' });
-  const kafka = connectKafka({ brokers: cfg.kafka.brokers, clientId: cfg.kafka.clientId, connectionTimeoutMs: cfg.kafka.connectionTimeoutMs, security: cfg.kafka.security, logger });
+  const kafka = connectKafka({ brokers: cfg.kafka.brokers, clientId: cfg.kafka.clientId, client: cfg.kafka.client, connectionTimeoutMs: cfg.kafka.connectionTimeoutMs, security: cfg.kafka.security, logger });
   const control = new ControlTopic(kafka, cfg.kafka.controlTopic, logger);
   const admin = kafka.admin();
   try {

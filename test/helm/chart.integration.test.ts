@@ -602,6 +602,34 @@ describe('autoscaling alternatives and render-time checks', () => {
   });
 });
 
+describe('helm template with static membership', () => {
+  const args = ['--set', 'staticMembership.enabled=true', '--set', 'config.KAFKA_CLIENT=platformatic', '--set', 'autoscaling.enabled=true'];
+
+  it('runs a StatefulSet (stable pod names) with KAFKA_GROUP_INSTANCE_ID from the pod name, scaled by the HPA, and the environment passes validation', () => {
+    const objs = render(args);
+    expect(objs.some((o) => o.kind === 'Deployment')).toBe(false);
+    const sts = one(objs, 'StatefulSet');
+    expect(sts.spec.serviceName).toBe(one(objs, 'Service').metadata.name);
+    expect(sts.spec.podManagementPolicy).toBe('Parallel');
+    expect(container(sts).env).toContainEqual({ name: 'KAFKA_GROUP_INSTANCE_ID', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } });
+    expect(one(objs, 'HorizontalPodAutoscaler').spec.scaleTargetRef).toMatchObject({ kind: 'StatefulSet', name: sts.metadata.name });
+    const cfg = loadConfig({ ...renderedEnv(objs), KAFKA_GROUP_INSTANCE_ID: 'ls-logstream-0' });
+    expect(cfg.kafka).toMatchObject({ client: 'platformatic', groupInstanceId: 'ls-logstream-0' });
+    const v = kubeValidate(template(args).stdout);
+    expect(v.code, v.stdout + v.stderr).toBe(0);
+    expect(v.stdout).toMatch(/^VALID apps\/v1 StatefulSet\//m);
+  });
+
+  it('refuses static membership on kafkajs, and a hand-set KAFKA_GROUP_INSTANCE_ID (every pod would share it)', () => {
+    const kafkajs = template(['--set', 'staticMembership.enabled=true']);
+    expect(kafkajs.code).not.toBe(0);
+    expect(kafkajs.stderr).toMatch(/staticMembership.enabled needs config.KAFKA_CLIENT: platformatic/);
+    const shared = template([...args, '--set', 'config.KAFKA_GROUP_INSTANCE_ID=one']);
+    expect(shared.code).not.toBe(0);
+    expect(shared.stderr).toMatch(/KAFKA_GROUP_INSTANCE_ID is set by the chart/);
+  });
+});
+
 describe('Kubernetes types (strict decoding into k8s.io/api, test/helm/kube-validate)', () => {
   it.each([
     ['default values', [] as string[], 5],

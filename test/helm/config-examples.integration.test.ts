@@ -66,6 +66,14 @@ const EXPECT: Record<string, (objs: K8sObject[], cfg: AppConfig) => void> = {
     expect(cm.data!['SINKS']).toBeUndefined();
     expect(one(objs, 'ServiceAccount').metadata.annotations!['eks.amazonaws.com/role-arn']).toMatch(/^arn:aws:iam::/);
   },
+  'syslog-static-membership.yaml': (objs, cfg) => {
+    expect(sinkTypes(cfg)).toEqual([['default', 'logstream-qradar', ['syslog']]]);
+    expect(cfg.kafka.client).toBe('platformatic');
+    const sts = one(objs, 'StatefulSet');
+    expect(sts.spec.replicas).toBe(3);
+    const env = (sts.spec.template.spec.containers as Array<{ env: unknown[] }>)[0]!.env;
+    expect(env).toContainEqual({ name: 'KAFKA_GROUP_INSTANCE_ID', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } });
+  },
 };
 
 let pki: TestPki;
@@ -108,7 +116,7 @@ describe('config/helm/*.yaml', () => {
     it('renders objects that decode strictly into the Kubernetes types', () => {
       const v = kubeValidate(rendered!);
       expect(v.code, v.stdout + v.stderr).toBe(0);
-      expect(v.stdout).toMatch(/^VALID apps\/v1 Deployment\//m);
+      expect(v.stdout).toMatch(/^VALID apps\/v1 (Deployment|StatefulSet)\//m);
       expect(v.stdout).not.toMatch(/^INVALID/m);
     });
 

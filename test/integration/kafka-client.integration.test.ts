@@ -10,7 +10,10 @@ import { createLogger } from '../../src/telemetry/logger.ts';
 import { kafkaBootstrap, uniqueName } from '../support/kafka.ts';
 
 const logger = createLogger({ level: 'silent' });
-const ADAPTERS: Array<[string, (bootstrap: string) => KafkaClient]> = [['kafkajs', (b) => connectKafka({ brokers: [b], clientId: 'contract', logger })]];
+const ADAPTERS: Array<[string, (bootstrap: string) => KafkaClient]> = [
+  ['kafkajs', (b) => connectKafka({ brokers: [b], clientId: 'contract', logger })],
+  ['platformatic', (b) => connectKafka({ brokers: [b], clientId: 'contract', logger, client: 'platformatic' })],
+];
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterAll(async () => {

@@ -1,5 +1,6 @@
 // The import rules a maintainer relies on, checked on every file of the repository:
-//   - a Kafka client library is imported only inside its adapter (src/source/kafkajs/ and its tests);
+//   - a Kafka client library is imported only inside its adapter (src/source/kafkajs/,
+//     src/source/platformatic/ and their tests);
 //     everything else — app, routes, webhook, commands, tests, bench, scripts — uses
 //     src/source/kafka/interface.ts, and only src/source/kafka/connect.ts picks the adapter;
 //   - layers import downwards only: core ← checkpoint ← delivery ← sinks, and src/config/ (the typed
@@ -34,8 +35,14 @@ const all = SCANNED.flatMap(files);
 const imports = new Map(all.map((f) => [f, specifiers(readFileSync(join(ROOT, f), 'utf8'))]));
 /** Repository paths a file imports (relative specifiers resolved). */
 const localImports = (f: string): string[] => (imports.get(f) ?? []).filter((s) => s.startsWith('.')).map((s) => relative(ROOT, resolve(ROOT, dirname(f), s)));
-const isClientLibrary = (s: string): boolean => CLIENT_LIBRARIES.some((lib) => s === lib || s.startsWith(`${lib}/`));
-const ADAPTERS = ['src/source/kafkajs/', 'test/source/kafkajs/'];
+/** The client library a specifier names, if any. */
+const clientLibrary = (s: string): string | undefined => CLIENT_LIBRARIES.find((lib) => s === lib || s.startsWith(`${lib}/`));
+/** Each adapter's folders (the adapter and its tests) and the one client library they may import. */
+const ADAPTER_FOLDERS: Record<string, string[]> = {
+  kafkajs: ['src/source/kafkajs/', 'test/source/kafkajs/'],
+  '@platformatic/kafka': ['src/source/platformatic/', 'test/source/platformatic/'],
+};
+const ADAPTERS = Object.values(ADAPTER_FOLDERS).flat();
 
 describe('import boundaries', () => {
   it('reads every kind of import (the scanner itself)', () => {
@@ -49,13 +56,16 @@ describe('import boundaries', () => {
   });
 
   it('a Kafka client library is imported only inside its adapter folder', () => {
-    const users = all.filter((f) => (imports.get(f) ?? []).some(isClientLibrary));
-    expect(users.length).toBeGreaterThan(0); // the adapter itself
-    expect(users.filter((f) => !ADAPTERS.some((a) => f.startsWith(a)))).toEqual([]);
+    const uses = all.flatMap((f) => (imports.get(f) ?? []).flatMap((s) => {
+      const lib = clientLibrary(s);
+      return lib === undefined ? [] : [{ f, lib }];
+    }));
+    expect(new Set(uses.map((u) => u.lib))).toEqual(new Set(Object.keys(ADAPTER_FOLDERS))); // each adapter imports its own
+    expect(uses.filter(({ f, lib }) => !(ADAPTER_FOLDERS[lib] ?? []).some((a) => f.startsWith(a))).map(({ f, lib }) => `${f} → ${lib}`)).toEqual([]);
   });
 
   it('only src/source/kafka/connect.ts reaches into an adapter from outside it', () => {
-    const reaching = all.filter((f) => !ADAPTERS.some((a) => f.startsWith(a)) && localImports(f).some((p) => p.startsWith('src/source/kafkajs/')));
+    const reaching = all.filter((f) => !ADAPTERS.some((a) => f.startsWith(a)) && localImports(f).some((p) => ADAPTERS.some((a) => p.startsWith(a))));
     expect(reaching).toEqual(['src/source/kafka/connect.ts']);
   });
 

@@ -36,10 +36,13 @@ export function kafkaBootstrap(): string {
 
 const quiet = createLogger({ level: 'silent' });
 
+/** The adapter the helpers use: env LOGSTREAM_TEST_KAFKA_CLIENT (kafkajs, platformatic), default kafkajs. */
+const TEST_CLIENT = process.env['LOGSTREAM_TEST_KAFKA_CLIENT'] === 'platformatic' ? 'platformatic' : 'kafkajs';
+
 /** A client of the test broker: 3 s connection timeout, 5 retries inside the client (backing off from
  *  300 ms, doubling). Each helper call makes its own and closes what it opened. */
 function client(bootstrap: string, clientId = 'logstream-test'): KafkaClient {
-  return connectKafka({ brokers: bootstrap.split(','), clientId, connectionTimeoutMs: 3000, retries: 5, logger: quiet });
+  return connectKafka({ brokers: bootstrap.split(','), clientId, client: TEST_CLIENT, connectionTimeoutMs: 3000, retries: 5, logger: quiet });
 }
 
 const RUN_ID = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;

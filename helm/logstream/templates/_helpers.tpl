@@ -80,6 +80,19 @@ app.kubernetes.io/part-of: logstream
 {{- end }}
 {{- end }}
 {{- include "logstream.validateRoutes" . }}
+{{- if .Values.staticMembership.enabled }}
+{{- if ne (toString (get .Values.config "KAFKA_CLIENT")) "platformatic" }}
+{{- fail "staticMembership.enabled needs config.KAFKA_CLIENT: platformatic (kafkajs has no static membership)" }}
+{{- end }}
+{{- if hasKey .Values.config "KAFKA_GROUP_INSTANCE_ID" }}
+{{- fail "config.KAFKA_GROUP_INSTANCE_ID is set by the chart with staticMembership.enabled (each pod's name)" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* A StatefulSet with static membership (stable pod names), else a Deployment. */}}
+{{- define "logstream.workloadKind" -}}
+{{- if .Values.staticMembership.enabled }}StatefulSet{{ else }}Deployment{{ end }}
 {{- end }}
 
 {{/*

@@ -3,6 +3,7 @@ import { parseVars, v, type Env } from '../../config/vars.ts';
 import { hostname } from 'node:os';
 import { ConfigError } from '../../core/errors.ts';
 import { kafkaSecurityVars, parseKafkaSecurity, type KafkaSecurity } from './security.ts';
+import { KAFKA_CLIENT_LIBRARIES, type KafkaClientLibrary } from './interface.ts';
 
 const hostPort = (s: string): string | undefined =>
   /^[A-Za-z0-9.\-_\[\]:]+:\d{1,5}$/.test(s) ? undefined : `${JSON.stringify(s)} is not host:port`;
@@ -26,6 +27,13 @@ export const kafkaVars = {
   KAFKA_BROKERS: v.list({ doc: 'Bootstrap brokers, comma-separated host:port.', required: true, item: hostPort }),
   KAFKA_TOPICS: v.list({ doc: 'Topics to consume, comma-separated (not needed by a webhook-only instance, which has no SINKS).', required: true }),
   KAFKA_GROUP_ID: v.string({ doc: 'Consumer group shared by all replicas; progress is committed to it.', default: 'logstream' }),
+  KAFKA_GROUP_INSTANCE_ID: v.optionalString({
+    doc: 'Static group membership (group.instance.id; KAFKA_CLIENT=platformatic): a stable name per instance, e.g. a StatefulSet pod name. Restarted within KAFKA_SESSION_TIMEOUT it gets its partitions back with no rebalance; a dead one holds them until the session times out. Never a Deployment pod name (it changes on every restart).',
+  }),
+  KAFKA_CLIENT: v.oneOf(KAFKA_CLIENT_LIBRARIES, {
+    doc: 'Kafka client library: kafkajs (default) or platformatic (@platformatic/kafka; cooperative rebalancing, static membership — experimental until it passes the fault suite)',
+    default: 'kafkajs',
+  }),
   KAFKA_CLIENT_ID: v.string({ doc: 'Client id (defaults to logstream-<hostname>).', default: `logstream-${hostname()}`, }),
   KAFKA_START_FROM: v.string({
     doc: 'Where a partition without a committed offset starts: earliest, latest, an ISO 8601 time, epoch seconds/ms, or `group:<id>` (where that group committed; earliest where it did not).',
@@ -60,6 +68,10 @@ export interface KafkaSourceConfig {
   brokers: string[];
   topics: string[];
   groupId: string;
+  /** The client library (KAFKA_CLIENT). */
+  client: KafkaClientLibrary;
+  /** Static membership: this instance's group.instance.id (undefined: dynamic membership). */
+  groupInstanceId?: string;
   clientId: string;
   startFrom: StartPosition;
   sessionTimeoutMs: number;
@@ -84,12 +96,15 @@ export function parseKafkaConfig(env: Env, opts: { consuming: boolean } = { cons
   if (!startFrom) problems.push(`KAFKA_START_FROM: must be earliest, latest, an ISO 8601 time, epoch seconds/ms or group:<id>, got ${JSON.stringify(p.KAFKA_START_FROM)}`);
   if (p.KAFKA_HEARTBEAT_INTERVAL * 3 > p.KAFKA_SESSION_TIMEOUT) problems.push('KAFKA_HEARTBEAT_INTERVAL: must be at most a third of KAFKA_SESSION_TIMEOUT');
   if (p.KAFKA_TOPICS.includes(p.KAFKA_DLQ_TOPIC)) problems.push('KAFKA_DLQ_TOPIC: must not be one of KAFKA_TOPICS (dead letters would be read again)');
+  if (p.KAFKA_GROUP_INSTANCE_ID && p.KAFKA_CLIENT !== 'platformatic') problems.push('KAFKA_GROUP_INSTANCE_ID: static membership needs KAFKA_CLIENT=platformatic (kafkajs has none)');
   const security = parseKafkaSecurity(p, env, problems);
   if (problems.length) throw new ConfigError(problems);
   return {
     brokers: p.KAFKA_BROKERS,
     topics: p.KAFKA_TOPICS,
     groupId: p.KAFKA_GROUP_ID,
+    client: p.KAFKA_CLIENT,
+    ...(p.KAFKA_GROUP_INSTANCE_ID ? { groupInstanceId: p.KAFKA_GROUP_INSTANCE_ID } : {}),
     clientId: p.KAFKA_CLIENT_ID,
     startFrom: startFrom!,
     sessionTimeoutMs: p.KAFKA_SESSION_TIMEOUT,

@@ -17,12 +17,12 @@ export interface TopicLag {
 const RETRIABLE_TYPES = /COORDINATOR_LOAD_IN_PROGRESS|COORDINATOR_NOT_AVAILABLE|NOT_COORDINATOR|REBALANCE_IN_PROGRESS|LEADER_NOT_AVAILABLE|NOT_LEADER|UNKNOWN_TOPIC_OR_PARTITION|REQUEST_TIMED_OUT|NETWORK_EXCEPTION/;
 const RETRIABLE_TEXT = /coordinator is (loading|not available)|not the correct coordinator|leader.*not available|not the leader|Connection error|ECONNREFUSED|timed out/i;
 
-/** True when `err`, or an error it wraps (a client's retries exhausted: originalError, cause, errors), is retriable. */
+/** True when `err`, or an error it wraps (a client's retries exhausted: originalError, cause, errors), is retriable.
+ *  The error name is in `type` (kafkajs, adapters), `code`, or `apiId` (@platformatic/kafka's ProtocolError). */
 export function isRetriableKafkaError(err: unknown, depth = 0): boolean {
-  const e = err as { type?: unknown; code?: unknown; message?: unknown; retriable?: unknown; originalError?: unknown; cause?: unknown; errors?: unknown } | undefined;
+  const e = err as { type?: unknown; code?: unknown; apiId?: unknown; message?: unknown; originalError?: unknown; cause?: unknown; errors?: unknown } | undefined;
   if (!e || depth > 5) return false;
-  if (typeof e.type === 'string' && RETRIABLE_TYPES.test(e.type)) return true;
-  if (typeof e.code === 'string' && RETRIABLE_TYPES.test(e.code)) return true;
+  for (const name of [e.type, e.code, e.apiId]) if (typeof name === 'string' && RETRIABLE_TYPES.test(name)) return true;
   if (typeof e.message === 'string' && RETRIABLE_TEXT.test(e.message)) return true;
   return isRetriableKafkaError(e.originalError, depth + 1) || isRetriableKafkaError(e.cause, depth + 1) || (Array.isArray(e.errors) && e.errors.some((x) => isRetriableKafkaError(x, depth + 1)));
 }

@@ -1,6 +1,7 @@
 // What logstream needs from a Kafka client, and nothing more. Everything outside a client adapter
-// (src/source/kafkajs/ today) — the app, the routes, the webhook, the commands, the tests, the bench and
-// the scripts — talks to Kafka through these types, so a client can be replaced by writing one adapter.
+// (src/source/kafkajs/, src/source/platformatic/) — the app, the routes, the webhook, the commands, the
+// tests, the bench and the scripts — talks to Kafka through these types, so a client can be replaced by
+// writing one adapter; src/source/kafka/connect.ts picks one (KAFKA_CLIENT).
 //
 // Errors: an adapter throws errors whose `type` (or `code`) is the Kafka protocol error name
 // (COORDINATOR_LOAD_IN_PROGRESS, UNKNOWN_MEMBER_ID, MESSAGE_TOO_LARGE, …) when the broker answered one,
@@ -13,9 +14,14 @@ import type { KafkaSecurity } from './security.ts';
 // ---------------------------------------------------------------------------------------------------
 // Connecting
 
+export const KAFKA_CLIENT_LIBRARIES = ['kafkajs', 'platformatic'] as const;
+export type KafkaClientLibrary = (typeof KAFKA_CLIENT_LIBRARIES)[number];
+
 export interface KafkaConnectOptions {
   brokers: readonly string[];
   clientId: string;
+  /** Which adapter (KAFKA_CLIENT): kafkajs (default) or platformatic (@platformatic/kafka). */
+  client?: KafkaClientLibrary;
   connectionTimeoutMs?: number;
   /** Retries of a failed request inside the client before an operation fails (adapter default: 8, backing off to 10 s). */
   retries?: number;

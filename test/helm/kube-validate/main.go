@@ -23,6 +23,8 @@ func target(apiVersion, kind string) any {
 	switch apiVersion + "/" + kind {
 	case "apps/v1/Deployment":
 		return &appsv1.Deployment{}
+	case "apps/v1/StatefulSet":
+		return &appsv1.StatefulSet{}
 	case "v1/Service":
 		return &corev1.Service{}
 	case "v1/ConfigMap":

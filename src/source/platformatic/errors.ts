@@ -1,0 +1,61 @@
+// @platformatic/kafka's errors in the interface's convention (interface.ts): the Kafka protocol error
+// name in `type`. The library puts it in `apiId` of a ProtocolError, nested in MultipleErrors (`errors`:
+// one per failed attempt, one per partition) and `cause`; code outside the adapter (dead-letter
+// publisher, test helpers) reads `type` only. Its top-level messages say only what failed ("Listing
+// topics failed."), so the innermost cause is added: the app prints the top-level message at start.
+
+interface Node {
+  message?: unknown;
+  apiId?: unknown;
+  canRetry?: unknown;
+  serverErrorMessage?: unknown;
+  errors?: unknown;
+  cause?: unknown;
+}
+
+/** The errors `err` wraps (MultipleErrors' `errors`, then `cause`). */
+function children(e: Node): unknown[] {
+  return [...(Array.isArray(e.errors) ? e.errors : []), ...(e.cause === undefined ? [] : [e.cause])];
+}
+
+/** Every error in the tree, depth first. */
+function walk(err: unknown, out: Node[] = [], depth = 0): Node[] {
+  if (!err || typeof err !== 'object' || depth > 8) return out;
+  out.push(err as Node);
+  for (const c of children(err as Node)) walk(c, out, depth + 1);
+  return out;
+}
+
+/** `err` with `type` set to the last protocol error name it carries (the last attempt's) and its message
+ *  ending with the innermost cause's (the broker's own words when it sent some). */
+export function kafkaError(err: unknown): unknown {
+  if (!(err instanceof Error) || (err as { type?: unknown }).type !== undefined) return err;
+  const nodes = walk(err);
+  const ids = nodes.flatMap((n) => (typeof n.apiId === 'string' && n.apiId !== 'NONE' ? [n.apiId] : []));
+  // The library turns a metadata answer UNKNOWN_TOPIC_OR_PARTITION into a bare "Unknown topic x." UserError.
+  const type = ids.at(-1) ?? (/^Unknown topic /.test(err.message) ? 'UNKNOWN_TOPIC_OR_PARTITION' : undefined);
+  if (type !== undefined) Object.defineProperty(err, 'type', { value: type, enumerable: true, configurable: true, writable: true });
+  const leaf = nodes.filter((n) => children(n).length === 0).at(-1);
+  if (leaf && leaf !== err && typeof leaf.message === 'string') {
+    const words = typeof leaf.serverErrorMessage === 'string' && leaf.serverErrorMessage ? `${leaf.message.replace(/\.$/, '')}: ${leaf.serverErrorMessage}` : leaf.message;
+    if (!err.message.includes(words)) err.message = `${err.message.replace(/\.$/, '')}: ${words}`;
+  }
+  return err;
+}
+
+/** Whether a library error may be retried. The library's own test (findErrorBy canRetry false) skips
+ *  `cause`, so it retries a connection that failed on a wrong password or an untrusted certificate. */
+export function canRetry(err: unknown): boolean {
+  const nodes = walk(err);
+  const fromLibrary = nodes.some((n) => typeof n.canRetry === 'boolean');
+  return fromLibrary && !nodes.some((n) => n.canRetry === false || /certificate/i.test(String(n.message)));
+}
+
+/** Runs a library call; its error is rethrown tagged (kafkaError). */
+export async function tagged<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw kafkaError(err);
+  }
+}
