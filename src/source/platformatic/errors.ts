@@ -26,6 +26,11 @@ function walk(err: unknown, out: Node[] = [], depth = 0): Node[] {
   return out;
 }
 
+/** The Kafka protocol error names anywhere in `err` (apiId, or `type` once tagged), outermost first. */
+export function errorNames(err: unknown): string[] {
+  return walk(err).flatMap((n) => [n.apiId, (n as { type?: unknown }).type].filter((x): x is string => typeof x === 'string' && x !== 'NONE'));
+}
+
 /** `err` with `type` set to the last protocol error name it carries (the last attempt's) and its message
  *  ending with the innermost cause's (the broker's own words when it sent some). */
 export function kafkaError(err: unknown): unknown {

@@ -18,7 +18,7 @@ import type { KafkaSourceConfig } from '../kafka/config.ts';
 import { jsonDecoder } from '../kafka/decode.ts';
 import type { Decoded, GroupConsumer, GroupHandlers, KafkaConnectOptions, RecordDecoder, TopicPartitionOffset, TopicPartitions } from '../kafka/interface.ts';
 import { stickyBalancedAssignor } from './assignor.ts';
-import { kafkaError, tagged } from './errors.ts';
+import { errorNames, kafkaError, tagged } from './errors.ts';
 import { platformaticBaseOptions } from './options.ts';
 
 /** The assignor of choice: partitions that do not move keep flowing during a rebalance. */
@@ -582,13 +582,4 @@ async function topicRetention(admin: Admin, topics: readonly string[]): Promise<
     if (Number.isFinite(v)) out.set(r.resourceName, v);
   }
   return out;
-}
-
-/** Kafka error names of `err` and of the errors it wraps. */
-function errorNames(err: unknown, depth = 0): string[] {
-  const e = err as { apiId?: unknown; type?: unknown; errors?: unknown; cause?: unknown } | undefined;
-  if (!e || depth > 4) return [];
-  const own = [e.apiId, e.type].filter((x): x is string => typeof x === 'string');
-  const nested = Array.isArray(e.errors) ? e.errors.flatMap((x) => errorNames(x, depth + 1)) : [];
-  return [...own, ...nested, ...errorNames(e.cause, depth + 1)];
 }

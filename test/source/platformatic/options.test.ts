@@ -2,24 +2,16 @@
 // the client that supports it.
 import { MultipleErrors, ProtocolError } from '@platformatic/kafka';
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../../src/core/errors.ts';
 import { isRetriableKafkaError } from '../../../src/source/kafka/group-admin.ts';
 import { parseKafkaConfig } from '../../../src/source/kafka/config.ts';
 import { createLogger } from '../../../src/telemetry/logger.ts';
 import { platformaticBaseOptions, retryDelay } from '../../../src/source/platformatic/options.ts';
+import { problemsOf } from '../../support/config-problems.ts';
 
 const base = { KAFKA_BROKERS: 'broker.example:9093', KAFKA_TOPICS: 't' };
 const logger = createLogger({ level: 'silent' });
 
-function problems(env: Record<string, string>): string[] {
-  try {
-    parseKafkaConfig(env);
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  return [];
-}
+const problems = (env: Record<string, string>): string[] => problemsOf(() => parseKafkaConfig(env));
 
 describe('@platformatic/kafka options', () => {
   it('TLS verified with SNI of the host dialled; SCRAM with the password read only when a connection authenticates', () => {
