@@ -51,6 +51,7 @@
 // on any).
 //
 // Alone: node bench/throughput.bench.ts   (env BENCH_RECORDS, BENCH_RECORD_BYTES, BENCH_CPU_PROF=1,
+//        BENCH_BASELINE_ROOT=<another checkout>: each logstream run again from there, right after (A/B),
 //        BENCH_RUNS=hec,form: only the logstream runs (and the rsyslog imkafka and Benthos references)
 //        whose name contains one of these, case-insensitive, e.g. "2 instances", "imkafka", "benthos";
 //        kcat always runs)
@@ -103,7 +104,10 @@ export interface ThroughputOptions {
   heapMb?: number;
   /** Only the logstream runs whose name contains one of these (lower case); all when undefined. */
   runs?: string[];
-  /** Profile the daemon of run (b) with --cpu-prof; the profile is copied to `resultsDir`. */
+  /** A second checkout (e.g. `git worktree add /tmp/base HEAD~1`, node_modules linked) whose daemon runs
+   *  each selected logstream run again right after this one's: before/after in the same run. */
+  baselineRoot?: string;
+  /** Profile the daemon of the first selected run again with --cpu-prof; the profile is copied to `resultsDir`. */
   cpuProfile?: boolean;
   resultsDir?: string;
   log?: (line: string) => void;
@@ -279,6 +283,8 @@ interface LogstreamCase {
   instances?: number;
   /** More daemon environment (e.g. KAFKA_CLIENT). */
   env?: Record<string, string>;
+  /** Run the daemon of this checkout instead (BENCH_BASELINE_ROOT: the A/B baseline). */
+  root?: string;
 }
 
 /** Stops a run's HEC receiver, records its exit (and stderr) in `info`, and returns what went wrong. */
@@ -425,6 +431,7 @@ async function logstreamRow(
       ...(outputStarted ? { outputStarted } : {}),
       ...(c.instances !== undefined ? { instances: c.instances } : {}),
       ...(c.env ? { env: c.env } : {}),
+      ...(c.root ? { root: c.root } : {}),
     });
     if (hec && c.hec) {
       // logstream has exited (or was killed): nothing more can arrive.
@@ -692,10 +699,16 @@ export async function runThroughputBench(opts: ThroughputOptions): Promise<Throu
         { name: 'logstream → HEC gzip level 1 [platformatic]', expectedLines: topic.records, hec: { gzip: true, gzipLevel: 1 }, env: PLATFORMATIC },
         { name: 'logstream file, 2 instances [platformatic]', expectedLines: topic.records, instances: 2, env: PLATFORMATIC },
       ];
+      const selected = (c: LogstreamCase): boolean => !opts.runs || opts.runs.some((w) => c.name.toLowerCase().includes(w));
       for (const [i, c] of cases.entries()) {
-        if (opts.runs && !opts.runs.some((w) => c.name.toLowerCase().includes(w))) continue;
+        if (!selected(c)) continue;
         log(`(${String.fromCharCode(98 + i)}) ${c.name} ...`);
         runs.push(await logstreamRow(c, ctx, false));
+        // A/B: the same run from the baseline checkout right after, on the same topic and machine state.
+        if (opts.baselineRoot) {
+          log(`(${String.fromCharCode(98 + i)}) ${c.name} (baseline) ...`);
+          runs.push(await logstreamRow({ ...c, name: `${c.name} (baseline)`, root: opts.baselineRoot }, ctx, false));
+        }
       }
       const sqsCase: LogstreamCase = { name: 'logstream → SQS (ElasticMQ)', expectedLines: sqsRecordCount(topic.records), sqs: true };
       if (!opts.runs || opts.runs.some((w) => sqsCase.name.toLowerCase().includes(w))) {
@@ -704,9 +717,11 @@ export async function runThroughputBench(opts: ThroughputOptions): Promise<Throu
         const sqsKcat = toRow(`kcat -C (reference, ${SQS_TOPIC})`, await kcatConsumeAll(broker.bootstrap, SQS_TOPIC), sqsTopic, undefined);
         runs.push(sqsKcat, await logstreamRow(sqsCase, { ...ctx, topic: sqsTopic, topicName: SQS_TOPIC, kcatMbPerSec: sqsKcat.mbPerSec }, false));
       }
-      if (opts.cpuProfile) {
-        log(`${cases[0]!.name} again under --cpu-prof ...`);
-        runs.push(await logstreamRow(cases[0]!, ctx, true));
+      // The first run BENCH_RUNS selected (all: the file run) again, under the profiler.
+      const profiled = cases.find(selected);
+      if (opts.cpuProfile && profiled) {
+        log(`${profiled.name} again under --cpu-prof ...`);
+        runs.push(await logstreamRow(profiled, ctx, true));
       }
     }
     return {
@@ -979,6 +994,7 @@ export function benchOptionsFromEnv(env: NodeJS.ProcessEnv): ThroughputOptions {
     records: int('BENCH_RECORDS', 1_000_000),
     recordBytes: int('BENCH_RECORD_BYTES', 1024),
     cpuProfile: env['BENCH_CPU_PROF'] === '1',
+    ...(env['BENCH_BASELINE_ROOT'] ? { baselineRoot: env['BENCH_BASELINE_ROOT'] } : {}),
     ...(env['BENCH_RUNS'] ? { runs: env['BENCH_RUNS'].split(',').map((w) => w.trim().toLowerCase()).filter((w) => w !== '') } : {}),
     resultsDir: join(REPO_ROOT, 'bench', 'results'),
   };

@@ -61,6 +61,8 @@ export interface LogstreamRunOptions {
   env?: Record<string, string | undefined>;
   /** Daemons started together in the same consumer group (default 1). */
   instances?: number;
+  /** The checkout whose src/main.ts runs (default: this one); an A/B baseline is another worktree. */
+  root?: string;
   /** Polled every 20 ms until true: the first record has reached the sink (gives `startupS`).
    *  Default for the file sink: the output file is not empty; none for other sinks. */
   outputStarted?: () => boolean | Promise<boolean>;
@@ -282,7 +284,7 @@ export function outputFiles(workDir: string, name: string, instances = 1): strin
 }
 
 /** What one daemon needs; `groupId` defaults to a new group named after `name`. */
-export type DaemonOptions = Pick<LogstreamRunOptions, 'name' | 'bootstrap' | 'topic' | 'query' | 'workDir' | 'cpuProfDir' | 'sink' | 'env'> & { groupId?: string };
+export type DaemonOptions = Pick<LogstreamRunOptions, 'name' | 'bootstrap' | 'topic' | 'query' | 'workDir' | 'cpuProfDir' | 'sink' | 'env' | 'root'> & { groupId?: string };
 
 /** A running `node src/main.ts run` child (log on its stderr/stdout to `logFile`). */
 export interface LogstreamDaemon {
@@ -320,7 +322,7 @@ export async function startLogstreamDaemon(o: DaemonOptions): Promise<LogstreamD
   const nodeArgs = o.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`] : [];
   const logFd = openSync(logFile, 'w');
   const spawnedAt = performance.now();
-  const child = spawn(NODE, [...nodeArgs, 'src/main.ts', 'run'], { cwd: REPO_ROOT, env, stdio: ['ignore', logFd, logFd] });
+  const child = spawn(NODE, [...nodeArgs, 'src/main.ts', 'run'], { cwd: o.root ?? REPO_ROOT, env, stdio: ['ignore', logFd, logFd] });
   closeSync(logFd);
   let exitCode: number | null | undefined;
   let exitedAt: number | undefined;

@@ -18,23 +18,54 @@ export interface CommitSnapshot {
   readonly bytes: number;
 }
 
-interface Entry {
+/** One tracked record, in offset order. The acknowledgements point at it, so none needs a lookup. */
+class Entry {
+  readonly offset: number;
+  /** Acknowledgements still missing. */
   left: number;
   readonly size: number;
   /** Kafka timestamp (epoch ms; 0 when unknown), for the age of the oldest unacknowledged record. */
   readonly ts: number;
   /** Counted in flight (a record with obligations); a dropped record holds nothing. */
   readonly held: boolean;
+  constructor(offset: number, left: number, size: number, ts: number, held: boolean) {
+    this.offset = offset;
+    this.left = left;
+    this.size = size;
+    this.ts = ts;
+    this.held = held;
+  }
 }
+
+/** One obligation on one entry; done() counts once. */
+class EntryAck implements Ack {
+  readonly #tracker: PartitionTracker;
+  readonly #entry: Entry;
+  #used = false;
+  constructor(tracker: PartitionTracker, entry: Entry) {
+    this.#tracker = tracker;
+    this.#entry = entry;
+  }
+  done(): void {
+    if (this.#used) return;
+    this.#used = true;
+    this.#tracker.acknowledge(this.#entry);
+  }
+  get live(): boolean {
+    return !this.#tracker.closed;
+  }
+}
+
+const NO_ACKS: Ack[] = [];
 
 export class PartitionTracker {
   readonly topic: string;
   readonly partition: number;
   readonly #hooks: TrackerHooks;
-  /** Offsets in the order they were tracked (increasing; gaps allowed: compaction, control records). */
-  #queue: number[] = [];
+  /** Records in the order they were tracked (increasing offsets; gaps allowed: compaction, control
+   *  records), from #head on not yet below the watermark. */
+  #queue: Entry[] = [];
   #head = 0;
-  #entries = new Map<number, Entry>();
   #watermark: number | undefined;
   #lastTracked = -1;
   #closed = false;
@@ -56,7 +87,7 @@ export class PartitionTracker {
 
   /** Records tracked and not yet below the watermark (unacknowledged, or acknowledged behind a gap). */
   get pending(): number {
-    return this.#entries.size;
+    return this.#queue.length - this.#head;
   }
 
   /** The next offset to read after everything tracked so far, or undefined before the first record. */
@@ -79,39 +110,21 @@ export class PartitionTracker {
     if (this.#watermark === undefined) this.#watermark = offset;
     this.#lastTracked = offset;
     if (needed <= 0) {
-      if (this.#entries.size === 0) this.#watermark = offset + 1;
-      else {
-        this.#queue.push(offset);
-        this.#entries.set(offset, { left: 0, size: 0, ts, held: false });
-      }
-      return [];
+      if (this.#head === this.#queue.length) this.#watermark = offset + 1;
+      else this.#queue.push(new Entry(offset, 0, 0, ts, false));
+      return NO_ACKS;
     }
-    this.#queue.push(offset);
-    this.#entries.set(offset, { left: needed, size, ts, held: true });
-    const acks: Ack[] = [];
-    for (let i = 0; i < needed; i++) acks.push(this.#ackFor(offset));
+    const entry = new Entry(offset, needed, size, ts, true);
+    this.#queue.push(entry);
+    if (needed === 1) return [new EntryAck(this, entry)];
+    const acks: Ack[] = new Array<Ack>(needed);
+    for (let i = 0; i < needed; i++) acks[i] = new EntryAck(this, entry);
     return acks;
   }
 
-  #ackFor(offset: number): Ack {
-    let used = false;
-    const tracker = this;
-    return {
-      done(): void {
-        if (used) return;
-        used = true;
-        tracker.#ack(offset);
-      },
-      get live(): boolean {
-        return !tracker.#closed;
-      },
-    };
-  }
-
-  #ack(offset: number): void {
-    if (this.#closed) return;
-    const entry = this.#entries.get(offset);
-    if (entry === undefined || entry.left === 0) return;
+  /** One acknowledgement of `entry` (EntryAck calls it once per obligation). */
+  acknowledge(entry: Entry): void {
+    if (this.#closed || entry.left === 0) return;
     entry.left--;
     if (entry.left > 0) return;
     this.#hooks.acked?.();
@@ -121,15 +134,13 @@ export class PartitionTracker {
   #advance(): void {
     const q = this.#queue;
     while (this.#head < q.length) {
-      const o = q[this.#head]!;
-      const entry = this.#entries.get(o);
-      if (entry !== undefined && entry.left !== 0) break;
-      if (entry?.held) {
+      const entry = q[this.#head]!;
+      if (entry.left !== 0) break;
+      if (entry.held) {
         this.#doneRecords++;
         this.#doneBytes += entry.size;
       }
-      this.#entries.delete(o);
-      this.#watermark = o + 1;
+      this.#watermark = entry.offset + 1;
       this.#head++;
     }
     if (this.#head === q.length) {
@@ -144,7 +155,7 @@ export class PartitionTracker {
   /** Kafka timestamp of the oldest record still waiting for an acknowledgement, or undefined. */
   get oldestPendingTimestamp(): number | undefined {
     if (this.#head >= this.#queue.length) return undefined;
-    return this.#entries.get(this.#queue[this.#head]!)?.ts || undefined;
+    return this.#queue[this.#head]!.ts || undefined;
   }
 
   /** Taken when a commit of `committable` is sent; pass it to committed() once the commit succeeded. */
@@ -170,14 +181,14 @@ export class PartitionTracker {
     this.#closed = true;
     let records = this.#doneRecords - this.#releasedRecords;
     let bytes = this.#doneBytes - this.#releasedBytes;
-    for (const entry of this.#entries.values()) {
+    for (let i = this.#head; i < this.#queue.length; i++) {
+      const entry = this.#queue[i]!;
       if (entry.left > 0) this.#hooks.acked?.();
       if (entry.held) {
         records++;
         bytes += entry.size;
       }
     }
-    this.#entries.clear();
     this.#queue = [];
     this.#head = 0;
     if (records > 0 || bytes > 0) this.#hooks.released?.(records, bytes);

@@ -41,6 +41,7 @@ export class Pipeline implements GroupHandlers {
   readonly #o: PipelineOptions;
   readonly #log: Logger;
   readonly #trackers = new Map<string, PartitionTracker>();
+  #lastTracker: PartitionTracker | undefined;
   /** Read and not yet committed (bounds memory and the duplicates a crash can cause). */
   readonly inflight: InFlightLimit;
   /** Read and not yet acknowledged by every sink (what a drain waits for). */
@@ -99,6 +100,9 @@ export class Pipeline implements GroupHandlers {
   }
 
   #tracker(topic: string, partition: number): PartitionTracker {
+    // Consecutive records mostly come from one partition: no key string and lookup for those.
+    const last = this.#lastTracker;
+    if (last !== undefined && last.partition === partition && last.topic === topic && !last.closed) return last;
     const key = `${topic}/${partition}`;
     let t = this.#trackers.get(key);
     if (!t) {
@@ -108,6 +112,7 @@ export class Pipeline implements GroupHandlers {
       });
       this.#trackers.set(key, t);
     }
+    this.#lastTracker = t;
     return t;
   }
 
@@ -145,10 +150,10 @@ export class Pipeline implements GroupHandlers {
     }
     if (decoded.raw) counts.raw++;
     let fields = decoded.fields;
-    // A JSON object no query touched can be shipped as its original bytes (no re-serialisation).
+    // A JSON object the query did not change (`*`, or only `where` and other reads: apply() returns
+    // its input itself then) is shipped as its original bytes, without re-serialising it.
     let unchanged = !decoded.raw;
     if (!this.#o.query.isPassThrough) {
-      unchanged = false;
       let out: Record<string, unknown> | null;
       try {
         out = this.#o.query.apply(fields, meta);
@@ -163,6 +168,7 @@ export class Pipeline implements GroupHandlers {
         tracker.track(offset, 0);
         return;
       }
+      if (out !== fields) unchanged = false;
       fields = out;
     }
     const record: PipelineRecord = { meta, raw: r.value, fields, size, unchanged };
@@ -264,6 +270,7 @@ export class Pipeline implements GroupHandlers {
     const left = this.#unacked.value;
     for (const t of this.#trackers.values()) t.close();
     this.#trackers.clear();
+    this.#lastTracker = undefined;
     // Records not delivered by the deadline are not lost: uncommitted, they are read again by the
     // partitions' next owner (or this instance after the rejoin) from the last commit.
     this.#log.info({ reason, drained, leftForNextOwner: drained ? 0 : left, ms: Date.now() - started }, drained ? 'drained and committed' : 'drain deadline passed; committed what was acknowledged, the rest is read again from there');

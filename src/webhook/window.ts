@@ -106,10 +106,11 @@ export function processMessage(query: CompiledQuery, topic: string, partition: n
   let fields = decoded.fields;
   let unchanged = !decoded.raw;
   if (!query.isPassThrough) {
-    unchanged = false;
     try {
       const out = query.apply(fields, meta);
       if (out === null) return { kind: 'filtered' };
+      // A query that only read the record (where) leaves it as its original bytes.
+      if (out !== fields) unchanged = false;
       fields = out;
     } catch (err) {
       const e = err as { code?: string; message?: string };

@@ -195,6 +195,18 @@ describe('Pipeline', () => {
     expect(await sample(t.metrics, 'receivedEvents', { route: ROUTE, topic: TOPIC })).toBe(4);
   });
 
+  it('a record the query only read keeps its original bytes (unchanged); one it wrote to does not', async () => {
+    const read = setup({ query: "* | where severity = 'high'" });
+    read.send('{"severity": "high"}');
+    const written = setup({ query: "* | extend seen = 'yes'" });
+    written.send('{"severity": "high"}');
+    await Promise.all([read.idle(), written.idle()]);
+    const [kept] = read.sinks.file!.received;
+    expect(kept).toMatchObject({ unchanged: true, fields: { severity: 'high' } });
+    expect(kept!.raw!.toString()).toBe('{"severity": "high"}');
+    expect(written.sinks.file!.received[0]).toMatchObject({ unchanged: false, fields: { severity: 'high', seen: 'yes' } });
+  });
+
   it('a query runtime error is dead-lettered at stage query and committed only after the dead-letter write', async () => {
     const sink = new MemorySink();
     const t = setup({ sinks: { siem: sink }, query: '* | extend bytes = cast(kb as bigint) * 1024', holdDeadLetters: true });

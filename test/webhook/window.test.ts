@@ -38,6 +38,15 @@ describe('processMessage', () => {
     expect(processMessage(q, 't', 0, msg('{"a": 1}'))).toEqual({ kind: 'line', line: Buffer.from('{"a": 1}') });
     expect(processMessage(q, 't', 0, msg('plain text'))).toEqual({ kind: 'line', line: Buffer.from('{"_raw":"plain text"}') });
   });
+  it('a query that only filters ships the kept records as their original bytes; one that writes re-encodes', () => {
+    const filter = compileQuery("* | where sev = 'high'");
+    expect(processMessage(filter, 't', 0, msg('{"sev": "high",  "n": 1}'))).toEqual({ kind: 'line', line: Buffer.from('{"sev": "high",  "n": 1}') });
+    const write = compileQuery("* | where sev = 'high' | extend n = '2'");
+    expect(processMessage(write, 't', 0, msg('{"sev": "high",  "n": 1}'))).toEqual({ kind: 'line', line: Buffer.from('{"sev":"high","n":"2"}') });
+    // a step that finds nothing to change (no match) leaves the bytes as they were
+    const parse = compileQuery("* | parse-regexp msg, '(\\d+)' as num");
+    expect(processMessage(parse, 't', 0, msg('{"msg": "none"}'))).toEqual({ kind: 'line', line: Buffer.from('{"msg": "none"}') });
+  });
   it('dead-letters what cannot be returned', () => {
     const q = compileQuery('*');
     expect(processMessage(q, 't', 0, msg(Buffer.from([0xff, 0xfe])))).toMatchObject({ kind: 'dead-letter', code: 'INVALID_UTF8', stage: 'webhook' });

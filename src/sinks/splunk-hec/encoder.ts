@@ -64,8 +64,33 @@ export function encodeHecEvent(record: PipelineRecord, cfg: HecEncodeConfig): Bu
   if (index !== undefined) envelope.index = index;
   const fields = indexedFields(record, cfg);
   if (fields) envelope.fields = fields;
+  if (shipsRaw(record)) return withRawEvent(JSON.stringify(envelope), record.raw);
   envelope.event = eventOf(record);
   return Buffer.from(JSON.stringify(envelope), 'utf8');
+}
+
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+const EVENT_KEY = ',"event":';
+
+/** A JSON object no query changed is the event as its original bytes (a record that is only
+ *  {"_raw": text} is the exception: its event is the text). */
+function shipsRaw(record: PipelineRecord): record is PipelineRecord & { raw: Buffer } {
+  if (!record.unchanged || record.raw === null || record.raw[0] !== OPEN_BRACE) return false;
+  const f = record.fields;
+  return typeof f._raw !== 'string' || Object.keys(f).length !== 1;
+}
+
+/** `{…envelope…,"event":<raw>}` in one buffer: the envelope's JSON with the record's bytes spliced in
+ *  as the last member, instead of parsing them and serialising them again. */
+function withRawEvent(envelopeJson: string, raw: Buffer): Buffer {
+  const head = Buffer.byteLength(envelopeJson, 'utf8') - 1; // without the closing brace
+  const out = Buffer.allocUnsafe(head + EVENT_KEY.length + raw.length + 1);
+  out.write(envelopeJson, 0, head, 'utf8');
+  out.write(EVENT_KEY, head, 'latin1');
+  raw.copy(out, head + EVENT_KEY.length);
+  out[out.length - 1] = CLOSE_BRACE;
+  return out;
 }
 
 /** For the raw endpoint, records with different metadata go to different requests: the key is the

@@ -57,7 +57,7 @@ interface OwnedPartition {
   /** Paused for backpressure (until resumeAll). */
   paused: boolean;
   /** The record at `offset` waits for its decode; `result` once it is there. */
-  decoding: { offset: bigint; result?: Decoded } | undefined;
+  decoding: { offset: number; result?: Decoded } | undefined;
 }
 
 export class PlatformaticGroupConsumer implements GroupConsumer {
@@ -308,17 +308,21 @@ export class PlatformaticGroupConsumer implements GroupConsumer {
       const buf = p.buffered;
       const waiting = p.decoding !== undefined && p.decoding.result === undefined;
       if (!buf || waiting) continue;
-      let next = p.next!;
+      // Offsets and timestamps as numbers (exact below 2^53): no BigInt arithmetic per record.
+      const before = Number(p.next!);
+      let next = before;
       let stoppedForRoom = false;
       scan: for (; buf.batch < buf.batches.length; buf.batch++, buf.record = 0) {
         const batch = buf.batches[buf.batch]!;
+        const base = Number(batch.firstOffset);
         if (batch.attributes & IS_CONTROL) {
-          next = batch.firstOffset + BigInt(batch.lastOffsetDelta) + 1n;
+          next = base + batch.lastOffsetDelta + 1;
           continue;
         }
+        const baseTimestamp = Number(batch.firstTimestamp);
         for (; buf.record < batch.records.length; buf.record++) {
           const r = batch.records[buf.record]!;
-          const offset = batch.firstOffset + BigInt(r.offsetDelta);
+          const offset = base + r.offsetDelta;
           if (offset < next) continue;
           if (!this.#accepting) break scan;
           // waitForRoom() answering true let one record in (its rate-limit token is taken).
@@ -327,7 +331,7 @@ export class PlatformaticGroupConsumer implements GroupConsumer {
             stoppedForRoom = true;
             break scan;
           }
-          const meta = recordMeta(p.topic, p.partition, offset, batch.firstTimestamp + r.timestampDelta, r);
+          const meta = recordMeta(p.topic, p.partition, offset, baseTimestamp + Number(r.timestampDelta), r);
           let decoded: Decoded | Promise<Decoded>;
           if (p.decoding?.offset === offset && p.decoding.result !== undefined) {
             decoded = p.decoding.result;
@@ -338,24 +342,24 @@ export class PlatformaticGroupConsumer implements GroupConsumer {
             break scan;
           }
           handlers.onRecord({ meta, value: r.value, size: r.value?.length ?? 0, decoded });
-          next = offset + 1n;
+          next = offset + 1;
         }
         // A batch may end with offsets no record has (compaction, transaction markers).
-        const end = batch.firstOffset + BigInt(batch.lastOffsetDelta) + 1n;
+        const end = base + batch.lastOffsetDelta + 1;
         if (end > next) next = end;
       }
-      const advanced = next !== p.next;
-      p.next = next;
+      const advanced = next !== before;
+      if (advanced) p.next = BigInt(next);
       if (buf.batch >= buf.batches.length) p.buffered = undefined;
-      if (advanced) handlers.onProgress?.(p.topic, p.partition, String(buf.highWatermark), Number(next));
+      if (advanced) handlers.onProgress?.(p.topic, p.partition, String(buf.highWatermark), next);
       if (stoppedForRoom) return true;
     }
     return false;
   }
 
   /** Holds a partition at `offset` until the decode settles; other partitions go on meanwhile. */
-  #waitForDecode(p: OwnedPartition, offset: bigint, pending: Promise<Decoded>): void {
-    const entry: { offset: bigint; result?: Decoded } = { offset };
+  #waitForDecode(p: OwnedPartition, offset: number, pending: Promise<Decoded>): void {
+    const entry: { offset: number; result?: Decoded } = { offset };
     p.decoding = entry;
     pending
       .catch((err: unknown): Decoded => ({ ok: false, code: 'DECODE_FAILED', message: String((err as Error)?.message ?? err) }))
@@ -567,10 +571,13 @@ export class PlatformaticGroupConsumer implements GroupConsumer {
   }
 }
 
-function recordMeta(topic: string, partition: number, offset: bigint, timestamp: bigint, r: KafkaRecord): RecordMeta {
+function recordMeta(topic: string, partition: number, offset: number, timestamp: number, r: KafkaRecord): RecordMeta {
   const headers: Record<string, string> = {};
-  for (const [k, v] of r.headers) if (k !== null && v !== null) headers[k.toString('utf8')] = v.toString('utf8');
-  return { topic, partition, offset: String(offset), timestamp: Number(timestamp), key: r.key === null ? null : r.key.toString('utf8'), headers };
+  for (let i = 0; i < r.headers.length; i++) {
+    const [k, v] = r.headers[i]!;
+    if (k !== null && v !== null) headers[k.toString('utf8')] = v.toString('utf8');
+  }
+  return { topic, partition, offset: String(offset), timestamp, key: r.key === null ? null : r.key.toString('utf8'), headers };
 }
 
 /** retention.ms of each topic (-1: unlimited). */

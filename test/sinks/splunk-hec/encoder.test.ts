@@ -16,6 +16,19 @@ describe('HEC encoder', () => {
     expect(encodeHecEvent(rec({ a: 1 }), base).toString()).toBe('{"time":1700000000.123,"sourcetype":"_json","event":{"a":1}}');
   });
 
+  it('an unchanged JSON record is the event as its original bytes, spliced after the envelope', () => {
+    const raw = Buffer.from('{"b": 2,\n "a": "é"}');
+    const unchanged = { ...rec({ b: 2, a: 'é' }), raw, unchanged: true };
+    const cfg: HecEncodeConfig = { ...base, host: { constant: 'hôte', field: undefined }, fields: [{ name: 'a', path: 'a' }] };
+    const out = encodeHecEvent(unchanged, cfg).toString();
+    expect(out).toBe('{"time":1700000000.123,"host":"hôte","sourcetype":"_json","fields":{"a":"é"},"event":{"b": 2,\n "a": "é"}}');
+    expect(JSON.parse(out).event).toEqual({ b: 2, a: 'é' });
+    // changed by a query, not an object, or a record that is only {"_raw": text}: serialised from the fields
+    expect(encodeHecEvent({ ...unchanged, unchanged: false, fields: { b: 3 } }, base).toString()).toBe('{"time":1700000000.123,"sourcetype":"_json","event":{"b":3}}');
+    const onlyRaw = Buffer.from('{"_raw":"text"}');
+    expect(encodeHecEvent({ ...rec({ _raw: 'text' }), raw: onlyRaw, unchanged: true }, base).toString()).toBe('{"time":1700000000.123,"sourcetype":"_json","event":"text"}');
+  });
+
   it('maps metadata from record fields with constants as defaults, and indexed fields', () => {
     const cfg: HecEncodeConfig = {
       ...base,
