@@ -181,7 +181,7 @@ export async function runKillBench(opts: { ratePerSec: number; intervals: string
   const rows: KillRow[] = [];
   try {
     broker = await startBroker({ heapMb: 1024 });
-    const kafka = connectKafka({ brokers: [broker.bootstrap], clientId: 'bench-kill', logger: createLogger({ level: 'silent' }) });
+    const kafka = await connectKafka({ brokers: [broker.bootstrap], clientId: 'bench-kill', logger: createLogger({ level: 'silent' }) });
     const admin = kafka.admin();
     try {
       // An unmeasured first run: the broker's JIT warm-up would otherwise be charged to the first row.

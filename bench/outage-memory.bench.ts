@@ -236,7 +236,7 @@ export async function runOutageBench(opts: OutageOptions): Promise<OutageResult>
 
     const make = makeRecordFactory(opts.recordBytes, 7);
     const pool = Array.from({ length: RECORD_POOL }, (_, i) => make(i).line);
-    const kafka = connectKafka({ brokers: [broker.bootstrap], clientId: 'bench-outage', logger: createLogger({ level: 'silent' }) });
+    const kafka = await connectKafka({ brokers: [broker.bootstrap], clientId: 'bench-outage', logger: createLogger({ level: 'silent' }) });
     const producer = kafka.producer();
     await producer.connect();
     kafkaClients.push(producer);

@@ -84,7 +84,7 @@ export async function runRollingRestartBench(opts: { ratePerSec: number; variant
   const problems: string[] = [];
   try {
     broker = await startBroker({ heapMb: 1024 });
-    const kafka = connectKafka({ brokers: [broker.bootstrap], clientId: 'bench-rolling', logger: createLogger({ level: 'silent' }) });
+    const kafka = await connectKafka({ brokers: [broker.bootstrap], clientId: 'bench-rolling', logger: createLogger({ level: 'silent' }) });
     const admin = kafka.admin();
     const topic = 'bench-rolling';
     await retryKafka(() => admin.createTopic({ topic, partitions: PARTITIONS }));

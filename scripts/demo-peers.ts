@@ -91,7 +91,7 @@ export async function connectDemoKafka(bootstrap: string, logFile: string): Prom
   const fd = openSync(logFile, 'w');
   let closed = false; // the client may still log after close(): those lines are dropped
   const logger = createLogger({ name: 'demo', level: 'warn', destination: { write: (line: string) => void (closed || writeSync(fd, line)) } });
-  const kafka = connectKafka({ brokers: [bootstrap], clientId: 'logstream-demo', logger });
+  const kafka = await connectKafka({ brokers: [bootstrap], clientId: 'logstream-demo', logger });
   const admin = kafka.admin();
   await admin.listTopics(); // connects now: a broker that does not answer fails here
   const producers = new Set<KafkaProducer>();

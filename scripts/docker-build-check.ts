@@ -484,7 +484,7 @@ export async function check(opts: { dockerfile?: string; keep?: boolean } = {}):
     const { connectKafka } = await import('../src/source/kafka/connect.ts');
     const { createLogger } = await import('../src/telemetry/logger.ts');
     await step(`create topic ${topic} on ${bootstrap} and produce 3 records`, async () => {
-      const kafka = connectKafka({ clientId: 'docker-check', brokers: [bootstrap!], logger: createLogger({ level: 'silent' }) });
+      const kafka = await connectKafka({ clientId: 'docker-check', brokers: [bootstrap!], logger: createLogger({ level: 'silent' }) });
       const admin = kafka.admin();
       await admin.createTopic({ topic, partitions: 1, replicationFactor: 1 });
       await admin.close();

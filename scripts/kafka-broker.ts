@@ -341,7 +341,7 @@ async function waitUntilReady(
   while (Date.now() < deadline) {
     if (hasExited()) throw new Error('exited');
     // A listTopics answer proves the broker answers metadata requests.
-    const admin = connectKafka({ brokers: [bootstrap], clientId: 'logstream-broker-probe', connectionTimeoutMs: 1000, retries: 0, logger: quiet }).admin();
+    const admin = (await connectKafka({ brokers: [bootstrap], clientId: 'logstream-broker-probe', connectionTimeoutMs: 1000, retries: 0, logger: quiet })).admin();
     try {
       await admin.listTopics();
       return;

@@ -9,7 +9,6 @@ import { DeadLetterQueue } from './delivery/dead-letter.ts';
 import { HttpServer, type Readiness } from './http/server.ts';
 import { compileRouteQuery, Route, type RouteStatus } from './pipeline/route.ts';
 import { compileQuery } from './query/index.ts';
-import { connectKafka } from './source/kafka/connect.ts';
 import { ControlTopic } from './source/kafka/control-topic.ts';
 import { KafkaDeadLetterPublisher } from './source/kafka/dead-letter-publisher.ts';
 import type { KafkaClient } from './source/kafka/interface.ts';
@@ -36,14 +35,15 @@ export class App {
   #started = false;
   httpPort = 0;
 
-  constructor(cfg: AppConfig, logger: Logger) {
+  /** `kafka`: the client of cfg.kafka (connectKafkaFor), made by the caller because loading it is asynchronous. */
+  constructor(cfg: AppConfig, logger: Logger, kafka: KafkaClient) {
     this.#cfg = cfg;
     this.#log = logger;
     // Every query compiles before any I/O (QueryError with line and column, and the route's name).
     const queries = cfg.routes.map((r) => compileRouteQuery(r, cfg.routed));
     const webhookQuery = compileQuery(cfg.query);
     this.metrics = createMetrics();
-    this.#kafka = connectKafka({ brokers: cfg.kafka.brokers, clientId: cfg.kafka.clientId, client: cfg.kafka.client, connectionTimeoutMs: cfg.kafka.connectionTimeoutMs, security: cfg.kafka.security, logger });
+    this.#kafka = kafka;
     const publisher = (topic: string): KafkaDeadLetterPublisher => {
       let p = this.#dlqPublishers.get(topic);
       if (!p) {

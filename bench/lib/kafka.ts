@@ -15,7 +15,7 @@ export interface BenchAdmin {
 }
 
 export async function connectAdmin(bootstrap: string): Promise<BenchAdmin> {
-  const admin = connectKafka({ brokers: [bootstrap], clientId: 'logstream-bench', logger: createLogger({ level: 'silent' }) }).admin();
+  const admin = (await connectKafka({ brokers: [bootstrap], clientId: 'logstream-bench', logger: createLogger({ level: 'silent' }) })).admin();
   await admin.listTopics(); // connects now: a broker that does not answer fails here
   return {
     async createTopic(topic, partitions) {

@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError } from '../core/errors.ts';
 import { parseDurationMs } from '../config/vars.ts';
 import { parseKafkaConfig, parseStartPosition, type StartPosition } from '../source/kafka/config.ts';
-import { connectKafka } from '../source/kafka/connect.ts';
+import { connectKafkaFor } from '../source/kafka/connect.ts';
 import type { KafkaAdmin } from '../source/kafka/interface.ts';
 import { groupState, retryKafka } from '../source/kafka/group-admin.ts';
 import { createLogger } from '../telemetry/logger.ts';
@@ -48,7 +48,7 @@ export async function resetOffsetsCommand(args: string[], env: NodeJS.ProcessEnv
   const topics = values.topic ?? cfg.topics;
   if (topics.length === 0) throw new ConfigError(['KAFKA_TOPICS: is required (or give --topic) to know which topics to reset']);
   const logger = createLogger({ level: 'warn', name: 'logstream' });
-  const kafka = connectKafka({ brokers: cfg.brokers, clientId: cfg.clientId, client: cfg.client, connectionTimeoutMs: cfg.connectionTimeoutMs, security: cfg.security, logger });
+  const kafka = await connectKafkaFor(cfg, logger);
   const admin = kafka.admin();
   try {
     const g = await groupState(admin, group);

@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import { loadRouteKafka } from '../app-config.ts';
 import { parseDurationMs } from '../config/vars.ts';
-import { connectKafka } from '../source/kafka/connect.ts';
+import { connectKafkaFor } from '../source/kafka/connect.ts';
 import { ControlTopic } from '../source/kafka/control-topic.ts';
 import { groupLag, groupState, waitForEmptyGroup } from '../source/kafka/group-admin.ts';
 import type { KafkaAdmin, KafkaClient } from '../source/kafka/interface.ts';
@@ -32,7 +32,7 @@ export interface RouteControlSession {
 export async function openControl(env: NodeJS.ProcessEnv): Promise<RouteControlSession> {
   const cfg = loadRouteKafka(env); // ConfigError → exit 2 naming the variable
   const logger = createLogger({ level: 'warn', name: 'logstream' });
-  const kafka = connectKafka({ brokers: cfg.kafka.brokers, clientId: cfg.kafka.clientId, client: cfg.kafka.client, connectionTimeoutMs: cfg.kafka.connectionTimeoutMs, security: cfg.kafka.security, logger });
+  const kafka = await connectKafkaFor(cfg.kafka, logger);
   const control = new ControlTopic(kafka, cfg.kafka.controlTopic, logger);
   const admin = kafka.admin();
   try {

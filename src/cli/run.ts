@@ -3,13 +3,14 @@
 import { App } from '../app.ts';
 import { loadConfig } from '../app-config.ts';
 import { oneLine } from '../core/errors.ts';
+import { connectKafkaFor } from '../source/kafka/connect.ts';
 import { createLogger } from '../telemetry/logger.ts';
 
 export async function runCommand(env: NodeJS.ProcessEnv): Promise<void> {
   const cfg = loadConfig(env);
   const logger = createLogger({ level: cfg.logLevel, name: 'logstream' });
   const log = cfg.instanceId ? logger.child({ instance: cfg.instanceId }) : logger;
-  const app = new App(cfg, log);
+  const app = new App(cfg, log, await connectKafkaFor(cfg.kafka, log));
 
   let exiting = false;
   const exit = (code: number): void => {

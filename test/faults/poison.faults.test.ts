@@ -37,7 +37,7 @@ function poisons(run: string): Poison[] {
 describe('poison input, 3 instances, all sinks', () => {
   it('each poison record is shipped or dead-lettered for every sink, none lost, no crash; good records exactly once', async () => {
     const run = await FaultRun.start({ scenario: 'poison input', peers: fault(), sinks: ALL_SINKS, topicConfig: { 'max.message.bytes': String(16 * MiB) } });
-    const kafka = connectKafka({ brokers: [run.o.bootstrap], clientId: 'poison', connectionTimeoutMs: 1000, retries: 5, logger: createLogger({ level: 'silent' }) });
+    const kafka = await connectKafka({ brokers: [run.o.bootstrap], clientId: 'poison', connectionTimeoutMs: 1000, retries: 5, logger: createLogger({ level: 'silent' }) });
     const producer = kafka.producer();
     const bad = poisons(run.run);
     try {

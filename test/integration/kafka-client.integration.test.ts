@@ -10,9 +10,10 @@ import { createLogger } from '../../src/telemetry/logger.ts';
 import { kafkaBootstrap, uniqueName } from '../support/kafka.ts';
 
 const logger = createLogger({ level: 'silent' });
-const ADAPTERS: Array<[string, (bootstrap: string) => KafkaClient]> = [
-  ['kafkajs', (b) => connectKafka({ brokers: [b], clientId: 'contract', logger })],
-  ['platformatic', (b) => connectKafka({ brokers: [b], clientId: 'contract', logger, client: 'platformatic' })],
+const bootstrap = kafkaBootstrap();
+const ADAPTERS: Array<[string, KafkaClient]> = [
+  ['kafkajs', await connectKafka({ brokers: [bootstrap], clientId: 'contract', logger })],
+  ['platformatic', await connectKafka({ brokers: [bootstrap], clientId: 'contract', logger, client: 'platformatic' })],
 ];
 
 const cleanups: Array<() => Promise<unknown>> = [];
@@ -42,9 +43,7 @@ function collecting(records: SourceRecord[], joined: { count: number }): GroupHa
   };
 }
 
-describe.each(ADAPTERS)('Kafka client contract: %s (real broker)', (_name, connect) => {
-  const bootstrap = kafkaBootstrap();
-  const kafka = connect(bootstrap);
+describe.each(ADAPTERS)('Kafka client contract: %s (real broker)', (_name, kafka) => {
 
   /** A new 2-partition topic, an admin and a connected producer (closed after the suite). */
   async function topicWithProducer(prefix: string) {

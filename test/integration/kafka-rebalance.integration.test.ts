@@ -13,8 +13,8 @@ import { kafkaBootstrap, uniqueName } from '../support/kafka.ts';
 const logger = createLogger({ level: 'silent' });
 const bootstrap = kafkaBootstrap();
 const clients = {
-  kafkajs: connectKafka({ brokers: [bootstrap], clientId: 'rebalance', logger, client: 'kafkajs' }),
-  platformatic: connectKafka({ brokers: [bootstrap], clientId: 'rebalance', logger, client: 'platformatic' }),
+  kafkajs: await connectKafka({ brokers: [bootstrap], clientId: 'rebalance', logger, client: 'kafkajs' }),
+  platformatic: await connectKafka({ brokers: [bootstrap], clientId: 'rebalance', logger, client: 'platformatic' }),
 };
 const cleanups: Array<() => Promise<unknown>> = [];
 afterAll(async () => {

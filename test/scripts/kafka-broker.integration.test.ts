@@ -38,7 +38,7 @@ function portIsClosed(port: number): Promise<boolean> {
 /** Consumes with consumer group `groupId` until `count` records arrived; commits explicitly per batch. */
 async function consumeAndCommit(bootstrap: string, groupId: string, topic: string, count: number): Promise<number[]> {
   const logger = createLogger({ level: 'silent' });
-  const kafka = connectKafka({ brokers: [bootstrap], clientId: 'kafka-broker-it', connectionTimeoutMs: 1000, retries: 5, logger });
+  const kafka = await connectKafka({ brokers: [bootstrap], clientId: 'kafka-broker-it', connectionTimeoutMs: 1000, retries: 5, logger });
   // Fetches wait up to 5 s; the session is short so a broker restart is noticed soon.
   const cfg = { ...parseKafkaConfig({ KAFKA_BROKERS: bootstrap, KAFKA_TOPICS: topic, KAFKA_GROUP_ID: groupId, KAFKA_FETCH_MAX_WAIT: '5s' }), sessionTimeoutMs: 10_000, heartbeatIntervalMs: 1000, rebalanceTimeoutMs: 10_000 };
   const consumer = kafka.groupConsumer(cfg, logger);

@@ -41,7 +41,7 @@ const TEST_CLIENT = process.env['LOGSTREAM_TEST_KAFKA_CLIENT'] === 'platformatic
 
 /** A client of the test broker: 3 s connection timeout, 5 retries inside the client (backing off from
  *  300 ms, doubling). Each helper call makes its own and closes what it opened. */
-function client(bootstrap: string, clientId = 'logstream-test'): KafkaClient {
+async function client(bootstrap: string, clientId = 'logstream-test'): Promise<KafkaClient> {
   return connectKafka({ brokers: bootstrap.split(','), clientId, client: TEST_CLIENT, connectionTimeoutMs: 3000, retries: 5, logger: quiet });
 }
 
@@ -57,7 +57,7 @@ export function uniqueName(prefix: string): string {
 
 /** Creates `topic` (if missing) and waits until every partition has a leader. */
 export async function createTopic(bootstrap: string, topic: string, partitions: number, configs: Record<string, string> = {}): Promise<void> {
-  const admin = client(bootstrap).admin();
+  const admin = (await client(bootstrap)).admin();
   try {
     // Waits for the leaders of a topic it creates; false when the topic already existed (checked below).
     // A retried attempt whose first try created the topic sees it exist.
@@ -92,7 +92,7 @@ export async function produceJson(
   opts: { batchSize?: number } = {},
 ): Promise<void> {
   const batchSize = Math.max(1, opts.batchSize ?? 1000);
-  const producer = client(bootstrap).producer();
+  const producer = (await client(bootstrap)).producer();
   await producer.connect();
   try {
     for (let i = 0; i < records.length; i += batchSize) {
@@ -150,7 +150,7 @@ export async function readTopic(
   const out: ReadRecord[] = [];
   const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
   const left = (): number => Math.max(1, deadline - Date.now());
-  const kafka = client(bootstrap);
+  const kafka = await client(bootstrap);
   const reader = kafka.reader();
   try {
     await retryKafka(() => reader.connect(), left());
@@ -187,7 +187,7 @@ export async function readTopic(
 
 /** Committed offsets of `groupId` on `topic` (partitions without a commit are left out). */
 export async function committedOffsets(bootstrap: string, groupId: string, topic: string): Promise<Map<number, bigint>> {
-  const admin = client(bootstrap).admin();
+  const admin = (await client(bootstrap)).admin();
   try {
     // A broker that just restarted answers COORDINATOR_LOAD_IN_PROGRESS for a while: retried.
     const res = await retryKafka(() => admin.committed(groupId, topic));
@@ -200,7 +200,7 @@ export async function committedOffsets(bootstrap: string, groupId: string, topic
 /** Deletes the records of each partition below `before` (the partition's log start moves there), as
  *  retention does to a topic a stalled consumer has not read. */
 export async function deleteRecordsBefore(bootstrap: string, topic: string, before: Map<number, number>): Promise<void> {
-  const admin = client(bootstrap).admin();
+  const admin = (await client(bootstrap)).admin();
   try {
     await retryKafka(() => admin.deleteRecords(topic, [...before].map(([partition, offset]) => ({ partition, offset }))));
   } finally {
@@ -211,7 +211,7 @@ export async function deleteRecordsBefore(bootstrap: string, topic: string, befo
 /** One end of every partition of `topic`: `low`, the log start (the first offset still held), or
  *  `high`, the high watermark (the next offset to be written). */
 async function partitionOffsets(bootstrap: string, topic: string, end: 'low' | 'high'): Promise<Map<number, bigint>> {
-  const admin = client(bootstrap).admin();
+  const admin = (await client(bootstrap)).admin();
   try {
     const res = await retryKafka(() => admin.offsets(topic));
     return new Map(res.map((p) => [p.partition, BigInt(p[end])]));

@@ -28,7 +28,7 @@ export interface LoadOptions {
 
 export class Load {
   readonly #o: LoadOptions;
-  readonly #producer: KafkaProducer;
+  #producer: KafkaProducer | undefined;
   #next = 0;
   #rate: number;
   #connected = false;
@@ -41,10 +41,6 @@ export class Load {
   constructor(o: LoadOptions) {
     this.#o = o;
     this.#rate = o.ratePerSec;
-    // 3 retries inside the client, then the send fails and #send counts it and tries again. Idempotent
-    // (one request in flight): the client's own retries do not duplicate; a failed send retried here may.
-    const kafka = connectKafka({ brokers: [o.bootstrap], clientId: `fault-load-${o.run}`, connectionTimeoutMs: 1000, retries: 3, logger: createLogger({ level: 'silent' }) });
-    this.#producer = kafka.producer({ idempotent: true, retries: 3 });
   }
 
   /** Records produced (acknowledged by the broker) so far; ids are 0…produced-1. */
@@ -62,6 +58,12 @@ export class Load {
 
   async #connect(): Promise<void> {
     if (this.#connected) return;
+    // 3 retries inside the client, then the send fails and #send counts it and tries again. Idempotent
+    // (one request in flight): the client's own retries do not duplicate; a failed send retried here may.
+    if (!this.#producer) {
+      const kafka = await connectKafka({ brokers: [this.#o.bootstrap], clientId: `fault-load-${this.#o.run}`, connectionTimeoutMs: 1000, retries: 3, logger: createLogger({ level: 'silent' }) });
+      this.#producer = kafka.producer({ idempotent: true, retries: 3 });
+    }
     await this.#producer.connect();
     this.#connected = true;
   }
@@ -78,7 +80,7 @@ export class Load {
     const messages = records.map((r) => ({ partition: r.partition!, value: JSON.stringify(r.value) }));
     for (;;) {
       try {
-        await this.#producer.send(this.#o.topic, messages, { acks: -1 });
+        await this.#producer!.send(this.#o.topic, messages, { acks: -1 });
         this.#next += n;
         return;
       } catch (err) {
@@ -108,7 +110,7 @@ export class Load {
   async stop(): Promise<number> {
     this.#running = false;
     await this.#loop;
-    if (this.#connected) await this.#producer.disconnect();
+    if (this.#connected) await this.#producer!.disconnect();
     this.#connected = false;
     return this.#next;
   }
