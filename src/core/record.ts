@@ -33,3 +33,24 @@ export interface PipelineRecord {
    *  encoder may ship `raw` as is. */
   readonly unchanged: boolean;
 }
+
+/**
+ * A record shipped as its original bytes, a JSON object validated but not parsed (a route whose query
+ * only filters): `fields` is parsed the first time a sink asks for it (HEC indexed fields, an S3 key
+ * field, a syslog template), never for a sink that ships the bytes.
+ */
+export class JsonBytesRecord implements PipelineRecord {
+  readonly meta: RecordMeta;
+  readonly raw: Buffer;
+  readonly size: number;
+  readonly unchanged = true;
+  #fields: Fields | undefined;
+  constructor(meta: RecordMeta, raw: Buffer, size: number) {
+    this.meta = meta;
+    this.raw = raw;
+    this.size = size;
+  }
+  get fields(): Fields {
+    return (this.#fields ??= JSON.parse(this.raw.toString('utf8')) as Fields);
+  }
+}

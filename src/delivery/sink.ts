@@ -45,6 +45,12 @@ export interface Sink {
    * ~100 MiB are accumulated for the next write"). False (default): sealed on time, queued behind.
    */
   readonly accumulateWhileBusy?: boolean;
+  /**
+   * True when encode(), batchKey() and send() never read the fields of an unchanged record (they ship
+   * its bytes). A route whose sinks all do so validates its JSON records without parsing them, when its
+   * query only filters; a sink that reads fields would make every record parsed twice.
+   */
+  readonly shipsBytes?: boolean;
   /** Sends one batch. Throw a DeliveryError (or any error: treated as retriable) when nothing was delivered. */
   send(batch: Batch, signal: AbortSignal): Promise<SendResult | void>;
   /** I/O that must succeed before consuming starts (open files, connect, test writes). */

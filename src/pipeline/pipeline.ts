@@ -2,7 +2,7 @@
 // acknowledgement per sink tracked per offset. Implements the source's handlers: backpressure (the
 // route's in-flight share and rate limit), drain before rejoin, offsets lost to retention.
 import { oneLine } from '../core/errors.ts';
-import type { Ack, PipelineRecord } from '../core/record.ts';
+import { JsonBytesRecord, type Ack, type PipelineRecord } from '../core/record.ts';
 import { PartitionTracker } from '../checkpoint/offset-tracker.ts';
 import { Committer } from '../checkpoint/committer.ts';
 import { REPLAY_ROUTE_HEADER, REPLAY_SINK_HEADER, type DeadLetterQueue } from '../delivery/dead-letter.ts';
@@ -171,7 +171,8 @@ export class Pipeline implements GroupHandlers {
       if (out !== fields) unchanged = false;
       fields = out;
     }
-    const record: PipelineRecord = { meta, raw: r.value, fields, size, unchanged };
+    // A filter-only route's record was validated, not parsed: its fields are parsed if a sink asks.
+    const record: PipelineRecord = decoded.partial ? new JsonBytesRecord(meta, r.value!, size) : { meta, raw: r.value, fields, size, unchanged };
     let runners = this.#o.runners;
     const replaySink = replayFor === undefined ? undefined : meta.headers[REPLAY_SINK_HEADER];
     if (replaySink !== undefined && runners.some((r) => r.name === replaySink)) runners = runners.filter((r) => r.name === replaySink);

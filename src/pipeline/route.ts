@@ -8,6 +8,7 @@ import { oneLine } from '../core/errors.ts';
 import { DeadLetterQueue, type DeadLetterPublisher } from '../delivery/dead-letter.ts';
 import { SinkRunner } from '../delivery/sink-runner.ts';
 import { compileQuery, QueryError, type CompiledQuery } from '../query/index.ts';
+import { decoderFor, jsonDecoder } from '../source/kafka/decode.ts';
 import type { Sink } from '../delivery/sink.ts';
 import type { GroupConsumer, KafkaClient } from '../source/kafka/interface.ts';
 import type { Logger } from '../telemetry/logger.ts';
@@ -121,7 +122,10 @@ export class Route {
   }
 
   async #consume(): Promise<void> {
-    const source = this.#d.kafka.groupConsumer(this.cfg.kafka, this.#log);
+    // A query that only filters, in front of sinks that ship records as their bytes, reads the records
+    // without parsing them whole (decoderFor); otherwise every record is parsed once, up front.
+    const decoder = this.#sinks.every(({ sink }) => sink.shipsBytes) ? decoderFor(this.#query) : jsonDecoder;
+    const source = this.#d.kafka.groupConsumer(this.cfg.kafka, this.#log, decoder);
     const pipeline = new Pipeline({
       route: this.name,
       source,

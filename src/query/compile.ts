@@ -114,7 +114,18 @@ export function compileQuery(text: string, options?: CompileOptions): CompiledQu
   const steps = statement.instructions.map((ins) => compileInstruction(text, ins));
   const isPassThrough = steps.length === 0;
   const apply = isPassThrough ? (record: Rec) => record : pipeline(steps);
-  return { text, isPassThrough, apply };
+  return { text, isPassThrough, filterFields: filterFields(text, statement.instructions, envOf(options)), apply };
+}
+
+/** The top-level fields a filter-only query reads (conditions read fields only through field
+ *  references: functions get evaluated arguments, never the record); undefined when it writes. */
+function filterFields(text: string, instructions: readonly Instruction[], env: FunctionEnv): string[] | undefined {
+  const names = new Set<string>();
+  for (const ins of instructions) {
+    if (ins.kind !== 'where') return undefined;
+    checkExpr({ text, env, onField: (e) => void names.add(e.field.path[0] as string) }, ins.cond);
+  }
+  return [...names];
 }
 
 /**

@@ -14,6 +14,9 @@ export interface CompiledQuery {
   readonly text: string;
   /** True for `*` alone (lets the pipeline skip work). */
   readonly isPassThrough: boolean;
+  /** When the query only filters (`*`, or nothing but `where`), the top-level fields its conditions
+   *  read ([] for `*`): apply() needs no other field, and returns its input or null. Else undefined. */
+  readonly filterFields: readonly string[] | undefined;
   /**
    * Returns the output record or null when dropped by `where`. Never mutates
    * `record` (nor objects nested in it): the result is `record` itself when

@@ -3,24 +3,26 @@
 // not part of this unit: the integration tests run the same paths against a real one.
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { PipelineRecord } from '../../src/core/record.ts';
+import { JsonBytesRecord, type PipelineRecord } from '../../src/core/record.ts';
 import { DELIVERY_DEFAULTS, type DeliveryConfig } from '../../src/delivery/config.ts';
 import { DeadLetterQueue, REPLAY_ROUTE_HEADER, REPLAY_SINK_HEADER, type DeadLetterMessage } from '../../src/delivery/dead-letter.ts';
 import type { Batch, Sink } from '../../src/delivery/sink.ts';
 import { SinkRunner } from '../../src/delivery/sink-runner.ts';
 import { Pipeline, type PipelineOptions, type PipelineSource } from '../../src/pipeline/pipeline.ts';
 import { compileQuery } from '../../src/query/index.ts';
-import { decodeValue, messageMeta } from '../../src/source/kafka/decode.ts';
-import type { FetchedMessage, SourceRecord } from '../../src/source/kafka/interface.ts';
+import { decoderFor, messageMeta } from '../../src/source/kafka/decode.ts';
+import type { Decoded, FetchedMessage, RecordDecoder, SourceRecord } from '../../src/source/kafka/interface.ts';
 import { createLogger } from '../../src/telemetry/logger.ts';
 import { createMetrics, type Metrics } from '../../src/telemetry/metrics.ts';
 
 const ROUTE = 'siem';
 const TOPIC = 'events';
 
-/** A fetched message as the source hands it over: decoded (JSON or text), with its metadata. */
-function sourceRecord(partition: number, m: FetchedMessage): SourceRecord {
-  return { meta: messageMeta(TOPIC, partition, m), value: m.value, size: m.value?.length ?? 0, decoded: decodeValue(m.value) };
+/** A fetched message as the source hands it over: decoded as a route decodes for its query (decoderFor),
+ *  with its metadata. */
+function sourceRecord(partition: number, m: FetchedMessage, decoder: RecordDecoder): SourceRecord {
+  const meta = messageMeta(TOPIC, partition, m);
+  return { meta, value: m.value, size: m.value?.length ?? 0, decoded: decoder.decode(m.value, meta) as Decoded };
 }
 
 type Offsets = Array<{ topic: string; partition: number; offset: number }>;
@@ -119,10 +121,12 @@ function setup(o: { sinks?: Record<string, MemorySink>; query?: string; delivery
   const runners = Object.entries(sinks).map(([name, sink]) => new SinkRunner(name, sink, delivery, { dlq, metrics, logger, route: ROUTE }));
   const source = new FakeSource();
   const fatal: Error[] = [];
+  const query = compileQuery(o.query ?? '*');
+  const decoder = decoderFor(query);
   const pipeline = new Pipeline({
     route: ROUTE,
     source,
-    query: compileQuery(o.query ?? '*'),
+    query,
     runners,
     dlq,
     metrics,
@@ -145,7 +149,7 @@ function setup(o: { sinks?: Record<string, MemorySink>; query?: string; delivery
     const offset = next.get(partition) ?? 0;
     next.set(partition, offset + 1);
     const bytes = Buffer.from(typeof value === 'string' ? value : JSON.stringify(value));
-    pipeline.onRecord(sourceRecord(partition, { offset: String(offset), timestamp: String(Date.now()), key: null, value: bytes, ...(opts.headers ? { headers: opts.headers } : {}) }));
+    pipeline.onRecord(sourceRecord(partition, { offset: String(offset), timestamp: String(Date.now()), key: null, value: bytes, ...(opts.headers ? { headers: opts.headers } : {}) }, decoder));
     return offset;
   };
   const idle = () => Promise.all(runners.map((r) => (r.flush(), r.idle())));
@@ -202,6 +206,8 @@ describe('Pipeline', () => {
     written.send('{"severity": "high"}');
     await Promise.all([read.idle(), written.idle()]);
     const [kept] = read.sinks.file!.received;
+    // validated, not parsed, by the route's filter decoder: fields are parsed when a sink asks
+    expect(kept).toBeInstanceOf(JsonBytesRecord);
     expect(kept).toMatchObject({ unchanged: true, fields: { severity: 'high' } });
     expect(kept!.raw!.toString()).toBe('{"severity": "high"}');
     expect(written.sinks.file!.received[0]).toMatchObject({ unchanged: false, fields: { severity: 'high', seen: 'yes' } });
@@ -317,7 +323,7 @@ describe('Pipeline', () => {
     expect(t.lines.find((l) => l.msg === 'drained and committed')).toMatchObject({ reason: 'rebalance', drained: true, leftForNextOwner: 0 });
     expect(t.pipeline.inflight.records).toBe(0);
     // a later owner of partition 0 starts wherever the group's commit says: an earlier offset is taken again
-    t.pipeline.onRecord(sourceRecord(0, { offset: '0', timestamp: '0', key: null, value: Buffer.from('{"again":true}') }));
+    t.pipeline.onRecord(sourceRecord(0, { offset: '0', timestamp: '0', key: null, value: Buffer.from('{"again":true}') }, decoderFor(compileQuery('*'))));
     await t.idle();
     expect(sink.received.at(-1)!.fields).toEqual({ again: true });
   });

@@ -16,6 +16,7 @@ export const fileSink: SinkDefinition<FileConfig> = {
     const file = new RotatingFile(cfg.path, cfg);
     return {
       encode: encodeJson,
+      shipsBytes: true,
       async start() {
         await file.open();
       },

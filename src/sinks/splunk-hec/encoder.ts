@@ -48,6 +48,16 @@ function indexedFields(record: PipelineRecord, cfg: HecEncodeConfig): Record<str
   return Object.keys(out).length > 0 ? out : undefined;
 }
 
+const META_NAMES = new Set(['__topic__', '__partition__', '__offset__', '__timestamp__', '__key__']);
+
+/** Whether encodeHecEvent reads no field of an unchanged JSON record under `cfg` (Sink.shipsBytes):
+ *  the event endpoint, the Kafka timestamp as time, metadata from constants or Kafka metadata only. */
+export function hecShipsBytes(cfg: HecEncodeConfig): boolean {
+  const fromMeta = (path: string): boolean => META_NAMES.has(path) || path.startsWith('__headers__.');
+  const metaOk = [cfg.index, cfg.source, cfg.sourcetype, cfg.host].every((m) => m.field === undefined || fromMeta(m.field));
+  return cfg.endpoint === 'event' && cfg.timeField === undefined && cfg.fields.every((f) => fromMeta(f.path)) && metaOk;
+}
+
 export function encodeHecEvent(record: PipelineRecord, cfg: HecEncodeConfig): Buffer {
   if (cfg.endpoint === 'raw') {
     const e = eventOf(record);
@@ -72,11 +82,16 @@ export function encodeHecEvent(record: PipelineRecord, cfg: HecEncodeConfig): Bu
 const OPEN_BRACE = 0x7b;
 const CLOSE_BRACE = 0x7d;
 const EVENT_KEY = ',"event":';
+const RAW_KEY = Buffer.from('"_raw"');
+const UNICODE_ESCAPE = Buffer.from('\\u');
 
 /** A JSON object no query changed is the event as its original bytes (a record that is only
  *  {"_raw": text} is the exception: its event is the text). */
 function shipsRaw(record: PipelineRecord): record is PipelineRecord & { raw: Buffer } {
   if (!record.unchanged || record.raw === null || record.raw[0] !== OPEN_BRACE) return false;
+  // Without "_raw" (or a \u escape that could spell it) in its bytes, no field is named so: no need
+  // to read (for a record shipped as bytes: parse) the fields.
+  if (record.raw.indexOf(RAW_KEY) < 0 && record.raw.indexOf(UNICODE_ESCAPE) < 0) return true;
   const f = record.fields;
   return typeof f._raw !== 'string' || Object.keys(f).length !== 1;
 }

@@ -14,6 +14,7 @@ export function writeStream(stream: NodeJS.WritableStream, data: Buffer): Promis
 function streamSink(stream: NodeJS.WritableStream): Sink {
   return {
     encode: encodeJson,
+    shipsBytes: true,
     send: (batch: Batch) => writeStream(stream, joinLines(batch.items)),
   };
 }

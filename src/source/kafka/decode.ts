@@ -3,6 +3,7 @@
 // faithfully as JSON: they go to the dead-letter topic with their original bytes.
 import type { Fields, RecordMeta } from '../../core/record.ts';
 import type { Decoded, FetchedMessage, RecordDecoder } from './interface.ts';
+import { parseMembers, scanJsonObject, WantedNames } from './json-scan.ts';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
@@ -29,6 +30,28 @@ export function decodeValue(value: Buffer | null): Decoded {
 
 /** The default decoder: a JSON object, else the text as `_raw` (synchronous). */
 export const jsonDecoder: RecordDecoder = { decode: (value) => decodeValue(value) };
+
+/**
+ * For a route whose query only filters (`*`, or `where` conditions reading `fields`): a JSON object is
+ * validated in its bytes and only the members the conditions read are parsed (`partial`); anything the
+ * scan cannot vouch for is decoded as jsonDecoder does, which decides (dead letter, `_raw`).
+ */
+export function filterDecoder(fields: readonly string[]): RecordDecoder {
+  const wanted = new WantedNames(fields);
+  return {
+    decode(value) {
+      if (value === null || value.length === 0) return decodeValue(value);
+      const spans = scanJsonObject(value, wanted);
+      if (spans === null) return decodeValue(value);
+      return { ok: true, fields: parseMembers(value, spans), raw: false, partial: true };
+    },
+  };
+}
+
+/** The decoder for a route's query: filterDecoder when it only filters, else jsonDecoder. */
+export function decoderFor(query: { readonly filterFields: readonly string[] | undefined }): RecordDecoder {
+  return query.filterFields === undefined ? jsonDecoder : filterDecoder(query.filterFields);
+}
 
 export function messageMeta(topic: string, partition: number, m: FetchedMessage): RecordMeta {
   const headers: Record<string, string> = {};

@@ -55,7 +55,16 @@ export interface FetchedMessage {
 }
 
 export type Decoded =
-  | { ok: true; fields: Fields; raw: boolean }
+  | {
+      ok: true;
+      fields: Fields;
+      /** Not JSON: `fields` is {"_raw": text}. */
+      raw: boolean;
+      /** The value is one JSON object, validated in its bytes but not parsed; `fields` holds only the
+       *  top-level members a filter-only query reads (filterDecoder). The whole record is JSON.parse of
+       *  the value, done only if a sink asks for it. */
+      partial?: boolean;
+    }
   | { ok: false; code: string; message: string };
 
 /**

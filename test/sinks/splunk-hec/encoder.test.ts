@@ -1,6 +1,6 @@
-import { describe, expect, it } from 'vitest';
-import type { PipelineRecord } from '../../../src/core/record.ts';
-import { encodeHecEvent, hecTime, rawBatchKey, type HecEncodeConfig } from '../../../src/sinks/splunk-hec/encoder.ts';
+import { describe, expect, it, vi } from 'vitest';
+import { JsonBytesRecord, type PipelineRecord } from '../../../src/core/record.ts';
+import { encodeHecEvent, hecShipsBytes, hecTime, rawBatchKey, type HecEncodeConfig } from '../../../src/sinks/splunk-hec/encoder.ts';
 import { classifyHecReply, parseHecReply, parseRetryAfter } from '../../../src/sinks/splunk-hec/status.ts';
 import { parseEventTime } from '../../../src/sinks/record-field.ts';
 
@@ -27,6 +27,28 @@ describe('HEC encoder', () => {
     expect(encodeHecEvent({ ...unchanged, unchanged: false, fields: { b: 3 } }, base).toString()).toBe('{"time":1700000000.123,"sourcetype":"_json","event":{"b":3}}');
     const onlyRaw = Buffer.from('{"_raw":"text"}');
     expect(encodeHecEvent({ ...rec({ _raw: 'text' }), raw: onlyRaw, unchanged: true }, base).toString()).toBe('{"time":1700000000.123,"sourcetype":"_json","event":"text"}');
+  });
+
+  it('a record shipped as its bytes is not parsed for the event, unless its bytes could name a _raw field', () => {
+    const parse = vi.spyOn(JSON, 'parse');
+    try {
+      const bytes = new JsonBytesRecord({ topic: 'logs', partition: 2, offset: '41', timestamp: 1_700_000_000_123, key: null, headers: {} }, Buffer.from('{"a": 1}'), 8);
+      expect(encodeHecEvent(bytes, base).toString()).toBe('{"time":1700000000.123,"sourcetype":"_json","event":{"a": 1}}');
+      expect(parse).not.toHaveBeenCalled();
+      const escaped = new JsonBytesRecord(bytes.meta, Buffer.from('{"\\u005fraw": "text"}'), 20);
+      expect(encodeHecEvent(escaped, base).toString()).toBe('{"time":1700000000.123,"sourcetype":"_json","event":"text"}');
+    } finally {
+      parse.mockRestore();
+    }
+  });
+
+  it('ships records as bytes (no field read) only when nothing in the envelope comes from a field', () => {
+    expect(hecShipsBytes(base)).toBe(true);
+    expect(hecShipsBytes({ ...base, index: { constant: undefined, field: '__topic__' }, fields: [{ name: 'p', path: '__partition__' }, { name: 'h', path: '__headers__.env' }] })).toBe(true);
+    expect(hecShipsBytes({ ...base, timeField: 'ts' })).toBe(false);
+    expect(hecShipsBytes({ ...base, host: { constant: 'h', field: 'device' } })).toBe(false);
+    expect(hecShipsBytes({ ...base, fields: [{ name: 'user', path: 'user' }] })).toBe(false);
+    expect(hecShipsBytes({ ...base, endpoint: 'raw' })).toBe(false);
   });
 
   it('maps metadata from record fields with constants as defaults, and indexed fields', () => {
