@@ -18,13 +18,14 @@ function reference(b: Buffer): Record<string, unknown> | undefined {
 
 /** The scan's answer must agree with JSON.parse whenever it gives one. */
 function agrees(b: Buffer, names: string[]): 'scanned' | 'fallback' {
-  const spans = scanJsonObject(b, new WantedNames(names));
+  const wanted = new WantedNames(names);
+  const spans = scanJsonObject(b, wanted);
   if (spans === null) return 'fallback';
   const ref = reference(b);
   expect(ref, `scan accepted what JSON.parse refuses: ${JSON.stringify(b.toString('latin1'))}`).toBeDefined();
   const picked: Record<string, unknown> = {};
   for (const n of names) if (Object.hasOwn(ref!, n)) Object.defineProperty(picked, n, { value: ref![n], enumerable: true });
-  expect(parseMembers(b, spans)).toEqual(picked);
+  expect(parseMembers(b, spans, wanted)).toEqual(picked);
   return 'scanned';
 }
 
@@ -33,14 +34,21 @@ const b = (s: string): Buffer => Buffer.from(s, 'utf8');
 describe('scanJsonObject', () => {
   it('finds the wanted top-level members, however they are written', () => {
     const doc = b(' {"severity" : "high", "n": -1.5e+3, "nested": {"severity": "low"}, "list": [1, true, null, {"a": []}], "sévérité": "é", "esc\\u0061ped": 1}\n');
-    const spans = scanJsonObject(doc, new WantedNames(['severity', 'sévérité', 'escaped', 'missing']))!;
-    expect(parseMembers(doc, spans)).toEqual({ severity: 'high', 'sévérité': 'é', escaped: 1 });
-    expect(parseMembers(doc, scanJsonObject(doc, new WantedNames([]))!)).toEqual({});
+    const wanted = new WantedNames(['severity', 'sévérité', 'escaped', 'missing', 'n', 'list']);
+    const spans = scanJsonObject(doc, wanted)!;
+    expect(parseMembers(doc, spans, wanted)).toEqual({ severity: 'high', 'sévérité': 'é', escaped: 1, n: -1500, list: [1, true, null, { a: [] }] });
+    const none = new WantedNames([]);
+    expect(parseMembers(doc, scanJsonObject(doc, none)!, none)).toEqual({});
+    // a string value with escapes is parsed, one without is sliced: both as JSON.parse gives them
+    const strings = b('{"a": "tab\\there \\u00e9", "b": "plain é"}');
+    const ab = new WantedNames(['a', 'b']);
+    expect(parseMembers(strings, scanJsonObject(strings, ab)!, ab)).toEqual({ a: 'tab\there é', b: 'plain é' });
   });
 
   it('takes the last of duplicate keys and keeps __proto__ an own field, as JSON.parse does', () => {
     const doc = b('{"a": 1, "__proto__": {"x": 1}, "a": 2}');
-    const m = parseMembers(doc, scanJsonObject(doc, new WantedNames(['a', '__proto__']))!);
+    const w = new WantedNames(['a', '__proto__']);
+    const m = parseMembers(doc, scanJsonObject(doc, w)!, w);
     expect(m.a).toBe(2);
     expect(Object.hasOwn(m, '__proto__')).toBe(true);
     expect(Object.getPrototypeOf(m)).toBe(Object.prototype);

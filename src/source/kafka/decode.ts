@@ -43,7 +43,7 @@ export function filterDecoder(fields: readonly string[]): RecordDecoder {
       if (value === null || value.length === 0) return decodeValue(value);
       const spans = scanJsonObject(value, wanted);
       if (spans === null) return decodeValue(value);
-      return { ok: true, fields: parseMembers(value, spans), raw: false, partial: true };
+      return { ok: true, fields: parseMembers(value, spans, wanted), raw: false, partial: true };
     },
   };
 }

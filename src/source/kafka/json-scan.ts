@@ -36,205 +36,193 @@ export class WantedNames {
     this.#bytes = this.names.map((n) => Buffer.from(n, 'utf8'));
   }
 
-  /** Whether the key in b[start, end) (between its quotes) is wanted; `escaped` when it holds a backslash. */
-  matches(b: Buffer, start: number, end: number, escaped: boolean): boolean {
-    if (this.names.length === 0) return false;
-    if (escaped) return this.names.includes(JSON.parse(b.toString('utf8', start - 1, end + 1)) as string);
+  /** The index in `names` of the key in b[start, end) (between its quotes), or -1; `escaped` when the
+   *  key holds a backslash (then it is decoded to compare). */
+  indexOf(b: Buffer, start: number, end: number, escaped: boolean): number {
+    if (this.names.length === 0) return -1;
+    if (escaped) return this.names.indexOf(JSON.parse(b.toString('utf8', start - 1, end + 1)) as string);
     const len = end - start;
-    for (const w of this.#bytes) if (w.length === len && b.compare(w, 0, len, start, end) === 0) return true;
-    return false;
+    next: for (let k = 0; k < this.#bytes.length; k++) {
+      const w = this.#bytes[k]!;
+      if (w.length !== len) continue;
+      for (let j = 0; j < len; j++) if (w[j] !== b[start + j]) continue next;
+      return k;
+    }
+    return -1;
   }
 }
 
-/** Half-open byte ranges [start, end) of the wanted members, each `"key": value`, in document order. */
+/** Per wanted member found, in document order: [name index, value start, value end, value kind]. */
 export type MemberSpans = number[];
+
+/** Value kinds in MemberSpans: a string without escapes can be sliced, anything else is parsed. */
+const PLAIN_STRING = 0;
+const OTHER = 1;
+
+/** Byte classes inside a string: 0 plain, 1 quote, 2 backslash, 3 control character (not allowed). */
+const IN_STRING = new Uint8Array(256);
+for (let c = 0; c < 0x20; c++) IN_STRING[c] = 3;
+IN_STRING[QUOTE] = 1;
+IN_STRING[BACKSLASH] = 2;
 
 function isDigit(c: number | undefined): boolean {
   return c !== undefined && c >= ZERO && c <= NINE;
 }
 
-class Scan {
-  readonly b: Buffer;
-  readonly n: number;
-  i = 0;
-  /** Set by string(): whether the last string held a backslash. */
-  escaped = false;
-  constructor(b: Buffer) {
-    this.b = b;
-    this.n = b.length;
-  }
+function isHex(h: number | undefined): boolean {
+  return h !== undefined && ((h >= 0x30 && h <= 0x39) || (h >= 0x41 && h <= 0x46) || (h >= 0x61 && h <= 0x66));
+}
 
-  ws(): void {
-    const b = this.b;
-    let i = this.i;
-    for (; i < this.n; i++) {
-      const c = b[i];
-      if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) break;
-    }
-    this.i = i;
-  }
+// The scanning functions take the position of a token's first byte and return the position after it,
+// or -1 when the bytes are not JSON. Plain functions over the buffer and an index: measured 30 % faster
+// than the same scan as methods keeping the position in an object.
 
-  /** At a quote: past the closing quote, or false. */
-  string(): boolean {
-    const b = this.b;
-    let i = this.i + 1;
-    this.escaped = false;
-    while (i < this.n) {
-      const c = b[i]!;
-      if (c === QUOTE) {
-        this.i = i + 1;
-        return true;
-      }
-      if (c === BACKSLASH) {
-        this.escaped = true;
-        const e = b[i + 1];
-        if (e === 0x75 /* u */) {
-          for (let k = 2; k < 6; k++) {
-            const h = b[i + k];
-            if (h === undefined || !((h >= 0x30 && h <= 0x39) || (h >= 0x41 && h <= 0x46) || (h >= 0x61 && h <= 0x66))) return false;
-          }
-          i += 6;
-          continue;
-        }
-        // \" \\ \/ \b \f \n \r \t
-        if (e === QUOTE || e === BACKSLASH || e === 0x2f || e === 0x62 || e === 0x66 || e === 0x6e || e === 0x72 || e === 0x74) {
-          i += 2;
-          continue;
-        }
-        return false;
-      }
-      if (c < 0x20) return false; // control characters must be escaped
-      i++;
-    }
-    return false;
-  }
+/** Set by scanString(): whether the string it last scanned held a backslash. */
+let lastEscaped = false;
 
-  number(): boolean {
-    const b = this.b;
-    let i = this.i;
-    if (b[i] === MINUS) i++;
-    if (b[i] === ZERO) i++;
-    else if (isDigit(b[i])) while (isDigit(b[i])) i++;
-    else return false;
-    if (b[i] === DOT) {
-      i++;
-      if (!isDigit(b[i])) return false;
-      while (isDigit(b[i])) i++;
-    }
-    if (b[i] === 0x65 || b[i] === 0x45) {
-      i++;
-      if (b[i] === PLUS || b[i] === MINUS) i++;
-      if (!isDigit(b[i])) return false;
-      while (isDigit(b[i])) i++;
-    }
-    this.i = i;
-    return true;
+function skipWs(b: Buffer, i: number): number {
+  const n = b.length;
+  for (; i < n; i++) {
+    const c = b[i];
+    if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) break;
   }
+  return i;
+}
 
-  literal(word: number[]): boolean {
-    for (let k = 0; k < word.length; k++) if (this.b[this.i + k] !== word[k]) return false;
-    this.i += word.length;
-    return true;
+function scanString(b: Buffer, i: number): number {
+  const n = b.length;
+  i++;
+  lastEscaped = false;
+  for (;;) {
+    while (i < n && IN_STRING[b[i]!] === 0) i++;
+    if (i >= n) return -1;
+    const k = IN_STRING[b[i]!];
+    if (k === 1) return i + 1;
+    if (k === 3) return -1; // control characters must be escaped
+    lastEscaped = true;
+    const e = b[i + 1];
+    if (e === 0x75 /* u */) {
+      if (!isHex(b[i + 2]) || !isHex(b[i + 3]) || !isHex(b[i + 4]) || !isHex(b[i + 5])) return -1;
+      i += 6;
+    } else if (e === QUOTE || e === BACKSLASH || e === 0x2f || e === 0x62 || e === 0x66 || e === 0x6e || e === 0x72 || e === 0x74) {
+      i += 2; // \" \\ \/ \b \f \n \r \t
+    } else return -1;
   }
+}
 
-  value(depth: number): boolean {
-    switch (this.b[this.i]) {
-      case QUOTE:
-        return this.string();
-      case OPEN_BRACE:
-        return this.object(depth + 1, undefined, undefined);
-      case OPEN_BRACKET:
-        return this.array(depth + 1);
-      case 0x74:
-        return this.literal(TRUE);
-      case 0x66:
-        return this.literal(FALSE);
-      case 0x6e:
-        return this.literal(NULL);
-      default:
-        return this.number();
-    }
+function scanNumber(b: Buffer, i: number): number {
+  if (b[i] === MINUS) i++;
+  if (b[i] === ZERO) i++;
+  else if (isDigit(b[i])) while (isDigit(b[i])) i++;
+  else return -1;
+  if (b[i] === DOT) {
+    i++;
+    if (!isDigit(b[i])) return -1;
+    while (isDigit(b[i])) i++;
   }
-
-  array(depth: number): boolean {
-    if (depth > MAX_DEPTH) return false;
-    this.i++;
-    this.ws();
-    if (this.b[this.i] === CLOSE_BRACKET) {
-      this.i++;
-      return true;
-    }
-    for (;;) {
-      if (!this.value(depth)) return false;
-      this.ws();
-      const c = this.b[this.i];
-      if (c === CLOSE_BRACKET) {
-        this.i++;
-        return true;
-      }
-      if (c !== COMMA) return false;
-      this.i++;
-      this.ws();
-    }
+  if (b[i] === 0x65 || b[i] === 0x45) {
+    i++;
+    if (b[i] === PLUS || b[i] === MINUS) i++;
+    if (!isDigit(b[i])) return -1;
+    while (isDigit(b[i])) i++;
   }
+  return i;
+}
 
-  /** At an opening brace; records the spans of wanted members when `wanted` is given (top level). */
-  object(depth: number, wanted: WantedNames | undefined, spans: MemberSpans | undefined): boolean {
-    if (depth > MAX_DEPTH) return false;
-    this.i++;
-    this.ws();
-    if (this.b[this.i] === CLOSE_BRACE) {
-      this.i++;
-      return true;
+function scanLiteral(b: Buffer, i: number, word: readonly number[]): number {
+  for (let k = 0; k < word.length; k++) if (b[i + k] !== word[k]) return -1;
+  return i + word.length;
+}
+
+function scanValue(b: Buffer, i: number, depth: number): number {
+  switch (b[i]) {
+    case QUOTE:
+      return scanString(b, i);
+    case OPEN_BRACE:
+      return scanObject(b, i, depth + 1, undefined, undefined);
+    case OPEN_BRACKET:
+      return scanArray(b, i, depth + 1);
+    case 0x74:
+      return scanLiteral(b, i, TRUE);
+    case 0x66:
+      return scanLiteral(b, i, FALSE);
+    case 0x6e:
+      return scanLiteral(b, i, NULL);
+    default:
+      return scanNumber(b, i);
+  }
+}
+
+function scanArray(b: Buffer, i: number, depth: number): number {
+  if (depth > MAX_DEPTH) return -1;
+  i = skipWs(b, i + 1);
+  if (b[i] === CLOSE_BRACKET) return i + 1;
+  for (;;) {
+    i = scanValue(b, i, depth);
+    if (i < 0) return -1;
+    i = skipWs(b, i);
+    const c = b[i];
+    if (c === CLOSE_BRACKET) return i + 1;
+    if (c !== COMMA) return -1;
+    i = skipWs(b, i + 1);
+  }
+}
+
+/** At an opening brace; records the wanted members when `wanted` is given (the top level). */
+function scanObject(b: Buffer, i: number, depth: number, wanted: WantedNames | undefined, spans: MemberSpans | undefined): number {
+  if (depth > MAX_DEPTH) return -1;
+  i = skipWs(b, i + 1);
+  if (b[i] === CLOSE_BRACE) return i + 1;
+  for (;;) {
+    if (b[i] !== QUOTE) return -1;
+    const keyStart = i;
+    i = scanString(b, i);
+    if (i < 0) return -1;
+    const keyEnd = i;
+    const keyEscaped = lastEscaped;
+    i = skipWs(b, i);
+    if (b[i] !== COLON) return -1;
+    i = skipWs(b, i + 1);
+    const valueStart = i;
+    i = scanValue(b, i, depth);
+    if (i < 0) return -1;
+    if (spans !== undefined) {
+      const k = wanted!.indexOf(b, keyStart + 1, keyEnd - 1, keyEscaped);
+      if (k >= 0) spans.push(k, valueStart, i, b[valueStart] === QUOTE && !lastEscaped ? PLAIN_STRING : OTHER);
     }
-    for (;;) {
-      if (this.b[this.i] !== QUOTE) return false;
-      const keyStart = this.i;
-      if (!this.string()) return false;
-      const keyEnd = this.i;
-      const escaped = this.escaped;
-      this.ws();
-      if (this.b[this.i] !== COLON) return false;
-      this.i++;
-      this.ws();
-      if (!this.value(depth)) return false;
-      if (spans !== undefined && wanted!.matches(this.b, keyStart + 1, keyEnd - 1, escaped)) spans.push(keyStart, this.i);
-      this.ws();
-      const c = this.b[this.i];
-      if (c === CLOSE_BRACE) {
-        this.i++;
-        return true;
-      }
-      if (c !== COMMA) return false;
-      this.i++;
-      this.ws();
-    }
+    i = skipWs(b, i);
+    const c = b[i];
+    if (c === CLOSE_BRACE) return i + 1;
+    if (c !== COMMA) return -1;
+    i = skipWs(b, i + 1);
   }
 }
 
 /**
- * The spans of the wanted top-level members when `value` is exactly one JSON object (surrounding JSON
- * whitespace allowed) in valid UTF-8; null when the scan cannot vouch for it (decode it the full way).
+ * The wanted top-level members when `value` is exactly one JSON object (surrounding JSON whitespace
+ * allowed) in valid UTF-8; null when the scan cannot vouch for it (decode it the full way).
  */
 export function scanJsonObject(value: Buffer, wanted: WantedNames): MemberSpans | null {
-  const s = new Scan(value);
-  s.ws();
-  if (value[s.i] !== OPEN_BRACE) return null;
+  const start = skipWs(value, 0);
+  if (value[start] !== OPEN_BRACE) return null;
   const spans: MemberSpans = [];
-  if (!s.object(1, wanted, spans)) return null;
-  s.ws();
-  if (s.i !== s.n) return null;
+  const end = scanObject(value, start, 1, wanted, spans);
+  if (end < 0 || skipWs(value, end) !== value.length) return null;
   // Last: structure first, so a value that is not JSON at all costs no UTF-8 pass.
   return isUtf8(value) ? spans : null;
 }
 
-/** The wanted members as an object, parsed by JSON.parse itself (duplicates: the last one wins, as there). */
-export function parseMembers(value: Buffer, spans: MemberSpans): Record<string, unknown> {
-  if (spans.length === 0) return {};
-  let text = '{';
-  for (let k = 0; k < spans.length; k += 2) {
-    if (k > 0) text += ',';
-    text += value.toString('utf8', spans[k], spans[k + 1]);
+/** The wanted members as an object, as JSON.parse would give them (duplicates: the last one wins). */
+export function parseMembers(value: Buffer, spans: MemberSpans, wanted: WantedNames): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (let k = 0; k < spans.length; k += 4) {
+    const start = spans[k + 1]!;
+    const end = spans[k + 2]!;
+    const v = spans[k + 3] === PLAIN_STRING ? value.toString('utf8', start + 1, end - 1) : JSON.parse(value.toString('utf8', start, end));
+    const name = wanted.names[spans[k]!]!;
+    // An own property even for "__proto__", as JSON.parse makes it (an assignment would set the prototype).
+    if (name === '__proto__') Object.defineProperty(out, name, { value: v, writable: true, enumerable: true, configurable: true });
+    else out[name] = v;
   }
-  return JSON.parse(`${text}}`) as Record<string, unknown>;
+  return out;
 }
