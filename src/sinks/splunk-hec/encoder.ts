@@ -82,16 +82,19 @@ export function encodeHecEvent(record: PipelineRecord, cfg: HecEncodeConfig): Bu
 const OPEN_BRACE = 0x7b;
 const CLOSE_BRACE = 0x7d;
 const EVENT_KEY = ',"event":';
-const RAW_KEY = Buffer.from('"_raw"');
-const UNICODE_ESCAPE = Buffer.from('\\u');
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
 
 /** A JSON object no query changed is the event as its original bytes (a record that is only
  *  {"_raw": text} is the exception: its event is the text). */
 function shipsRaw(record: PipelineRecord): record is PipelineRecord & { raw: Buffer } {
-  if (!record.unchanged || record.raw === null || record.raw[0] !== OPEN_BRACE) return false;
-  // Without "_raw" (or a \u escape that could spell it) in its bytes, no field is named so: no need
-  // to read (for a record shipped as bytes: parse) the fields.
-  if (record.raw.indexOf(RAW_KEY) < 0 && record.raw.indexOf(UNICODE_ESCAPE) < 0) return true;
+  const raw = record.raw;
+  if (!record.unchanged || raw === null || raw[0] !== OPEN_BRACE) return false;
+  // A lone "_raw" member is the first one: when the first key is another, spelled without escapes, no
+  // need to read (for a record shipped as bytes: parse) the fields. Two byte reads, not a search.
+  let i = 1;
+  while (raw[i] === 0x20 || raw[i] === 0x0a || raw[i] === 0x0d || raw[i] === 0x09) i++;
+  if (raw[i] === QUOTE && raw[i + 1] !== 0x5f /* _ */ && raw[i + 1] !== BACKSLASH) return true;
   const f = record.fields;
   return typeof f._raw !== 'string' || Object.keys(f).length !== 1;
 }

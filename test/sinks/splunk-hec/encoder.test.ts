@@ -34,7 +34,12 @@ describe('HEC encoder', () => {
     try {
       const bytes = new JsonBytesRecord({ topic: 'logs', partition: 2, offset: '41', timestamp: 1_700_000_000_123, key: null, headers: {} }, Buffer.from('{"a": 1}'), 8);
       expect(encodeHecEvent(bytes, base).toString()).toBe('{"time":1700000000.123,"sourcetype":"_json","event":{"a": 1}}');
+      const spaced = new JsonBytesRecord(bytes.meta, Buffer.from('{\n  "a": 1, "_raw": "x"}'), 22);
+      expect(encodeHecEvent(spaced, base).toString()).toBe('{"time":1700000000.123,"sourcetype":"_json","event":{\n  "a": 1, "_raw": "x"}}');
       expect(parse).not.toHaveBeenCalled();
+      // a first key starting with "_" or an escape could be a lone _raw: the fields decide
+      const underscore = new JsonBytesRecord(bytes.meta, Buffer.from('{"_other": 1}'), 13);
+      expect(encodeHecEvent(underscore, base).toString()).toBe('{"time":1700000000.123,"sourcetype":"_json","event":{"_other": 1}}');
       const escaped = new JsonBytesRecord(bytes.meta, Buffer.from('{"\\u005fraw": "text"}'), 20);
       expect(encodeHecEvent(escaped, base).toString()).toBe('{"time":1700000000.123,"sourcetype":"_json","event":"text"}');
     } finally {
