@@ -257,16 +257,18 @@ export class Pipeline implements GroupHandlers {
     );
   }
 
-  /** Delivers what is in flight (up to `timeoutMs`), commits it and forgets every partition. */
+  /** Delivers what is in flight (up to `timeoutMs`), commits it and forgets every partition; true
+   *  when everything was delivered and committed. */
   async drainAndRelease(timeoutMs: number, reason: string): Promise<boolean> {
     if (this.#trackers.size === 0) return true;
     const started = Date.now();
     for (const r of this.#o.runners) r.flush();
-    const drained = await this.#unacked.waitForZero(timeoutMs);
+    let drained = await this.#unacked.waitForZero(timeoutMs);
     try {
       await this.committer.commitNow();
     } catch {
       // logged by the committer; the partitions' next owner starts from the previous commit
+      drained = false;
     }
     const left = this.#unacked.value;
     for (const t of this.#trackers.values()) t.close();
@@ -278,10 +280,10 @@ export class Pipeline implements GroupHandlers {
     return drained;
   }
 
-  async beforeJoin(): Promise<void> {
-    if (this.#trackers.size === 0) return;
+  async beforeJoin(): Promise<boolean> {
+    if (this.#trackers.size === 0) return true;
     this.#o.metrics.rebalances.inc({ route: this.#o.route });
-    await this.drainAndRelease(this.#o.rebalanceDrainMs, 'rebalance');
+    return this.drainAndRelease(this.#o.rebalanceDrainMs, 'rebalance');
   }
 
   onFatal(error: Error): void {

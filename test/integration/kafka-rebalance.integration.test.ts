@@ -48,7 +48,8 @@ interface Member {
  * A member whose "sinks" acknowledge at once: it commits what it took every 200 ms and, as the
  * pipeline does, drains and commits before giving partitions up — so a clean handover repeats nothing.
  */
-async function member(kafka: KafkaClient, cfg: KafkaSourceConfig, name: string, seen: Seen): Promise<Member> {
+async function member(kafka: KafkaClient, cfg: KafkaSourceConfig, name: string, seen: Seen, o: { sinkDown?: boolean } = {}): Promise<Member> {
+  if (o.sinkDown) return memberWithSinkDown(kafka, cfg, name, seen);
   const consumer = kafka.groupConsumer(cfg, logger);
   const next = new Map<number, number>();
   const m: Member = { name, consumer, assignments: [], takenAt: new Map(), joins: 0, leave: async () => undefined };
@@ -88,7 +89,43 @@ async function member(kafka: KafkaClient, cfg: KafkaSourceConfig, name: string, 
       t.push(Date.now());
       m.takenAt.set(r.meta.partition, t);
     },
-    beforeJoin: () => commit(),
+    // Everything taken is committed (or the commit throws): kept partitions may go on from where they were.
+    beforeJoin: async () => (await commit(), true),
+    onAssigned: (a) => {
+      m.joins++;
+      m.assignments.push(a.flatMap((t) => t.partitions).sort());
+    },
+    onFatal: (err) => {
+      throw err;
+    },
+  });
+  cleanups.push(() => consumer.stop());
+  return m;
+}
+
+/**
+ * A member whose "sink" is down: nothing it takes is acknowledged. Before a join it does what the
+ * pipeline does when its drain deadline passes: commits the first offset it took of each partition
+ * (nothing past it is acknowledged) and answers false — it forgot the records it had taken.
+ */
+async function memberWithSinkDown(kafka: KafkaClient, cfg: KafkaSourceConfig, name: string, seen: Seen): Promise<Member> {
+  const consumer = kafka.groupConsumer(cfg, logger);
+  const m: Member = { name, consumer, assignments: [], takenAt: new Map(), joins: 0, leave: async () => consumer.stop() };
+  const first = new Map<number, number>();
+  await consumer.start({
+    hasRoom: () => true,
+    waitForRoom: async () => true,
+    onRecord: (r) => {
+      const key = `${r.meta.partition}@${r.meta.offset}`;
+      seen.set(key, [...(seen.get(key) ?? []), name]);
+      if (!first.has(r.meta.partition)) first.set(r.meta.partition, Number(r.meta.offset));
+    },
+    beforeJoin: async () => {
+      const offsets = [...first].map(([partition, offset]) => ({ topic: cfg.topics[0]!, partition, offset }));
+      first.clear();
+      if (offsets.length) await consumer.commit(offsets).catch(() => undefined);
+      return false;
+    },
     onAssigned: (a) => {
       m.joins++;
       m.assignments.push(a.flatMap((t) => t.partitions).sort());
@@ -172,6 +209,26 @@ describe('rebalancing (real broker)', () => {
     }
     expect(duplicates(seen), `records taken twice: ${twice(seen)}`).toBe(0);
     console.log(`cooperative handover: lost=0 dup=${duplicates(seen)} records=${total} rebalance=${settled - joinAt}ms`);
+  }, 180_000);
+
+  it('platformatic, cooperative-sticky: when the drain before a rebalance did not deliver everything, the partitions kept are read again from the commit, never skipped', async () => {
+    const f = await feed(clients.platformatic, 4, 400);
+    const group = uniqueName('coop-undrained');
+    const seen: Seen = new Map();
+    const a = await member(clients.platformatic, config(f.topic, group, { KAFKA_START_FROM: 'earliest' }), 'a', seen, { sinkDown: true });
+    await until('a owns all 4 partitions and is consuming', () => a.assignments.at(-1)?.length === 4 && seen.size > 200);
+    const before = new Set(seen.keys());
+    const b = await member(clients.platformatic, config(f.topic, group, { KAFKA_START_FROM: 'earliest' }), 'b', seen);
+    await until('both own partitions', () => (b.assignments.at(-1)?.length ?? 0) > 0 && a.assignments.at(-1)?.length! < 4);
+    const kept = a.assignments.at(-1)!;
+    // Nothing a took was acknowledged, and only offset 0 of each partition committed: a kept partition
+    // starts again at 0 — the records it had taken are taken again, not committed past.
+    const notAgain = (): string[] => [...before].filter((k) => kept.includes(Number(k.split('@')[0])) && !seen.get(k)!.slice(1).includes('a'));
+    await until('a takes every record of its kept partitions again', () => notAgain().length === 0, 30_000).catch((err: Error) => {
+      throw new Error(`${err.message}: ${notAgain().length} not taken again, e.g. ${notAgain().slice(0, 5).join(', ')}`);
+    });
+    await f.stop();
+    console.log(`cooperative rebalance after an undelivered drain: kept ${kept.length} partitions, re-read from the commit`);
   }, 180_000);
 
   it('platformatic, static membership: a member restarted within the session timeout gets its partitions back and nobody rebalances', async () => {

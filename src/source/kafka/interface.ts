@@ -113,8 +113,11 @@ export interface GroupHandlers {
   /** After a partition's fetched batch: its high watermark and the next offset to read. */
   onProgress?(topic: string, partition: number, highWatermark: string, nextOffset: number): void;
   /** Before every (re)join of the group and before partitions are given up: stop taking records of
-   *  them, drain and commit. */
-  beforeJoin(): Promise<void>;
+   *  them, drain and commit. Resolves true when everything taken was delivered and committed: the
+   *  partitions kept through a cooperative rebalance go on from where they were. Anything else: the
+   *  handler forgot records it had taken, and kept partitions are read again from the group's commit
+   *  (duplicates, never a gap). */
+  beforeJoin(): Promise<boolean | void>;
   /** After joining: the partitions this instance now owns. */
   onAssigned(assignment: TopicPartitions[]): void;
   /** The broker deleted offsets [from, to) of a partition before they were read (retention). */

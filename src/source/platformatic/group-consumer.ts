@@ -214,15 +214,25 @@ export class PlatformaticGroupConsumer implements GroupConsumer {
     for (const key of revoked) this.#owned.delete(key);
     if (this.#owned.size === 0) this.#joined = false;
     this.#log.info({ revoked: revoked.length, kept: this.#owned.size, eager: this.#eager }, 'rebalance: draining the partitions given up');
+    let delivered = false;
     try {
-      await this.#handlers?.beforeJoin();
+      delivered = (await this.#handlers?.beforeJoin()) === true;
     } catch (err) {
       // Not fatal: what was not committed is read again by the partitions' next owner.
       this.#log.warn({ err: String((err as Error)?.message ?? err) }, 'rebalance: the drain before giving partitions up failed; their next owner starts from the last commit');
     } finally {
-      // Partitions kept (cooperative) go on from where they were; their buffered records were taken
-      // before the drain or are fetched again.
-      for (const p of this.#owned.values()) p.buffered = undefined;
+      // Partitions kept (cooperative) go on from where they were when the drain delivered and committed
+      // everything taken (their buffered records are fetched again). When it did not, the pipeline has
+      // forgotten records it had taken: going on from here would commit past them, so the kept
+      // partitions start again from the group's commit (read again, never skipped).
+      for (const p of this.#owned.values()) {
+        p.buffered = undefined;
+        if (!delivered) {
+          p.next = undefined;
+          p.decoding = undefined;
+        }
+      }
+      if (!delivered && this.#owned.size > 0) this.#log.warn({ kept: this.#owned.size }, 'rebalance: the drain did not deliver and commit everything in time; the partitions kept are read again from the last commit');
       this.#accepting = !this.#stopping && this.#owned.size > 0;
     }
     return Buffer.alloc(0);
