@@ -4,6 +4,12 @@
 import type { Fields, PipelineRecord } from '../core/record.ts';
 
 const HEADERS_PREFIX = '__headers__.';
+const METADATA_NAMES = new Set(['__topic__', '__partition__', '__offset__', '__timestamp__', '__key__']);
+
+/** True when recordValue(record, path) reads Kafka metadata only, never a field of the record. */
+export function isMetadataPath(path: string): boolean {
+  return METADATA_NAMES.has(path) || path.startsWith(HEADERS_PREFIX);
+}
 
 /** A record field, or Kafka metadata when `path` is one of the metadata names (checked first). */
 export function recordValue(record: PipelineRecord, path: string): unknown {

@@ -7,6 +7,7 @@ import { connectKafka } from '../../src/source/kafka/connect.ts';
 import { retryKafka } from '../../src/source/kafka/group-admin.ts';
 import type { GroupConsumer, GroupHandlers, KafkaClient, RecordDecoder, SourceRecord } from '../../src/source/kafka/interface.ts';
 import { createLogger } from '../../src/telemetry/logger.ts';
+import { waitUntil } from '../support/instance.ts';
 import { kafkaBootstrap, uniqueName } from '../support/kafka.ts';
 
 const logger = createLogger({ level: 'silent' });
@@ -21,13 +22,7 @@ afterAll(async () => {
   for (const c of cleanups.reverse()) await c().catch(() => undefined);
 });
 
-async function until(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const until = (what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> => waitUntil(what, cond, timeoutMs, 50);
 
 /** Handlers that take every record, with room always. */
 function collecting(records: SourceRecord[], joined: { count: number }): GroupHandlers {

@@ -8,6 +8,7 @@ import { connectKafka } from '../../src/source/kafka/connect.ts';
 import { retryKafka } from '../../src/source/kafka/group-admin.ts';
 import type { GroupConsumer, KafkaClient } from '../../src/source/kafka/interface.ts';
 import { createLogger } from '../../src/telemetry/logger.ts';
+import { waitUntil } from '../support/instance.ts';
 import { kafkaBootstrap, uniqueName } from '../support/kafka.ts';
 
 const logger = createLogger({ level: 'silent' });
@@ -21,13 +22,7 @@ afterAll(async () => {
   for (const c of cleanups.reverse()) await c().catch(() => undefined);
 });
 
-async function until(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 90_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const until = (what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 90_000): Promise<void> => waitUntil(what, cond, timeoutMs, 50);
 
 /** Every record taken, by whom, as "partition@offset". */
 type Seen = Map<string, string[]>;
@@ -47,10 +42,13 @@ interface Member {
 /**
  * A member whose "sinks" acknowledge at once: it commits what it took every 200 ms and, as the
  * pipeline does, drains and commits before giving partitions up — so a clean handover repeats nothing.
+ * With `sinkDown` nothing it takes is acknowledged: before a join it does what the pipeline does when
+ * its drain deadline passes — commits the first offset it took of each partition and answers false
+ * (it forgot the records it had taken).
  */
 async function member(kafka: KafkaClient, cfg: KafkaSourceConfig, name: string, seen: Seen, o: { sinkDown?: boolean } = {}): Promise<Member> {
-  if (o.sinkDown) return memberWithSinkDown(kafka, cfg, name, seen);
   const consumer = kafka.groupConsumer(cfg, logger);
+  /** Per partition: the offset to commit (sinkDown: the first one taken). */
   const next = new Map<number, number>();
   const m: Member = { name, consumer, assignments: [], takenAt: new Map(), joins: 0, leave: async () => undefined };
   // One commit at a time (as the pipeline's committer): a drain's commit waits for the one in flight.
@@ -70,62 +68,31 @@ async function member(kafka: KafkaClient, cfg: KafkaSourceConfig, name: string, 
     });
     return last;
   };
-  const timer = setInterval(() => void commit().catch(() => undefined), 200);
-  cleanups.push(async () => clearInterval(timer));
-  m.leave = async () => {
-    consumer.stopAccepting();
-    clearInterval(timer);
-    await commit();
-    await consumer.stop();
-  };
+  if (o.sinkDown) m.leave = () => consumer.stop();
+  else {
+    const timer = setInterval(() => void commit().catch(() => undefined), 200);
+    cleanups.push(async () => clearInterval(timer));
+    m.leave = async () => {
+      consumer.stopAccepting();
+      clearInterval(timer);
+      await commit();
+      await consumer.stop();
+    };
+  }
   await consumer.start({
     hasRoom: () => true,
     waitForRoom: async () => true,
     onRecord: (r) => {
       const key = `${r.meta.partition}@${r.meta.offset}`;
       seen.set(key, [...(seen.get(key) ?? []), name]);
-      next.set(r.meta.partition, Number(r.meta.offset) + 1);
+      if (!o.sinkDown) next.set(r.meta.partition, Number(r.meta.offset) + 1);
+      else if (!next.has(r.meta.partition)) next.set(r.meta.partition, Number(r.meta.offset));
       const t = m.takenAt.get(r.meta.partition) ?? [];
       t.push(Date.now());
       m.takenAt.set(r.meta.partition, t);
     },
     // Everything taken is committed (or the commit throws): kept partitions may go on from where they were.
-    beforeJoin: async () => (await commit(), true),
-    onAssigned: (a) => {
-      m.joins++;
-      m.assignments.push(a.flatMap((t) => t.partitions).sort());
-    },
-    onFatal: (err) => {
-      throw err;
-    },
-  });
-  cleanups.push(() => consumer.stop());
-  return m;
-}
-
-/**
- * A member whose "sink" is down: nothing it takes is acknowledged. Before a join it does what the
- * pipeline does when its drain deadline passes: commits the first offset it took of each partition
- * (nothing past it is acknowledged) and answers false — it forgot the records it had taken.
- */
-async function memberWithSinkDown(kafka: KafkaClient, cfg: KafkaSourceConfig, name: string, seen: Seen): Promise<Member> {
-  const consumer = kafka.groupConsumer(cfg, logger);
-  const m: Member = { name, consumer, assignments: [], takenAt: new Map(), joins: 0, leave: async () => consumer.stop() };
-  const first = new Map<number, number>();
-  await consumer.start({
-    hasRoom: () => true,
-    waitForRoom: async () => true,
-    onRecord: (r) => {
-      const key = `${r.meta.partition}@${r.meta.offset}`;
-      seen.set(key, [...(seen.get(key) ?? []), name]);
-      if (!first.has(r.meta.partition)) first.set(r.meta.partition, Number(r.meta.offset));
-    },
-    beforeJoin: async () => {
-      const offsets = [...first].map(([partition, offset]) => ({ topic: cfg.topics[0]!, partition, offset }));
-      first.clear();
-      if (offsets.length) await consumer.commit(offsets).catch(() => undefined);
-      return false;
-    },
+    beforeJoin: o.sinkDown ? async () => (await commit().catch(() => undefined), false) : async () => (await commit(), true),
     onAssigned: (a) => {
       m.joins++;
       m.assignments.push(a.flatMap((t) => t.partitions).sort());

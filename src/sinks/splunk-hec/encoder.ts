@@ -1,7 +1,7 @@
 // Pure HEC encoding: one record → one JSON event envelope (the /event endpoint), or the record's text
 // (the /raw endpoint, metadata in the query string). No I/O; tested byte for byte.
 import type { PipelineRecord } from '../../core/record.ts';
-import { fieldText, parseEventTime, recordField, recordValue } from '../record-field.ts';
+import { fieldText, isMetadataPath, parseEventTime, recordField, recordValue } from '../record-field.ts';
 import type { HecConfig, MetaSource } from './config.ts';
 
 export type HecEncodeConfig = Pick<HecConfig, 'endpoint' | 'index' | 'source' | 'sourcetype' | 'host' | 'timeField' | 'fields' | 'stampOrigin'>;
@@ -48,14 +48,11 @@ function indexedFields(record: PipelineRecord, cfg: HecEncodeConfig): Record<str
   return Object.keys(out).length > 0 ? out : undefined;
 }
 
-const META_NAMES = new Set(['__topic__', '__partition__', '__offset__', '__timestamp__', '__key__']);
-
 /** Whether encodeHecEvent reads no field of an unchanged JSON record under `cfg` (Sink.shipsBytes):
  *  the event endpoint, the Kafka timestamp as time, metadata from constants or Kafka metadata only. */
 export function hecShipsBytes(cfg: HecEncodeConfig): boolean {
-  const fromMeta = (path: string): boolean => META_NAMES.has(path) || path.startsWith('__headers__.');
-  const metaOk = [cfg.index, cfg.source, cfg.sourcetype, cfg.host].every((m) => m.field === undefined || fromMeta(m.field));
-  return cfg.endpoint === 'event' && cfg.timeField === undefined && cfg.fields.every((f) => fromMeta(f.path)) && metaOk;
+  const metaOk = [cfg.index, cfg.source, cfg.sourcetype, cfg.host].every((m) => m.field === undefined || isMetadataPath(m.field));
+  return cfg.endpoint === 'event' && cfg.timeField === undefined && cfg.fields.every((f) => isMetadataPath(f.path)) && metaOk;
 }
 
 export function encodeHecEvent(record: PipelineRecord, cfg: HecEncodeConfig): Buffer {

@@ -2,6 +2,7 @@
 // Kafka-compatible service. Files are read at load (a wrong path fails at start, naming the variable);
 // passwords are Secrets (from the variable or from *_FILE) and never printed.
 import { createPrivateKey } from 'node:crypto';
+import type { ConnectionOptions } from 'node:tls';
 import { readConfiguredFile } from '../../config/files.ts';
 import type { Secret } from '../../config/secret.ts';
 import { v } from '../../config/vars.ts';
@@ -103,4 +104,23 @@ export function parseKafkaSecurity(p: SecurityValues, env: Record<string, string
   }
   if (mech === 'plain' && tls === undefined) problems.push('KAFKA_TLS: SASL PLAIN sends the password as is: turn TLS on (KAFKA_TLS=true)');
   return { tls, sasl };
+}
+
+/** A signed Amazon MSK IAM token from the AWS default credential chain (the signer is loaded on first
+ *  use); both adapters fetch one at every (re)authentication. */
+export async function mskIamToken(region: string): Promise<string> {
+  const { generateAuthToken } = await import('aws-msk-iam-sasl-signer-js');
+  return (await generateAuthToken({ region })).token;
+}
+
+/** KafkaTls as node:tls connect options, TLS 1.2 at least (both adapters pass these to node:tls); the
+ *  server name is left to the adapter, whose clients set it differently. */
+export function nodeTlsOptions(tls: KafkaTls | undefined): ConnectionOptions | undefined {
+  if (!tls) return undefined;
+  const o: ConnectionOptions = { rejectUnauthorized: !tls.insecure, minVersion: 'TLSv1.2' };
+  if (tls.ca) o.ca = [tls.ca];
+  if (tls.cert) o.cert = tls.cert;
+  if (tls.key) o.key = tls.key;
+  if (tls.passphrase) o.passphrase = tls.passphrase.reveal();
+  return o;
 }

@@ -4,7 +4,7 @@ import { isIP } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
 import type { BaseOptions, SASLOptions } from '@platformatic/kafka';
 import type { KafkaConnectOptions } from '../kafka/interface.ts';
-import type { KafkaSasl, KafkaTls } from '../kafka/security.ts';
+import { mskIamToken, nodeTlsOptions, type KafkaSasl, type KafkaTls } from '../kafka/security.ts';
 
 /** Backoff between retries, as the kafkajs adapter: from 300 ms, doubling, at most 10 s, ±20 % jitter. */
 export function retryDelay(attempt: number): number {
@@ -46,13 +46,7 @@ export function platformaticBaseOptions(opts: KafkaConnectOptions): BaseOptions 
 
 /** The `tls` option (node:tls connect options). The server name is set through tlsServerName. */
 export function platformaticTls(tls: KafkaTls | undefined): ConnectionOptions | undefined {
-  if (!tls) return undefined;
-  const o: ConnectionOptions = { rejectUnauthorized: !tls.insecure, minVersion: 'TLSv1.2' };
-  if (tls.ca) o.ca = [tls.ca];
-  if (tls.cert) o.cert = tls.cert;
-  if (tls.key) o.key = tls.key;
-  if (tls.passphrase) o.passphrase = tls.passphrase.reveal();
-  return o;
+  return nodeTlsOptions(tls);
 }
 
 const MECHANISMS = { plain: 'PLAIN', 'scram-sha-256': 'SCRAM-SHA-256', 'scram-sha-512': 'SCRAM-SHA-512' } as const;
@@ -65,11 +59,7 @@ export function platformaticSasl(sasl: KafkaSasl | undefined): SASLOptions | und
     return {
       mechanism: 'OAUTHBEARER',
       // A signed token from the AWS default credential chain, fetched at every (re)authentication.
-      token: async () => {
-        const { generateAuthToken } = await import('aws-msk-iam-sasl-signer-js');
-        const { token } = await generateAuthToken({ region });
-        return token;
-      },
+      token: () => mskIamToken(region),
     };
   }
   const password = sasl.password;
