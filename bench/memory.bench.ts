@@ -34,9 +34,9 @@ export const MEMORY_VARIANTS: ReadonlyArray<{ name: string; nodeOptions: string;
   { name: 'heap 160 MB, young 8 MB', nodeOptions: '--max-old-space-size=160 --max-semi-space-size=8' },
   { name: 'heap 160 MB, in-flight 16 MiB', nodeOptions: '--max-old-space-size=160', env: { INFLIGHT_MAX_BYTES: '16MiB' } },
   { name: 'heap 160 MB, fetch 256 KiB/partition', nodeOptions: '--max-old-space-size=160', env: { KAFKA_MAX_BYTES_PER_PARTITION: '256KiB' } },
-  { name: 'platformatic, V8 defaults', nodeOptions: '', env: { KAFKA_CLIENT: 'platformatic' } },
-  { name: 'platformatic, chart 1Gi (heap 665 MB)', nodeOptions: '--max-old-space-size=665', env: { KAFKA_CLIENT: 'platformatic' } },
-  { name: 'platformatic, heap 160 MB', nodeOptions: '--max-old-space-size=160', env: { KAFKA_CLIENT: 'platformatic' } },
+  { name: 'kafkajs, V8 defaults', nodeOptions: '', env: { KAFKA_CLIENT: 'kafkajs' } },
+  { name: 'kafkajs, chart 1Gi (heap 665 MB)', nodeOptions: '--max-old-space-size=665', env: { KAFKA_CLIENT: 'kafkajs' } },
+  { name: 'kafkajs, heap 160 MB', nodeOptions: '--max-old-space-size=160', env: { KAFKA_CLIENT: 'kafkajs' } },
 ];
 
 const median = (xs: number[]): number => {

@@ -42,9 +42,9 @@ export interface RestartRow {
 }
 
 export const RESTART_VARIANTS = {
-  kafkajs: {},
-  platformatic: { KAFKA_CLIENT: 'platformatic' },
-  static: { KAFKA_CLIENT: 'platformatic' },
+  kafkajs: { KAFKA_CLIENT: 'kafkajs' },
+  platformatic: {},
+  static: {},
 } as const satisfies Record<string, Record<string, string>>;
 export type RestartVariant = keyof typeof RESTART_VARIANTS;
 
@@ -76,7 +76,7 @@ async function metricSum(inst: Instance, name: string): Promise<number> {
 }
 
 export async function runRollingRestartBench(opts: { ratePerSec: number; variant?: RestartVariant; log?: (s: string) => void }): Promise<RollingRestartResult> {
-  const variant = opts.variant ?? 'kafkajs';
+  const variant = opts.variant ?? 'platformatic';
   const log = opts.log ?? ((s: string) => process.stderr.write(`${s}\n`));
   const dir = await mkdtemp(join(tmpdir(), 'ls-bench-rolling-'));
   let broker: Broker | undefined;

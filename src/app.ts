@@ -12,6 +12,7 @@ import { compileQuery } from './query/index.ts';
 import { ControlTopic } from './source/kafka/control-topic.ts';
 import { KafkaDeadLetterPublisher } from './source/kafka/dead-letter-publisher.ts';
 import type { KafkaClient } from './source/kafka/interface.ts';
+import { namingTheSetting } from './source/kafka/setting-errors.ts';
 import type { Logger } from './telemetry/logger.ts';
 import { createMetrics, type Metrics } from './telemetry/metrics.ts';
 import { Webhook, WEBHOOK_PATH_PREFIX } from './webhook/index.ts';
@@ -102,7 +103,7 @@ export class App {
     const k = this.#cfg.kafka;
     const where = `Kafka ${k.brokers.join(',')} (KAFKA_BROKERS${k.security.sasl ? `, SASL ${k.security.sasl.mechanism}` : ''}${k.security.tls ? ', TLS' : ''})`;
     const kafkaError = (err: unknown): Error => {
-      const msg = oneLine(String((err as Error)?.message ?? err));
+      const msg = namingTheSetting(err, oneLine(String((err as Error)?.message ?? err)));
       return new Error(/^KAFKA_[A-Z_]+: /.test(msg) ? msg : `${where}: ${msg}`, { cause: err });
     };
     if (k.security.tls?.insecure) this.#log.warn('KAFKA_TLS_INSECURE=true: the broker certificates are NOT verified');
@@ -150,6 +151,7 @@ export class App {
     this.#log.info(
       {
         httpPort: this.httpPort,
+        kafkaClient: this.#cfg.kafka.client,
         routes: this.routes.map((r) => ({ route: r.name, state: r.state, group: r.cfg.kafka.groupId, topics: r.cfg.kafka.topics, sinks: r.sinkNames })),
         ...(this.#cfg.webhook ? { webhook: Object.fromEntries(this.#cfg.webhook.products) } : {}),
       },

@@ -4,6 +4,7 @@ import { App } from '../app.ts';
 import { loadConfig } from '../app-config.ts';
 import { oneLine } from '../core/errors.ts';
 import { connectKafkaFor } from '../source/kafka/connect.ts';
+import { namingTheSetting } from '../source/kafka/setting-errors.ts';
 import { createLogger } from '../telemetry/logger.ts';
 
 export async function runCommand(env: NodeJS.ProcessEnv): Promise<void> {
@@ -37,7 +38,7 @@ export async function runCommand(env: NodeJS.ProcessEnv): Promise<void> {
   app.onFatal((err) => {
     if (exiting) return;
     exiting = true;
-    log.fatal({ code: (err as { type?: string }).type }, `consumer stopped for good: ${oneLine(err.message)}; exiting so the orchestrator restarts this instance`);
+    log.fatal({ code: (err as { type?: string }).type }, `consumer stopped for good: ${namingTheSetting(err, oneLine(err.message))}; exiting so the orchestrator restarts this instance`);
     app.stop().finally(() => exit(1));
   });
   process.on('SIGTERM', () => shutdown('SIGTERM'));

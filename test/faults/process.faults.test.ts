@@ -1,6 +1,7 @@
 // Faults of logstream's own processes, under load, with all five real sinks at once (HEC receiver, form POST receiver,
 // rsyslog over TLS, ElasticMQ, MinIO): kill -9 of a random instance (restarted each time), a rolling
-// SIGTERM restart (no duplicates allowed), and a rebalance storm (instances added and removed every 10 s).
+// SIGTERM restart and a rolling upgrade from the kafkajs client (no duplicates allowed in either), and a
+// rebalance storm (instances added and removed every 10 s).
 import { describe, expect, it } from 'vitest';
 import { expectClean, FaultRun, FULL, killDupBound, underLoad, usePeers } from './support/fault-run.ts';
 import { ALL_SINKS } from './support/peers.ts';
@@ -45,6 +46,28 @@ describe('process faults, 3 instances, all sinks', () => {
         await underLoad(run, 3000);
       }
       const r = await run.finish({ dupBound: 0 });
+      expectClean(r); // dup bound 0
+    } finally {
+      await Promise.all(run.alive().map((i) => i.stop(10_000)));
+    }
+  }, 10 * 60_000);
+
+  it('rolling upgrade from kafkajs to the default client (@platformatic/kafka), one instance at a time: lost=0, dup=0', async () => {
+    // The group runs kafkajs' eager round robin while any kafkajs member is left (the new members offer
+    // it as their second protocol), and cooperative-sticky once the last one has gone.
+    const run = await FaultRun.start({ scenario: 'rolling upgrade kafkajs → platformatic', peers: fault(), sinks: ALL_SINKS, env: { KAFKA_CLIENT: 'kafkajs' } });
+    try {
+      await underLoad(run, 5000);
+      for (const old of run.alive()) {
+        const exit = await old.stop(60_000);
+        expect(exit.code, `${old.name} exit after SIGTERM`).toBe(0);
+        run.startInstance({ KAFKA_CLIENT: 'platformatic' });
+        await waitForStableGroup(run.alive(), run.o.partitions, 120_000);
+        await underLoad(run, 3000);
+      }
+      const clients = run.started.map((i) => i.logs.find((l) => l.msg === 'logstream started')?.kafkaClient);
+      expect(clients).toEqual(['kafkajs', 'kafkajs', 'kafkajs', 'platformatic', 'platformatic', 'platformatic']);
+      const r = await run.finish({ dupBound: 0, note: '3 kafkajs members replaced by platformatic members one by one' });
       expectClean(r); // dup bound 0
     } finally {
       await Promise.all(run.alive().map((i) => i.stop(10_000)));

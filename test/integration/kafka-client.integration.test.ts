@@ -96,6 +96,19 @@ describe.each(ADAPTERS)('Kafka client contract: %s (real broker)', (_name, kafka
     expect((await reader.earliest(topic)).get(0)).toBe(4);
   });
 
+  it('producer: timestamps months apart in one send (old records re-sent beside new ones) are kept exactly', async () => {
+    const { topic, producer } = await topicWithProducer('contract-timestamps');
+    const now = Date.now();
+    const old = Date.UTC(2024, 1, 1, 18, 57, 30);
+    const times = [now, old, old + 5, now - 40 * 86_400_000, now - 1000, old + 30 * 86_400_000];
+    const res = await producer.send(topic, times.map((timestamp, i) => ({ value: String(i), partition: 0, timestamp })));
+    expect(res).toEqual([{ partition: 0, baseOffset: 0 }]);
+    const reader = kafka.reader();
+    cleanups.push(() => reader.disconnect());
+    const got = await reader.fetch(topic, 0, 0, 1024 * 1024);
+    expect(got.messages.map((m) => [m.value?.toString(), m.timestamp])).toEqual(times.map((t, i) => [String(i), String(t)]));
+  });
+
   it('group consumer: decodes inside the source, commits, and a partition waiting for its decoder holds up no other', async () => {
     const { topic, admin, producer } = await topicWithProducer('contract-group');
     const group = uniqueName('contract-group');

@@ -34,7 +34,10 @@ export function startMember(s: GroupSetup, name: string, env: Record<string, str
   return new Instance(name, { ...instanceEnv(s, name), ...env });
 }
 
-/** Waits until the instances together own exactly `partitions` partitions (the group is stable). */
+/** Waits until the instances together own exactly `partitions` partitions, spread evenly (no two own
+ *  more than one apart, as both clients' assignors spread them), and all are ready: the group is stable.
+ *  Evenly matters under cooperative rebalancing, where the first member owns every partition until a
+ *  later one's join has moved some (two rounds): owning them all is not yet the end of the rebalance. */
 export async function waitForStableGroup(instances: Instance[], partitions: number, timeoutMs = 90_000): Promise<number[]> {
   let owned: number[] = [];
   await waitUntil(
@@ -42,7 +45,7 @@ export async function waitForStableGroup(instances: Instance[], partitions: numb
     async () => {
       owned = await Promise.all(instances.map((i) => i.metricSum('logstream_assigned_partitions')));
       const ready = await Promise.all(instances.map(async (i) => (await fetch(`http://127.0.0.1:${await i.httpPort()}/readyz`)).status === 200));
-      return owned.reduce((a, b) => a + b, 0) === partitions && ready.every(Boolean);
+      return owned.reduce((a, b) => a + b, 0) === partitions && Math.max(...owned) - Math.min(...owned) <= 1 && ready.every(Boolean);
     },
     timeoutMs,
     500,

@@ -36,8 +36,8 @@ export function kafkaBootstrap(): string {
 
 const quiet = createLogger({ level: 'silent' });
 
-/** The adapter the helpers use: env LOGSTREAM_TEST_KAFKA_CLIENT (kafkajs, platformatic), default kafkajs. */
-const TEST_CLIENT = process.env['LOGSTREAM_TEST_KAFKA_CLIENT'] === 'platformatic' ? 'platformatic' : 'kafkajs';
+/** The adapter the helpers use: env LOGSTREAM_TEST_KAFKA_CLIENT (kafkajs, platformatic), default platformatic. */
+const TEST_CLIENT = process.env['LOGSTREAM_TEST_KAFKA_CLIENT'] === 'kafkajs' ? 'kafkajs' : 'platformatic';
 
 /** A client of the test broker: 3 s connection timeout, 5 retries inside the client (backing off from
  *  300 ms, doubling). Each helper call makes its own and closes what it opened. */

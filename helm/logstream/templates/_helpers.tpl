@@ -81,8 +81,8 @@ app.kubernetes.io/part-of: logstream
 {{- end }}
 {{- include "logstream.validateRoutes" . }}
 {{- if .Values.staticMembership.enabled }}
-{{- if ne (toString (get .Values.config "KAFKA_CLIENT")) "platformatic" }}
-{{- fail "staticMembership.enabled needs config.KAFKA_CLIENT: platformatic (kafkajs has no static membership)" }}
+{{- if eq (toString (get .Values.config "KAFKA_CLIENT")) "kafkajs" }}
+{{- fail "staticMembership.enabled does not work with config.KAFKA_CLIENT: kafkajs (kafkajs has no static membership)" }}
 {{- end }}
 {{- if hasKey .Values.config "KAFKA_GROUP_INSTANCE_ID" }}
 {{- fail "config.KAFKA_GROUP_INSTANCE_ID is set by the chart with staticMembership.enabled (each pod's name)" }}

@@ -28,11 +28,11 @@ export const kafkaVars = {
   KAFKA_TOPICS: v.list({ doc: 'Topics to consume, comma-separated (not needed by a webhook-only instance, which has no SINKS).', required: true }),
   KAFKA_GROUP_ID: v.string({ doc: 'Consumer group shared by all replicas; progress is committed to it.', default: 'logstream' }),
   KAFKA_GROUP_INSTANCE_ID: v.optionalString({
-    doc: 'Static group membership (group.instance.id; KAFKA_CLIENT=platformatic): a stable name per instance, e.g. a StatefulSet pod name. Restarted within KAFKA_SESSION_TIMEOUT it gets its partitions back with no rebalance; a dead one holds them until the session times out. Never a Deployment pod name (it changes on every restart).',
+    doc: 'Static group membership (group.instance.id; not with KAFKA_CLIENT=kafkajs): a stable name per instance, e.g. a StatefulSet pod name. Restarted within KAFKA_SESSION_TIMEOUT it gets its partitions back with no rebalance; a dead one holds them until the session times out. Never a Deployment pod name (it changes on every restart).',
   }),
   KAFKA_CLIENT: v.oneOf(KAFKA_CLIENT_LIBRARIES, {
-    doc: 'Kafka client library: kafkajs (default) or platformatic (@platformatic/kafka; cooperative rebalancing, static membership — experimental until it passes the fault suite)',
-    default: 'kafkajs',
+    doc: 'Kafka client library: platformatic (default; @platformatic/kafka, cooperative-sticky rebalancing, static membership) or kafkajs (eager rebalancing, unmaintained; kept as a fallback)',
+    default: 'platformatic',
   }),
   KAFKA_CLIENT_ID: v.string({ doc: 'Client id (defaults to logstream-<hostname>).', default: `logstream-${hostname()}`, }),
   KAFKA_START_FROM: v.string({

@@ -20,7 +20,7 @@ export type KafkaClientLibrary = (typeof KAFKA_CLIENT_LIBRARIES)[number];
 export interface KafkaConnectOptions {
   brokers: readonly string[];
   clientId: string;
-  /** Which adapter (KAFKA_CLIENT): kafkajs (default) or platformatic (@platformatic/kafka). */
+  /** Which adapter (KAFKA_CLIENT): platformatic (@platformatic/kafka, the default) or kafkajs. */
   client?: KafkaClientLibrary;
   connectionTimeoutMs?: number;
   /** Retries of a failed request inside the client before an operation fails (adapter default: 8, backing off to 10 s). */

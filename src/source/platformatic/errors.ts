@@ -48,12 +48,16 @@ export function kafkaError(err: unknown): unknown {
   return err;
 }
 
+/** A failure that no retry mends: anything in the tree the library marked canRetry false (an
+ *  authentication failure, a closed client), or a certificate problem. */
+export function isPermanent(err: unknown): boolean {
+  return walk(err).some((n) => n.canRetry === false || /certificate/i.test(String(n.message)));
+}
+
 /** Whether a library error may be retried. The library's own test (findErrorBy canRetry false) skips
  *  `cause`, so it retries a connection that failed on a wrong password or an untrusted certificate. */
 export function canRetry(err: unknown): boolean {
-  const nodes = walk(err);
-  const fromLibrary = nodes.some((n) => typeof n.canRetry === 'boolean');
-  return fromLibrary && !nodes.some((n) => n.canRetry === false || /certificate/i.test(String(n.message)));
+  return walk(err).some((n) => typeof n.canRetry === 'boolean') && !isPermanent(err);
 }
 
 /** Runs a library call; its error is rethrown tagged (kafkaError). */

@@ -4,6 +4,7 @@ import { isIP } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
 import type { BaseOptions, SASLOptions } from '@platformatic/kafka';
 import type { KafkaConnectOptions } from '../kafka/interface.ts';
+import { isPermanent } from './errors.ts';
 import { mskIamToken, nodeTlsOptions, type KafkaSasl, type KafkaTls } from '../kafka/security.ts';
 
 /** Backoff between retries, as the kafkajs adapter: from 300 ms, doubling, at most 10 s, ±20 % jitter. */
@@ -22,7 +23,10 @@ export function platformaticBaseOptions(opts: KafkaConnectOptions): BaseOptions 
     connectTimeout: opts.connectionTimeoutMs ?? 10_000,
     // The library's defaults (3 retries, 1 s apart) give up during a broker restart; kafkajs' do not.
     retries: opts.retries ?? 8,
-    retryDelay: (_client, _op, attempt) => retryDelay(attempt),
+    // The library retries a wrong password or an untrusted certificate too (its canRetry test skips
+    // `cause`) and has no way to stop it from outside: those attempts run back to back, so the start
+    // fails in about a second instead of after the whole backoff (~40 s).
+    retryDelay: (_client, _op, attempt, _retries, error) => (isPermanent(error) ? 0 : retryDelay(attempt)),
     // Broker-side timeout of produce and admin requests (library default 5 s; kafkajs 30 s)…
     timeout: 30_000,
     // …below the client-side one, so a slow broker answers before the request is given up.

@@ -7,6 +7,32 @@ import { platformaticBaseOptions } from './options.ts';
 
 const bytes = (v: string | Buffer | null | undefined): Buffer | undefined => (v === null || v === undefined ? undefined : typeof v === 'string' ? Buffer.from(v) : v);
 
+/** Half the span of timestamps one send may hold (2^30 ms, 12.4 days). The library writes each record's
+ *  timestamp as a delta from its batch's first, zigzag-encoded by @platformatic/dynamic-buffer 0.3.1
+ *  with `value >> 31n` where `>> 63n` is meant: a delta beyond ±2^31 ms (24.8 days) is written wrong,
+ *  and the broker refuses the batch (INVALID_TIMESTAMP: the time lands in the future) or keeps a wrong
+ *  time. A library bug; found by a test producing records of 2024 beside records of today. */
+const HALF_SPAN_MS = 2 ** 30 - 1;
+
+/** `messages` in order, cut where a timestamp (the library's `now` when absent) lies more than
+ *  HALF_SPAN_MS from its run's first: no two timestamps of a run, and so of a batch, are 2^31 ms apart. */
+export function nearTimestampRuns<T extends { timestamp?: number }>(messages: T[], now: number): T[][] {
+  const runs: T[][] = [];
+  let run: T[] = [];
+  let t0 = 0;
+  for (const m of messages) {
+    const t = m.timestamp ?? now;
+    if (run.length === 0 || Math.abs(t - t0) > HALF_SPAN_MS) {
+      if (run.length) runs.push(run);
+      run = [];
+      t0 = t;
+    }
+    run.push(m);
+  }
+  if (run.length || runs.length === 0) runs.push(run);
+  return runs;
+}
+
 export class PlatformaticProducer implements KafkaProducer {
   readonly #opts: KafkaConnectOptions;
   readonly #producerOpts: ProducerOptions;
@@ -43,7 +69,17 @@ export class PlatformaticProducer implements KafkaProducer {
     });
   }
 
-  send(topic: string, messages: OutgoingMessage[], opts: { acks?: -1 | 0 | 1 } = {}): Promise<ProduceResult[]> {
+  async send(topic: string, messages: OutgoingMessage[], opts: { acks?: -1 | 0 | 1 } = {}): Promise<ProduceResult[]> {
+    const runs = nearTimestampRuns(messages, Date.now());
+    if (runs.length === 1) return this.#send(topic, messages, opts);
+    const first = new Map<number, number>();
+    for (const run of runs) {
+      for (const r of await this.#send(topic, run, opts)) if (!first.has(r.partition)) first.set(r.partition, r.baseOffset);
+    }
+    return [...first].map(([partition, baseOffset]) => ({ partition, baseOffset }));
+  }
+
+  #send(topic: string, messages: OutgoingMessage[], opts: { acks?: -1 | 0 | 1 }): Promise<ProduceResult[]> {
     return tagged(async () => {
       const res = await this.#producer.send({
         acks: opts.acks ?? ProduceAcks.ALL,

@@ -128,7 +128,7 @@ export class FaultRun {
       ...FAULT_INSTANCE_ENV,
       ...(this.o.routes ? this.#routesEnv(this.o.routes) : this.o.peers.env(this.key, this.o.sinks)),
       INSTANCE_ID: name,
-      // FAULTS_KAFKA_CLIENT=platformatic runs the whole suite on the other Kafka client adapter.
+      // FAULTS_KAFKA_CLIENT=kafkajs runs the whole suite on the fallback Kafka client adapter.
       ...(process.env['FAULTS_KAFKA_CLIENT'] ? { KAFKA_CLIENT: process.env['FAULTS_KAFKA_CLIENT'] } : {}),
       ...this.o.env,
     };

@@ -1,6 +1,6 @@
 // KAFKA_* settings as @platformatic/kafka options, and the checks that tie KAFKA_GROUP_INSTANCE_ID to
 // the client that supports it.
-import { MultipleErrors, ProtocolError } from '@platformatic/kafka';
+import { AuthenticationError, MultipleErrors, NetworkError, ProtocolError } from '@platformatic/kafka';
 import { describe, expect, it } from 'vitest';
 import { isRetriableKafkaError } from '../../../src/source/kafka/group-admin.ts';
 import { parseKafkaConfig } from '../../../src/source/kafka/config.ts';
@@ -41,6 +41,16 @@ describe('@platformatic/kafka options', () => {
     expect(retryDelay(12)).toBeGreaterThanOrEqual(8_000);
   });
 
+  it('a wrong password or an untrusted certificate, which the library retries anyway, is retried without waiting', () => {
+    const delay = platformaticBaseOptions({ brokers: ['b:9092'], clientId: 'c', logger }).retryDelay as (c: unknown, op: string, attempt: number, retries: number, e: unknown) => number;
+    const badPassword = new NetworkError('Connection failed.', { cause: new AuthenticationError('SASL authentication failed.', { cause: new ProtocolError('SASL_AUTHENTICATION_FAILED') }) });
+    const badCa = new NetworkError('Connection failed.', { cause: new Error('unable to verify the first certificate') });
+    const refused = new NetworkError('Connection failed.', { cause: Object.assign(new Error('connect ECONNREFUSED 10.0.0.1:9092'), { code: 'ECONNREFUSED' }) });
+    expect(delay(undefined, 'metadata', 3, 8, badPassword)).toBe(0);
+    expect(delay(undefined, 'metadata', 3, 8, badCa)).toBe(0);
+    expect(delay(undefined, 'metadata', 3, 8, refused)).toBeGreaterThanOrEqual(960);
+  });
+
   it('the library’s errors are read by name (apiId), also inside MultipleErrors', () => {
     const loading = new ProtocolError('COORDINATOR_LOAD_IN_PROGRESS');
     expect(isRetriableKafkaError(loading)).toBe(true);
@@ -50,10 +60,11 @@ describe('@platformatic/kafka options', () => {
 });
 
 describe('KAFKA_CLIENT and KAFKA_GROUP_INSTANCE_ID', () => {
-  it('kafkajs by default; platformatic on request; a static member id only with platformatic', () => {
-    expect(parseKafkaConfig(base).client).toBe('kafkajs');
-    expect(parseKafkaConfig({ ...base, KAFKA_CLIENT: 'platformatic', KAFKA_GROUP_INSTANCE_ID: 'logstream-0' })).toMatchObject({ client: 'platformatic', groupInstanceId: 'logstream-0' });
-    expect(problems({ ...base, KAFKA_GROUP_INSTANCE_ID: 'logstream-0' })).toEqual(['KAFKA_GROUP_INSTANCE_ID: static membership needs KAFKA_CLIENT=platformatic (kafkajs has none)']);
+  it('platformatic by default; kafkajs on request; a static member id only with platformatic', () => {
+    expect(parseKafkaConfig(base).client).toBe('platformatic');
+    expect(parseKafkaConfig({ ...base, KAFKA_CLIENT: 'kafkajs' }).client).toBe('kafkajs');
+    expect(parseKafkaConfig({ ...base, KAFKA_GROUP_INSTANCE_ID: 'logstream-0' })).toMatchObject({ client: 'platformatic', groupInstanceId: 'logstream-0' });
+    expect(problems({ ...base, KAFKA_CLIENT: 'kafkajs', KAFKA_GROUP_INSTANCE_ID: 'logstream-0' })).toEqual(['KAFKA_GROUP_INSTANCE_ID: static membership needs KAFKA_CLIENT=platformatic (kafkajs has none)']);
     expect(problems({ ...base, KAFKA_CLIENT: 'librdkafka' }).join()).toMatch(/^KAFKA_CLIENT: /);
   });
 });
