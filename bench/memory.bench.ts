@@ -3,7 +3,8 @@
 // heap settings and in-flight byte limits — what a pod's memory limit has to hold, and what a smaller
 // heap costs in CPU. Same topic, same run for every row; each row is its own consumer group.
 //
-// Alone: node bench/memory.bench.ts   (env BENCH_MEMORY_RECORDS, default 500000; BENCH_MEMORY_REPEATS, default 3)
+// Alone: node bench/memory.bench.ts   (env BENCH_MEMORY_RECORDS, default 500000; BENCH_MEMORY_REPEATS, default 3;
+//        BENCH_MEMORY_VARIANTS=young,chart: only the variants whose name contains one of these)
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,6 +30,8 @@ export interface MemoryRow {
 export const MEMORY_VARIANTS: ReadonlyArray<{ name: string; nodeOptions: string; env?: Record<string, string> }> = [
   { name: 'V8 defaults', nodeOptions: '' },
   { name: 'chart 1Gi (heap 665 MB)', nodeOptions: '--max-old-space-size=665' },
+  { name: 'young 8 MB', nodeOptions: '--max-semi-space-size=8' },
+  { name: 'chart 1Gi (heap 665 MB), young 8 MB', nodeOptions: '--max-old-space-size=665 --max-semi-space-size=8' },
   { name: 'heap 256 MB', nodeOptions: '--max-old-space-size=256' },
   { name: 'heap 160 MB', nodeOptions: '--max-old-space-size=160' },
   { name: 'heap 160 MB, young 8 MB', nodeOptions: '--max-old-space-size=160 --max-semi-space-size=8' },
@@ -44,7 +47,7 @@ const median = (xs: number[]): number => {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 
-export async function runMemoryBench(opts: { records: number; repeats: number; log?: (s: string) => void }): Promise<{ rows: MemoryRow[]; problems: string[] }> {
+export async function runMemoryBench(opts: { records: number; repeats: number; variants?: string[]; log?: (s: string) => void }): Promise<{ rows: MemoryRow[]; problems: string[] }> {
   const log = opts.log ?? ((s: string) => process.stderr.write(`${s}\n`));
   const workDir = await mkdtemp(join(tmpdir(), 'ls-bench-memory-'));
   const kafka = new BenchKafka(log);
@@ -54,8 +57,10 @@ export async function runMemoryBench(opts: { records: number; repeats: number; l
     const topicName = 'bench-memory';
     const { broker, admin, topic } = await kafka.startWithRecords({ topic: topicName, partitions: 4, records: opts.records, recordBytes: 1024, workDir });
     const runs = MEMORY_VARIANTS.map(() => [] as Array<{ wallS: number; cpuS: number; peakRssMb: number }>);
+    const selected = (name: string): boolean => !opts.variants || opts.variants.some((w) => name.toLowerCase().includes(w));
     for (let k = 0; k < opts.repeats; k++) {
       for (const [i, v] of MEMORY_VARIANTS.entries()) {
+        if (!selected(v.name)) continue;
         const run = await runLogstream({
           name: `memory-${i}-${k}`,
           bootstrap: broker.bootstrap,
@@ -75,6 +80,7 @@ export async function runMemoryBench(opts: { records: number; repeats: number; l
     }
     for (const [i, v] of MEMORY_VARIANTS.entries()) {
       const r = runs[i]!;
+      if (r.length === 0) continue;
       const cpuS = median(r.map((x) => x.cpuS));
       rows.push({
         name: v.name,
@@ -104,10 +110,16 @@ export function formatMemory(r: { rows: MemoryRow[] }, records: number, repeats:
   ].join('\n');
 }
 
+/** BENCH_MEMORY_VARIANTS: only the variants whose name contains one of these comma-separated words. */
+export function memoryVariantsFromEnv(env: NodeJS.ProcessEnv): { variants?: string[] } {
+  const words = env['BENCH_MEMORY_VARIANTS']?.split(',').map((w) => w.trim().toLowerCase()).filter(Boolean);
+  return words?.length ? { variants: words } : {};
+}
+
 if (import.meta.main) {
   const records = Number(process.env['BENCH_MEMORY_RECORDS'] ?? 500_000);
   const repeats = Number(process.env['BENCH_MEMORY_REPEATS'] ?? 3);
-  runMemoryBench({ records, repeats }).then(
+  runMemoryBench({ records, repeats, ...memoryVariantsFromEnv(process.env) }).then(
     (r) => {
       process.stdout.write(`${formatMemory(r, records, repeats)}\n`);
       for (const p of r.problems) process.stdout.write(`PROBLEM: ${p}\n`);

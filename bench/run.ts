@@ -14,6 +14,7 @@
 // Env: BENCH_RECORDS (default 1000000), BENCH_RECORD_BYTES (default 1024),
 //      BENCH_ROUTES_RECORDS (the routes benchmark's topic; default BENCH_RECORDS),
 //      BENCH_RUNS (throughput: only the runs whose name contains one of these words),
+//      BENCH_MEMORY_VARIANTS (memory: only the variants whose name contains one of these words),
 //      BENCH_CPU_PROF=1 (one more logstream run under --cpu-prof, summarised; profile kept in bench/results/),
 //      BENCH_OUTAGE_S (default 300), BENCH_OUTAGE_WARMUP_S (60), BENCH_OUTAGE_RATE (5000 records/s),
 //      LOGSTREAM_KAFKA_VERSION (broker version).
@@ -32,7 +33,7 @@ import { formatRoutes, routesOptionsFromEnv, runRoutesBench } from './routes.ben
 import { formatWebhook, runWebhookBench } from './webhook.bench.ts';
 import { formatRollingRestart, restartVariantsFromEnv, runRollingRestartBench } from './rolling-restart.bench.ts';
 import { formatKill, killOptionsFromEnv, runKillBench } from './kill-duplicates.bench.ts';
-import { formatMemory, runMemoryBench } from './memory.bench.ts';
+import { formatMemory, memoryVariantsFromEnv, runMemoryBench } from './memory.bench.ts';
 import { formatOutage, outageOptionsFromEnv, runOutageBench } from './outage-memory.bench.ts';
 
 interface QueryBenchRow {
@@ -152,7 +153,7 @@ async function main(): Promise<number> {
   const memoryRepeats = Number(process.env['BENCH_MEMORY_REPEATS'] ?? 3);
   say(`\n== memory at full rate: one logstream under V8 heap settings and smaller in-flight/fetch limits (${memoryRecords} records, ${memoryRepeats} runs each) ==`);
   const memory = await attempt('memory', problems, async () => {
-    const r = await runMemoryBench({ records: memoryRecords, repeats: memoryRepeats, log: (l) => process.stderr.write(`[memory] ${l}\n`) });
+    const r = await runMemoryBench({ records: memoryRecords, repeats: memoryRepeats, ...memoryVariantsFromEnv(process.env), log: (l) => process.stderr.write(`[memory] ${l}\n`) });
     say(formatMemory(r, memoryRecords, memoryRepeats));
     problems.push(...r.problems.map((p) => `memory: ${p}`));
     return r;

@@ -43,6 +43,9 @@
 //       HEC: exactly N indexed);
 //   (m) logstream → HEC with HEC_GZIP_LEVEL=1 (the other gzip rows use the default level, 6): CPU against
 //       bytes on the wire (the receiver's compression ratio), for choosing the default level;
+//   (m') the HEC jobs (no gzip, level 1, level 6) with (c)'s `where` query: the jobs the efficiency
+//       targets are set for (a query that filters on a field, never only `*`);
+//   ([kafkajs]) the main file and HEC jobs again on the fallback client, KAFKA_CLIENT=kafkajs;
 //   (n) logstream → SQS (a real ElasticMQ, bench/lib/sqs.ts, every SQS setting at its default) on its own
 //       topic of BENCH_SQS_RECORDS (default 100 000) records, with kcat measured on that topic too: every
 //       message is received back, each record exactly once.
@@ -691,6 +694,10 @@ export async function runThroughputBench(opts: ThroughputOptions): Promise<Throu
         { name: 'logstream file, 2 instances', expectedLines: topic.records, instances: 2 },
         { name: 'logstream → HEC gzip, 2 instances', expectedLines: topic.records, hec: { gzip: true }, instances: 2 },
         { name: 'logstream → HEC gzip level 1', expectedLines: topic.records, hec: { gzip: true, gzipLevel: 1 } },
+        // The jobs of the efficiency targets: a query that filters on a field (where), never only `*`.
+        { name: 'logstream → HEC no gzip, where', query: SEVERITY_QUERY, expectedLines: topic.highOrCritical, hec: { gzip: false } },
+        { name: 'logstream → HEC gzip level 1, where', query: SEVERITY_QUERY, expectedLines: topic.highOrCritical, hec: { gzip: true, gzipLevel: 1 } },
+        { name: 'logstream → HEC gzip, where', query: SEVERITY_QUERY, expectedLines: topic.highOrCritical, hec: { gzip: true } },
         // The same jobs on the fallback Kafka client (KAFKA_CLIENT=kafkajs), side by side.
         { name: 'logstream file [kafkajs]', expectedLines: topic.records, env: KAFKAJS },
         { name: 'logstream file+query [kafkajs]', query: SEVERITY_QUERY, expectedLines: topic.highOrCritical, env: KAFKAJS },

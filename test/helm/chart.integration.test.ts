@@ -168,7 +168,7 @@ describe('helm template with default values', () => {
   });
 
   it('caps the V8 heap at 65% of the memory limit (NODE_OPTIONS), leaving the rest for memory outside the heap', () => {
-    expect(container(dep)['env']).toEqual([{ name: 'NODE_OPTIONS', value: '--max-old-space-size=665' }]);
+    expect(container(dep)['env']).toEqual([{ name: 'NODE_OPTIONS', value: '--max-old-space-size=665 --max-semi-space-size=8' }]);
   });
 
   it('keeps Kubernetes service-link variables (KAFKA_PORT for a Service named kafka) out of the container', () => {
@@ -251,7 +251,7 @@ describe('helm template with full values', () => {
     expect(cm.data!['INFLIGHT_MAX_BYTES']).toBe('134217728');
     expect(cm.data!['ROUTE_ARCHIVE_INFLIGHT_MAX_BYTES']).toBe('33554432');
     expect(container(dep)['env']).toEqual([
-      { name: 'NODE_OPTIONS', value: '--max-old-space-size=665' },
+      { name: 'NODE_OPTIONS', value: '--max-old-space-size=665 --max-semi-space-size=8' },
       { name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
     ]);
   });
@@ -494,10 +494,11 @@ describe('V8 heap (NODE_OPTIONS) from the memory limit', () => {
   };
 
   it.each([
-    ['2Gi', ['--set', 'resources.limits.memory=2Gi'], '--max-old-space-size=1331'],
-    ['1500M (decimal)', ['--set', 'resources.limits.memory=1500M'], '--max-old-space-size=929'],
-    ['a share of 50%', ['--set', 'heap.percentOfMemoryLimit=50'], '--max-old-space-size=512'],
-    ['an explicit size', ['--set', 'heap.maxOldSpaceSizeMiB=700'], '--max-old-space-size=700'],
+    ['2Gi', ['--set', 'resources.limits.memory=2Gi'], '--max-old-space-size=1331 --max-semi-space-size=8'],
+    ['1500M (decimal)', ['--set', 'resources.limits.memory=1500M'], '--max-old-space-size=929 --max-semi-space-size=8'],
+    ['a share of 50%', ['--set', 'heap.percentOfMemoryLimit=50'], '--max-old-space-size=512 --max-semi-space-size=8'],
+    ['an explicit size', ['--set', 'heap.maxOldSpaceSizeMiB=700'], '--max-old-space-size=700 --max-semi-space-size=8'],
+    ['V8’s own young generation', ['--set', 'heap.maxSemiSpaceSizeMiB=0'], '--max-old-space-size=665'],
   ])('derives it: %s', (_name, args, flag) => {
     expect(nodeOptions(args)).toEqual([flag]);
   });
