@@ -3,14 +3,14 @@
 // as isRetriableKafkaError does (`type`, `code`, `apiId`, also in wrapped errors).
 
 /** Kafka error name → the variable that causes it, and what the broker allows. */
-const SETTINGS: Record<string, string> = {
-  INVALID_SESSION_TIMEOUT: 'KAFKA_SESSION_TIMEOUT: outside what the broker allows (group.min.session.timeout.ms to group.max.session.timeout.ms, by default 6 s to 30 min)',
-};
+const SETTINGS = new Map<string, string>([
+  ['INVALID_SESSION_TIMEOUT', 'KAFKA_SESSION_TIMEOUT: outside what the broker allows (group.min.session.timeout.ms to group.max.session.timeout.ms, by default 6 s to 30 min)'],
+]);
 
 function settingOf(err: unknown, depth = 0): string | undefined {
   const e = err as { type?: unknown; code?: unknown; apiId?: unknown; originalError?: unknown; cause?: unknown; errors?: unknown } | undefined;
   if (!e || typeof e !== 'object' || depth > 5) return undefined;
-  for (const name of [e.type, e.code, e.apiId]) if (typeof name === 'string' && SETTINGS[name]) return SETTINGS[name];
+  for (const name of [e.type, e.code, e.apiId]) if (typeof name === 'string' && SETTINGS.has(name)) return SETTINGS.get(name);
   for (const inner of [e.originalError, e.cause, ...(Array.isArray(e.errors) ? e.errors : [])]) {
     const found = settingOf(inner, depth + 1);
     if (found) return found;

@@ -25,7 +25,7 @@ export function platformaticBaseOptions(opts: KafkaConnectOptions): BaseOptions 
     retries: opts.retries ?? 8,
     // The library retries a wrong password or an untrusted certificate too (its canRetry test skips
     // `cause`) and has no way to stop it from outside: those attempts run back to back, so the start
-    // fails in about a second instead of after the whole backoff (~40 s).
+    // fails within a few seconds instead of after the whole backoff (~40 s).
     retryDelay: (_client, _op, attempt, _retries, error) => (isPermanent(error) ? 0 : retryDelay(attempt)),
     // Broker-side timeout of produce and admin requests (library default 5 s; kafkajs 30 s)…
     timeout: 30_000,
