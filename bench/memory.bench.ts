@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BenchKafka } from './lib/bench-kafka.ts';
 import { runLogstream } from './lib/logstream.ts';
+import { filterWords, isSelected } from './lib/name-filter.ts';
 import { fmt, formatTable } from './lib/table.ts';
 import { SEVERITY_QUERY } from './throughput.bench.ts';
 
@@ -57,10 +58,9 @@ export async function runMemoryBench(opts: { records: number; repeats: number; v
     const topicName = 'bench-memory';
     const { broker, admin, topic } = await kafka.startWithRecords({ topic: topicName, partitions: 4, records: opts.records, recordBytes: 1024, workDir });
     const runs = MEMORY_VARIANTS.map(() => [] as Array<{ wallS: number; cpuS: number; peakRssMb: number }>);
-    const selected = (name: string): boolean => !opts.variants || opts.variants.some((w) => name.toLowerCase().includes(w));
     for (let k = 0; k < opts.repeats; k++) {
       for (const [i, v] of MEMORY_VARIANTS.entries()) {
-        if (!selected(v.name)) continue;
+        if (!isSelected(v.name, opts.variants)) continue;
         const run = await runLogstream({
           name: `memory-${i}-${k}`,
           bootstrap: broker.bootstrap,
@@ -112,8 +112,8 @@ export function formatMemory(r: { rows: MemoryRow[] }, records: number, repeats:
 
 /** BENCH_MEMORY_VARIANTS: only the variants whose name contains one of these comma-separated words. */
 export function memoryVariantsFromEnv(env: NodeJS.ProcessEnv): { variants?: string[] } {
-  const words = env['BENCH_MEMORY_VARIANTS']?.split(',').map((w) => w.trim().toLowerCase()).filter(Boolean);
-  return words?.length ? { variants: words } : {};
+  const words = filterWords(env['BENCH_MEMORY_VARIANTS']);
+  return words ? { variants: words } : {};
 }
 
 if (import.meta.main) {

@@ -85,6 +85,7 @@ import { formatFormPostRuns, startFormPostReceiver, type FormPostRunInfo } from 
 import { formatS3Runs, startS3Bench, type S3RunInfo } from './lib/s3.ts';
 import { formatSqsRuns, prepareSqsTopic, sqsRecordCount, startSqsBench, SQS_TOPIC, type SqsRunInfo } from './lib/sqs.ts';
 import { stopReceiver } from './lib/stop-receiver.ts';
+import { filterWords, isSelected } from './lib/name-filter.ts';
 
 export const SEVERITY_QUERY = "* | where severity in ('high','critical')";
 const PARTITIONS = 4;
@@ -563,8 +564,7 @@ interface BenthosCtx {
 
 /** (a'') The Benthos references that BENCH_RUNS selects; none, with a note, when Benthos cannot be built. */
 async function benthosRows(ctx: BenthosCtx): Promise<RunRow[]> {
-  const runs = ctx.opts.runs;
-  const wanted = [BENTHOS_FILE_RUN, BENTHOS_HEC_RUN].filter((name) => !runs || runs.some((w) => name.toLowerCase().includes(w)));
+  const wanted = [BENTHOS_FILE_RUN, BENTHOS_HEC_RUN].filter((name) => isSelected(name, ctx.opts.runs));
   if (wanted.length === 0) return [];
   let bin: string;
   try {
@@ -648,7 +648,7 @@ export async function runThroughputBench(opts: ThroughputOptions): Promise<Throu
     const kcatRow = toRow('kcat -C (reference)', await kcatConsumeAll(broker.bootstrap, TOPIC), topic, undefined);
     const runs: RunRow[] = [kcatRow];
 
-    if (!opts.runs || opts.runs.some((w) => IMKAFKA_RUN.toLowerCase().includes(w))) {
+    if (isSelected(IMKAFKA_RUN, opts.runs)) {
       const why = imkafkaUnavailable();
       if (why) notes.push(`${IMKAFKA_RUN} skipped: ${why}.`);
       else {
@@ -706,7 +706,7 @@ export async function runThroughputBench(opts: ThroughputOptions): Promise<Throu
         { name: 'logstream → HEC gzip level 1 [kafkajs]', expectedLines: topic.records, hec: { gzip: true, gzipLevel: 1 }, env: KAFKAJS },
         { name: 'logstream file, 2 instances [kafkajs]', expectedLines: topic.records, instances: 2, env: KAFKAJS },
       ];
-      const selected = (c: LogstreamCase): boolean => !opts.runs || opts.runs.some((w) => c.name.toLowerCase().includes(w));
+      const selected = (c: LogstreamCase): boolean => isSelected(c.name, opts.runs);
       for (const [i, c] of cases.entries()) {
         if (!selected(c)) continue;
         log(`(${String.fromCharCode(98 + i)}) ${c.name} ...`);
@@ -718,7 +718,7 @@ export async function runThroughputBench(opts: ThroughputOptions): Promise<Throu
         }
       }
       const sqsCase: LogstreamCase = { name: 'logstream → SQS (ElasticMQ)', expectedLines: sqsRecordCount(topic.records), sqs: true };
-      if (!opts.runs || opts.runs.some((w) => sqsCase.name.toLowerCase().includes(w))) {
+      if (isSelected(sqsCase.name, opts.runs)) {
         log(`(${String.fromCharCode(98 + cases.length)}) ${sqsCase.name}, on ${SQS_TOPIC} (${sqsCase.expectedLines} records) with kcat -C on it first ...`);
         const sqsTopic = await prepareSqsTopic(broker.bootstrap, admin, workDir, sqsCase.expectedLines, opts.recordBytes, PARTITIONS);
         const sqsKcat = toRow(`kcat -C (reference, ${SQS_TOPIC})`, await kcatConsumeAll(broker.bootstrap, SQS_TOPIC), sqsTopic, undefined);
@@ -997,12 +997,13 @@ export function benchOptionsFromEnv(env: NodeJS.ProcessEnv): ThroughputOptions {
     if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got ${JSON.stringify(raw)}`);
     return n;
   };
+  const runs = filterWords(env['BENCH_RUNS']);
   return {
     records: int('BENCH_RECORDS', 1_000_000),
     recordBytes: int('BENCH_RECORD_BYTES', 1024),
     cpuProfile: env['BENCH_CPU_PROF'] === '1',
     ...(env['BENCH_BASELINE_ROOT'] ? { baselineRoot: env['BENCH_BASELINE_ROOT'] } : {}),
-    ...(env['BENCH_RUNS'] ? { runs: env['BENCH_RUNS'].split(',').map((w) => w.trim().toLowerCase()).filter((w) => w !== '') } : {}),
+    ...(runs ? { runs } : {}),
     resultsDir: join(REPO_ROOT, 'bench', 'results'),
   };
 }

@@ -1,6 +1,7 @@
 // What the operator commands ask about a consumer group: its members, its lag, and waiting until it
 // has none (Kafka refuses to move the offsets of a group that has members). Retriable broker errors
 // (coordinator loading or moving) are retried here, so a command does not fail on a broker restart.
+import { errorNamesOf, findInKafkaError, type KafkaErrorNode } from './error-tree.ts';
 import type { GroupDescription, KafkaAdmin } from './interface.ts';
 
 export type GroupState = GroupDescription;
@@ -19,12 +20,10 @@ const RETRIABLE_TEXT = /coordinator is (loading|not available)|not the correct c
 
 /** True when `err`, or an error it wraps (a client's retries exhausted: originalError, cause, errors), is retriable.
  *  The error name is in `type` (kafkajs, adapters), `code`, or `apiId` (@platformatic/kafka's ProtocolError). */
-export function isRetriableKafkaError(err: unknown, depth = 0): boolean {
-  const e = err as { type?: unknown; code?: unknown; apiId?: unknown; message?: unknown; originalError?: unknown; cause?: unknown; errors?: unknown } | undefined;
-  if (!e || depth > 5) return false;
-  for (const name of [e.type, e.code, e.apiId]) if (typeof name === 'string' && RETRIABLE_TYPES.test(name)) return true;
-  if (typeof e.message === 'string' && RETRIABLE_TEXT.test(e.message)) return true;
-  return isRetriableKafkaError(e.originalError, depth + 1) || isRetriableKafkaError(e.cause, depth + 1) || (Array.isArray(e.errors) && e.errors.some((x) => isRetriableKafkaError(x, depth + 1)));
+export function isRetriableKafkaError(err: unknown): boolean {
+  const retriable = (e: KafkaErrorNode): true | undefined =>
+    errorNamesOf(e).some((n) => RETRIABLE_TYPES.test(n)) || (typeof e.message === 'string' && RETRIABLE_TEXT.test(e.message)) ? true : undefined;
+  return findInKafkaError(err, retriable) ?? false;
 }
 
 /** Runs `fn` until it succeeds or fails with an error that is not retriable, for up to `timeoutMs`. */
