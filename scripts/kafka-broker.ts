@@ -418,6 +418,13 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<Broker> {
     'broker.session.timeout.ms': '4000',
     'group.initial.rebalance.delay.ms': '0',
     'group.min.session.timeout.ms': '3000',
+    // Consumer-protocol groups (KIP-848, KAFKA_GROUP_PROTOCOL=consumer): the broker sets their
+    // heartbeat interval and session timeout (defaults 5 s and 45 s, and no less). Here 1 s and 10 s,
+    // as the tests' classic groups use, so a rebalance or a failover is not waited out for seconds.
+    'group.consumer.min.heartbeat.interval.ms': '500',
+    'group.consumer.heartbeat.interval.ms': '1000',
+    'group.consumer.min.session.timeout.ms': '3000',
+    'group.consumer.session.timeout.ms': '10000',
     'log.retention.hours': '87600',
     // Retention is checked every 2 s (Kafka's default: 5 min), so a test topic with a tiny retention.ms
     // really loses its old segments while a test waits (records lost to retention, docs/routes.md).

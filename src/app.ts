@@ -152,6 +152,7 @@ export class App {
       {
         httpPort: this.httpPort,
         kafkaClient: this.#cfg.kafka.client,
+        groupProtocol: this.#cfg.kafka.groupProtocol,
         routes: this.routes.map((r) => ({ route: r.name, state: r.state, group: r.cfg.kafka.groupId, topics: r.cfg.kafka.topics, sinks: r.sinkNames })),
         ...(this.#cfg.webhook ? { webhook: Object.fromEntries(this.#cfg.webhook.products) } : {}),
       },

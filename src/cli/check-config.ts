@@ -15,7 +15,7 @@ export function checkConfigCommand(env: NodeJS.ProcessEnv, out: NodeJS.WritableS
     ...shared,
     kafka: kafkaShared,
     routes: routes.map((r) => {
-      const { brokers: _b, clientId: _ci, security: _sec, sessionTimeoutMs: _st, heartbeatIntervalMs: _h, rebalanceTimeoutMs: _r, connectionTimeoutMs: _ct, controlTopic: _ctl, ...own } = r.kafka;
+      const { brokers: _b, clientId: _ci, groupProtocol: _gp, security: _sec, sessionTimeoutMs: _st, heartbeatIntervalMs: _h, rebalanceTimeoutMs: _r, connectionTimeoutMs: _ct, controlTopic: _ctl, ...own } = r.kafka;
       return {
         name: r.name,
         kafka: own,

@@ -137,7 +137,9 @@ export class Route {
       inflightMaxRecords: this.cfg.inflightMaxRecords,
       inflightMaxBytes: this.cfg.inflightMaxBytes,
       rateLimit: this.cfg.rateLimit,
-      rebalanceDrainMs: Math.min(this.#d.drainTimeoutMs, Math.floor(this.cfg.kafka.sessionTimeoutMs / 2)),
+      // The time a member has to give partitions up: classic, its session (no heartbeat during a
+      // JoinGroup); consumer protocol (KIP-848), its rebalance timeout (heartbeats go on meanwhile).
+      rebalanceDrainMs: Math.min(this.#d.drainTimeoutMs, Math.floor((this.cfg.kafka.groupProtocol === 'consumer' ? this.cfg.kafka.rebalanceTimeoutMs : this.cfg.kafka.sessionTimeoutMs) / 2)),
       onFatal: (err) => {
         this.#setState('failed');
         this.#d.onFatal(err);

@@ -629,6 +629,14 @@ describe('helm template with static membership', () => {
     expect(shared.code).not.toBe(0);
     expect(shared.stderr).toMatch(/KAFKA_GROUP_INSTANCE_ID is set by the chart/);
   });
+
+  it('renders KAFKA_GROUP_PROTOCOL=consumer as the app reads it, and refuses it on kafkajs', () => {
+    const objs = render(['--set', 'config.KAFKA_GROUP_PROTOCOL=consumer']);
+    expect(loadConfig(renderedEnv(objs)).kafka).toMatchObject({ client: 'platformatic', groupProtocol: 'consumer' });
+    const kafkajs = template(['--set', 'config.KAFKA_GROUP_PROTOCOL=consumer', '--set', 'config.KAFKA_CLIENT=kafkajs']);
+    expect(kafkajs.code).not.toBe(0);
+    expect(kafkajs.stderr).toMatch(/config.KAFKA_GROUP_PROTOCOL: consumer does not work with config.KAFKA_CLIENT: kafkajs/);
+  });
 });
 
 describe('Kubernetes types (strict decoding into k8s.io/api, test/helm/kube-validate)', () => {

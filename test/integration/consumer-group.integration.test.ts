@@ -79,10 +79,13 @@ describe('consumer group delivery (real broker, child processes)', () => {
     expect(exits.map((e) => e.code)).toEqual([0, 0]);
   });
 
-  it('SIGTERM of an instance mid-stream: it drains and commits, the group rebalances, lost=0 and dup=0', async () => {
+  it.each([
+    ['classic', {}],
+    ['consumer (KIP-848)', { KAFKA_GROUP_PROTOCOL: 'consumer' }],
+  ])('SIGTERM of an instance mid-stream, %s group protocol: it drains and commits, the group rebalances, lost=0 and dup=0', async (protocol, env) => {
     const s = await newGroupSetup('sigterm', 4);
     const names = ['a', 'b', 'c'];
-    const inst = members(s, names);
+    const inst = members(s, names, env);
     await waitForStableGroup(inst, 4);
     const run = uniqueName('run');
     const producing = produceSteadily(s, ledgerRecords(run, 60_000, 4), 8000);
@@ -95,7 +98,7 @@ describe('consumer group delivery (real broker, child processes)', () => {
     const exits = await Promise.all([inst[1]!, inst[2]!].map((i) => i.stop()));
     expect(exits.map((e) => e.code)).toEqual([0, 0]);
     const t = tally(run, 60_000, outputs(s, names));
-    process.stdout.write(`sigterm: lost=${t.lost} dup=${t.dup}\n`);
+    process.stdout.write(`sigterm (${protocol}): lost=${t.lost} dup=${t.dup}\n`);
     expect(t).toEqual({ delivered: 60_000, lost: 0, dup: 0, altered: 0, foreign: 0 });
   });
 

@@ -1,7 +1,8 @@
-// Rebalancing against the real broker, per adapter: cooperative handover (partitions that stay keep
-// flowing, the moved ones are drained and committed first: no record twice), static membership (a
-// restart within the session timeout moves nothing), and a group shared by kafkajs and platformatic
-// members (the rolling upgrade from one client to the other).
+// Rebalancing against the real broker, per adapter and group protocol: handover under cooperative-sticky
+// and under the consumer protocol (KIP-848) — partitions that stay keep flowing, the moved ones are
+// drained and committed first: no record twice —, static membership (a restart within the session
+// timeout moves nothing), a group shared by kafkajs and platformatic members (the rolling upgrade from
+// one client to the other) and one moving from the classic to the consumer protocol.
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseKafkaConfig, type KafkaSourceConfig } from '../../src/source/kafka/config.ts';
 import { connectKafka } from '../../src/source/kafka/connect.ts';
@@ -151,15 +152,16 @@ function duplicates(seen: Seen): number {
 }
 
 describe('rebalancing (real broker)', () => {
-  it('platformatic, cooperative-sticky: a member joining under load takes partitions; those that stay never stop, nothing is taken twice', async () => {
+  /** A second member joins a busy one: the first keeps the partitions that stay flowing, no record twice. */
+  async function handover(label: string, extra: Record<string, string>): Promise<void> {
     const f = await feed(clients.platformatic, 4, 400);
-    const group = uniqueName('coop');
+    const group = uniqueName(label);
     const seen: Seen = new Map();
-    const a = await member(clients.platformatic, config(f.topic, group), 'a', seen);
+    const a = await member(clients.platformatic, config(f.topic, group, extra), 'a', seen);
     await until('a owns all 4 partitions', () => a.assignments.at(-1)?.length === 4);
     await until('a is consuming', () => seen.size > 200);
     const joinAt = Date.now();
-    const b = await member(clients.platformatic, config(f.topic, group), 'b', seen);
+    const b = await member(clients.platformatic, config(f.topic, group, extra), 'b', seen);
     await until('both own partitions', () => (b.assignments.at(-1)?.length ?? 0) > 0 && a.assignments.at(-1)?.length! < 4);
     const settled = Date.now();
     await new Promise((r) => setTimeout(r, 1500));
@@ -175,8 +177,12 @@ describe('rebalancing (real broker)', () => {
       expect(during.length, `partition ${p} taken during the rebalance`).toBeGreaterThan(0);
     }
     expect(duplicates(seen), `records taken twice: ${twice(seen)}`).toBe(0);
-    console.log(`cooperative handover: lost=0 dup=${duplicates(seen)} records=${total} rebalance=${settled - joinAt}ms`);
-  }, 180_000);
+    console.log(`${label} handover: lost=0 dup=${duplicates(seen)} records=${total} rebalance=${settled - joinAt}ms`);
+  }
+
+  it('platformatic, cooperative-sticky: a member joining under load takes partitions; those that stay never stop, nothing is taken twice', () => handover('cooperative', {}), 180_000);
+
+  it('platformatic, consumer protocol (KIP-848): a member joining under load takes partitions; those that stay never stop, the moved ones are drained before the broker hands them over', () => handover('kip848', { KAFKA_GROUP_PROTOCOL: 'consumer' }), 180_000);
 
   it('platformatic, cooperative-sticky: when the drain before a rebalance did not deliver everything, the partitions kept are read again from the commit, never skipped', async () => {
     const f = await feed(clients.platformatic, 4, 400);
@@ -220,6 +226,49 @@ describe('rebalancing (real broker)', () => {
       throw new Error(`${(err as Error).message}: ${seen.size} taken, a2 owns ${a2.assignments.at(-1)}, b owns ${b.assignments.at(-1)}`);
     });
     console.log(`static restart: lost=0 dup=${duplicates(seen)} records=${total}`);
+  }, 180_000);
+
+  it('platformatic, consumer protocol, static membership: a member restarted within the session timeout gets its partitions back and the other is not rebalanced', async () => {
+    const f = await feed(clients.platformatic, 4, 200);
+    const group = uniqueName('kip848-static');
+    const seen: Seen = new Map();
+    const cfg = (pod: string) => config(f.topic, group, { KAFKA_GROUP_PROTOCOL: 'consumer', KAFKA_GROUP_INSTANCE_ID: pod });
+    const a1 = await member(clients.platformatic, cfg('pod-0'), 'a', seen);
+    const b = await member(clients.platformatic, cfg('pod-1'), 'b', seen);
+    await until('both own partitions', () => a1.assignments.at(-1)?.length === 2 && b.assignments.at(-1)?.length === 2);
+    const aOwned = a1.assignments.at(-1)!;
+    const bJoins = b.joins;
+    await a1.leave();
+    const a2 = await member(clients.platformatic, cfg('pod-0'), 'a', seen);
+    await until('a is back', () => a2.assignments.length > 0);
+    expect(a2.assignments.at(-1)).toEqual(aOwned);
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(b.joins, 'b was not rebalanced').toBe(bJoins);
+    await f.stop();
+    const total = await f.sent();
+    await until(`every record taken (${total})`, () => seen.size === total);
+    expect(duplicates(seen), `records taken twice: ${twice(seen)}`).toBe(0);
+    console.log(`consumer protocol, static restart: lost=0 dup=${duplicates(seen)} records=${total}`);
+  }, 180_000);
+
+  it('a classic group moves to the consumer protocol member by member (online migration): both consume, every record is taken once', async () => {
+    const f = await feed(clients.platformatic, 4, 400);
+    const group = uniqueName('migrate');
+    const seen: Seen = new Map();
+    const old = await member(clients.platformatic, config(f.topic, group), 'classic', seen);
+    await until('classic consuming', () => seen.size > 200);
+    const upgraded = await member(clients.platformatic, config(f.topic, group, { KAFKA_GROUP_PROTOCOL: 'consumer' }), 'consumer', seen);
+    await until('both own partitions', () => (upgraded.assignments.at(-1)?.length ?? 0) > 0 && (old.assignments.at(-1)?.length ?? 4) < 4);
+    await old.leave();
+    await until('the consumer-protocol member owns all 4', () => upgraded.assignments.at(-1)?.length === 4);
+    await new Promise((r) => setTimeout(r, 1000));
+    await f.stop();
+    const total = await f.sent();
+    await until('every record taken', () => seen.size === total);
+    expect([...seen.values()].some((w) => w.includes('classic'))).toBe(true);
+    expect([...seen.values()].some((w) => w.includes('consumer'))).toBe(true);
+    expect(duplicates(seen), `records taken twice: ${twice(seen)}`).toBe(0);
+    console.log(`classic → consumer protocol: lost=0 dup=${duplicates(seen)} records=${total}`);
   }, 180_000);
 
   it('kafkajs and platformatic members share one group (rolling upgrade): both consume, every record is taken once', async () => {

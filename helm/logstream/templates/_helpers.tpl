@@ -80,6 +80,9 @@ app.kubernetes.io/part-of: logstream
 {{- end }}
 {{- end }}
 {{- include "logstream.validateRoutes" . }}
+{{- if and (eq (toString (get .Values.config "KAFKA_GROUP_PROTOCOL")) "consumer") (eq (toString (get .Values.config "KAFKA_CLIENT")) "kafkajs") }}
+{{- fail "config.KAFKA_GROUP_PROTOCOL: consumer does not work with config.KAFKA_CLIENT: kafkajs (kafkajs speaks only the classic protocol)" }}
+{{- end }}
 {{- if .Values.staticMembership.enabled }}
 {{- if eq (toString (get .Values.config "KAFKA_CLIENT")) "kafkajs" }}
 {{- fail "staticMembership.enabled does not work with config.KAFKA_CLIENT: kafkajs (kafkajs has no static membership)" }}

@@ -3,7 +3,7 @@ import { parseVars, v, type Env } from '../../config/vars.ts';
 import { hostname } from 'node:os';
 import { ConfigError } from '../../core/errors.ts';
 import { kafkaSecurityVars, parseKafkaSecurity, type KafkaSecurity } from './security.ts';
-import { KAFKA_CLIENT_LIBRARIES, type KafkaClientLibrary } from './interface.ts';
+import { GROUP_PROTOCOLS, KAFKA_CLIENT_LIBRARIES, type GroupProtocol, type KafkaClientLibrary } from './interface.ts';
 
 const hostPort = (s: string): string | undefined =>
   /^[A-Za-z0-9.\-_\[\]:]+:\d{1,5}$/.test(s) ? undefined : `${JSON.stringify(s)} is not host:port`;
@@ -33,6 +33,10 @@ export const kafkaVars = {
   KAFKA_CLIENT: v.oneOf(KAFKA_CLIENT_LIBRARIES, {
     doc: 'Kafka client library: platformatic (default; @platformatic/kafka, cooperative-sticky rebalancing, static membership) or kafkajs (eager rebalancing, unmaintained; kept as a fallback)',
     default: 'platformatic',
+  }),
+  KAFKA_GROUP_PROTOCOL: v.oneOf(GROUP_PROTOCOLS, {
+    doc: 'Group protocol: classic (JoinGroup/SyncGroup with cooperative-sticky; any Kafka-compatible service) or consumer (KIP-848: the broker assigns and no member ever stops for a rebalance; Kafka ≥ 4.0, KAFKA_CLIENT=platformatic). Under consumer the broker owns the session timeout and heartbeat interval (group.consumer.session.timeout.ms, group.consumer.heartbeat.interval.ms, or the group\'s own consumer.* configs): KAFKA_SESSION_TIMEOUT and KAFKA_HEARTBEAT_INTERVAL do not apply.',
+    default: 'classic',
   }),
   KAFKA_CLIENT_ID: v.string({ doc: 'Client id (defaults to logstream-<hostname>).', default: `logstream-${hostname()}`, }),
   KAFKA_START_FROM: v.string({
@@ -70,6 +74,8 @@ export interface KafkaSourceConfig {
   groupId: string;
   /** The client library (KAFKA_CLIENT). */
   client: KafkaClientLibrary;
+  /** The group protocol (KAFKA_GROUP_PROTOCOL). */
+  groupProtocol: GroupProtocol;
   /** Static membership: this instance's group.instance.id (undefined: dynamic membership). */
   groupInstanceId?: string;
   clientId: string;
@@ -97,6 +103,7 @@ export function parseKafkaConfig(env: Env, opts: { consuming: boolean } = { cons
   if (p.KAFKA_HEARTBEAT_INTERVAL * 3 > p.KAFKA_SESSION_TIMEOUT) problems.push('KAFKA_HEARTBEAT_INTERVAL: must be at most a third of KAFKA_SESSION_TIMEOUT');
   if (p.KAFKA_TOPICS.includes(p.KAFKA_DLQ_TOPIC)) problems.push('KAFKA_DLQ_TOPIC: must not be one of KAFKA_TOPICS (dead letters would be read again)');
   if (p.KAFKA_GROUP_INSTANCE_ID && p.KAFKA_CLIENT !== 'platformatic') problems.push('KAFKA_GROUP_INSTANCE_ID: static membership needs KAFKA_CLIENT=platformatic (kafkajs has none)');
+  if (p.KAFKA_GROUP_PROTOCOL === 'consumer' && p.KAFKA_CLIENT !== 'platformatic') problems.push('KAFKA_GROUP_PROTOCOL: consumer (KIP-848) needs KAFKA_CLIENT=platformatic (kafkajs speaks only the classic protocol)');
   const security = parseKafkaSecurity(p, env, problems);
   if (problems.length) throw new ConfigError(problems);
   return {
@@ -104,6 +111,7 @@ export function parseKafkaConfig(env: Env, opts: { consuming: boolean } = { cons
     topics: p.KAFKA_TOPICS,
     groupId: p.KAFKA_GROUP_ID,
     client: p.KAFKA_CLIENT,
+    groupProtocol: p.KAFKA_GROUP_PROTOCOL,
     ...(p.KAFKA_GROUP_INSTANCE_ID ? { groupInstanceId: p.KAFKA_GROUP_INSTANCE_ID } : {}),
     clientId: p.KAFKA_CLIENT_ID,
     startFrom: startFrom!,

@@ -16,6 +16,10 @@ import type { KafkaSecurity } from './security.ts';
 
 export const KAFKA_CLIENT_LIBRARIES = ['kafkajs', 'platformatic'] as const;
 export type KafkaClientLibrary = (typeof KAFKA_CLIENT_LIBRARIES)[number];
+/** How members of a group agree on partitions: classic (JoinGroup/SyncGroup, the client assigns) or
+ *  consumer (KIP-848: the broker assigns, each member reconciles on its heartbeats). */
+export const GROUP_PROTOCOLS = ['classic', 'consumer'] as const;
+export type GroupProtocol = (typeof GROUP_PROTOCOLS)[number];
 
 export interface KafkaConnectOptions {
   brokers: readonly string[];

@@ -10,6 +10,10 @@
 // the first JoinGroup of a rebalance revokes nothing, and the second one (after a SyncGroup that took
 // partitions away) gives up exactly those. Under an eager protocol every partition is given up. The
 // leader assigns with our own assignor (assignor.ts): the library's leaves a new member idle.
+//
+// Rebalances (consumer protocol, KIP-848): the broker assigns; the membership (consumer-protocol.ts)
+// hands each new assignment to #reconcile, which drains and commits the partitions revoked and only then
+// reports them given up. The library's Consumer is used for fetches, offsets and metadata, never to join.
 import { Admin, Consumer, ConnectionPool, FetchIsolationLevels, kGetApi, type API, type ClusterMetadata, type Connection, type fetchV17, type KafkaRecord, type RecordsBatch } from '@platformatic/kafka';
 import { retriable } from '../../core/errors.ts';
 import type { RecordMeta } from '../../core/record.ts';
@@ -18,6 +22,7 @@ import type { KafkaSourceConfig } from '../kafka/config.ts';
 import { jsonDecoder } from '../kafka/decode.ts';
 import type { Decoded, GroupConsumer, GroupHandlers, KafkaConnectOptions, RecordDecoder, TopicPartitionOffset, TopicPartitions } from '../kafka/interface.ts';
 import { stickyBalancedAssignor } from './assignor.ts';
+import { ConsumerProtocolMembership, type HeartbeatAnswer, type HeartbeatRequest } from './consumer-protocol.ts';
 import { errorNames, kafkaError, tagged } from './errors.ts';
 import { platformaticBaseOptions } from './options.ts';
 
@@ -33,7 +38,9 @@ const ROOM_WAIT_MS = 1000;
 const IS_CONTROL = 1 << 5;
 /** Commit errors that mean the group generation moved on without this member (REBALANCE_IN_PROGRESS
  *  does not: the coordinator refuses commits while it completes a rebalance the member takes part in). */
-const MEMBERSHIP_LOST = new Set(['UNKNOWN_MEMBER_ID', 'ILLEGAL_GENERATION', 'FENCED_INSTANCE_ID']);
+const MEMBERSHIP_LOST = new Set(['UNKNOWN_MEMBER_ID', 'ILLEGAL_GENERATION', 'FENCED_INSTANCE_ID', 'FENCED_MEMBER_EPOCH']);
+/** Errors after which the group coordinator is looked up again. */
+const COORDINATOR_MOVED = new Set(['NOT_COORDINATOR', 'COORDINATOR_NOT_AVAILABLE', 'COORDINATOR_LOAD_IN_PROGRESS']);
 const OFFSET_OUT_OF_RANGE = 1;
 /** Partition errors after which the leaders are looked up again. */
 const STALE_METADATA = new Set([3, 6, 74, 100]);
@@ -66,6 +73,12 @@ export class PlatformaticGroupConsumer implements GroupConsumer {
   readonly #opts: KafkaConnectOptions;
   readonly #decoder: RecordDecoder;
   #consumer: Consumer | undefined;
+  /** Under the consumer protocol (KIP-848): the membership; undefined under classic. */
+  #membership: ConsumerProtocolMembership | undefined;
+  /** Under the consumer protocol: the coordinator's node id, until a request says it moved. */
+  #coordinatorNode: number | undefined;
+  /** Heartbeats on connections of their own: never queued behind a fetch waiting for records. */
+  #groupPool: ConnectionPool | undefined;
   #admin: Admin | undefined;
   #handlers: GroupHandlers | undefined;
   readonly #owned = new Map<string, OwnedPartition>();
@@ -167,7 +180,8 @@ export class PlatformaticGroupConsumer implements GroupConsumer {
       handlers.onFatal(err);
     });
     consumer.topics.trackAll(...this.#cfg.topics);
-    await tagged(() => consumer.joinGroup({}));
+    if (this.#cfg.groupProtocol === 'consumer') await this.#joinConsumerProtocol(consumer, handlers);
+    else await tagged(() => consumer.joinGroup({}));
     this.#running = true;
     this.#loop = this.#run().catch((err: unknown) => {
       this.#joined = false;
@@ -208,7 +222,12 @@ export class PlatformaticGroupConsumer implements GroupConsumer {
     const current = new Set<string>();
     for (const a of this.#consumer?.assignments ?? []) for (const p of a.partitions) current.add(`${a.topic}/${p}`);
     const revoked = [...this.#owned.keys()].filter((key) => this.#eager || !current.has(key));
-    if (revoked.length === 0) return Buffer.alloc(0);
+    if (revoked.length > 0) await this.#giveUp(revoked);
+    return Buffer.alloc(0);
+  }
+
+  /** Stops taking records of `revoked`, has the pipeline deliver and commit what it took, forgets them. */
+  async #giveUp(revoked: string[]): Promise<void> {
     this.#accepting = false;
     this.#epoch++;
     for (const key of revoked) this.#owned.delete(key);
@@ -235,7 +254,99 @@ export class PlatformaticGroupConsumer implements GroupConsumer {
       if (!delivered && this.#owned.size > 0) this.#log.warn({ kept: this.#owned.size }, 'rebalance: the drain did not deliver and commit everything in time; the partitions kept are read again from the last commit');
       this.#accepting = !this.#stopping && this.#owned.size > 0;
     }
-    return Buffer.alloc(0);
+  }
+
+  /** Joins under the consumer protocol; heartbeats go on in the membership until stop(). */
+  async #joinConsumerProtocol(consumer: Consumer, handlers: GroupHandlers): Promise<void> {
+    this.#eager = false;
+    this.#groupPool = new ConnectionPool(platformaticBaseOptions(this.#opts).clientId, platformaticBaseOptions(this.#opts));
+    const membership = new ConsumerProtocolMembership({
+      send: (req) => this.#heartbeat(req),
+      apiVersion: async () => (await apiOf(consumer, 'ConsumerGroupHeartbeat')).version,
+      logger: this.#log,
+      isStatic: this.#cfg.groupInstanceId !== undefined,
+      topicIds: async () => {
+        const metadata = await consumer.metadata({ topics: this.#cfg.topics, forceUpdate: true });
+        return new Map([...metadata.topics].map(([name, t]) => [name, t.id]));
+      },
+      hooks: {
+        reconcile: (target) => this.#reconcile(target),
+        lost: async () => {
+          this.#joined = false;
+          if (this.#owned.size > 0) await this.#giveUp([...this.#owned.keys()]);
+        },
+        confirmed: () => {
+          this.#confirmedAt = Date.now();
+          this.#wake?.();
+        },
+        fatal: (err) => {
+          this.#joined = false;
+          handlers.onFatal(err);
+        },
+      },
+    });
+    this.#membership = membership;
+    await membership.join();
+  }
+
+  /** One ConsumerGroupHeartbeat to the coordinator. */
+  async #heartbeat(req: HeartbeatRequest): Promise<HeartbeatAnswer> {
+    const consumer = this.#consumer!;
+    const api = await apiOf(consumer, 'ConsumerGroupHeartbeat');
+    try {
+      const connection = await this.#coordinatorConnection(this.#groupPool!);
+      return (await api.async(connection, this.#cfg.groupId, req.memberId, req.memberEpoch, this.#cfg.groupInstanceId ?? null, null, this.#cfg.rebalanceTimeoutMs, [...this.#cfg.topics], null, null, req.owned)) as HeartbeatAnswer;
+    } catch (err) {
+      this.#forgetCoordinatorOn(err);
+      throw kafkaError(err);
+    }
+  }
+
+  /** A connection to the group coordinator, from `pool`. */
+  async #coordinatorConnection(pool: ConnectionPool): Promise<Connection> {
+    const consumer = this.#consumer!;
+    let node: number;
+    if (!this.#membership) node = await consumer.findGroupCoordinator();
+    else {
+      // The library's cached coordinator is cleared only by its own requests' errors; ours clear this one.
+      this.#coordinatorNode ??= (await this.#admin!.findCoordinator({ keyType: 0, keys: [this.#cfg.groupId] })).find((c) => c.key === this.#cfg.groupId)?.nodeId;
+      if (this.#coordinatorNode === undefined || this.#coordinatorNode < 0) {
+        this.#coordinatorNode = undefined;
+        throw retriable('COORDINATOR_NOT_AVAILABLE', 'the group coordinator is not known yet');
+      }
+      node = this.#coordinatorNode;
+    }
+    let broker = (this.#metadata ?? (await consumer.metadata({ topics: this.#cfg.topics }))).brokers.get(node);
+    broker ??= (await consumer.metadata({ topics: this.#cfg.topics, forceUpdate: true })).brokers.get(node);
+    if (!broker) throw retriable('COORDINATOR_NOT_AVAILABLE', `the group coordinator (node ${node}) is not in the cluster metadata`);
+    return pool.get(broker);
+  }
+
+  #forgetCoordinatorOn(err: unknown): void {
+    if (!(err as { response?: unknown }).response || errorNames(err).some((n) => COORDINATOR_MOVED.has(n))) this.#coordinatorNode = undefined;
+  }
+
+  /** Consumer protocol: the broker's assignment for this member. Revoked partitions are drained and
+   *  committed first (still reported as owned meanwhile); then the new ones are taken. */
+  async #reconcile(target: TopicPartitions[]): Promise<void> {
+    const keep = new Set<string>();
+    for (const { topic, partitions } of target) for (const p of partitions) keep.add(`${topic}/${p}`);
+    const revoked = [...this.#owned.keys()].filter((key) => !keep.has(key));
+    const added = [...keep].filter((key) => !this.#owned.has(key));
+    if (revoked.length > 0) await this.#giveUp(revoked);
+    if (this.#joined && revoked.length === 0 && added.length === 0) return;
+    for (const { topic, partitions } of target) {
+      for (const partition of partitions) {
+        const key = `${topic}/${partition}`;
+        if (!this.#owned.has(key)) this.#owned.set(key, { topic, partition, next: undefined, buffered: undefined, paused: false, decoding: undefined });
+      }
+    }
+    this.#joined = true;
+    this.#confirmedAt = Date.now();
+    this.#accepting = !this.#stopping;
+    this.#log.info({ group: this.#cfg.groupId, assignment: target, memberEpoch: this.#membership?.memberEpoch, revoked: revoked.length, added: added.length }, 'joined the consumer group');
+    this.#handlers?.onAssigned(target);
+    this.#wake?.();
   }
 
   async #run(): Promise<void> {
@@ -291,7 +402,8 @@ export class PlatformaticGroupConsumer implements GroupConsumer {
   /** True when the membership was confirmed recently enough that the partitions are still ours. */
   #membershipConfirmed(): boolean {
     if (this.#rejoining && !this.#eager) return true;
-    return Date.now() - this.#confirmedAt < this.#cfg.heartbeatIntervalMs * 2 + this.#cfg.fetchMaxWaitMs + 1000;
+    const interval = this.#membership?.intervalMs ?? this.#cfg.heartbeatIntervalMs;
+    return Date.now() - this.#confirmedAt < interval * 2 + this.#cfg.fetchMaxWaitMs + 1000;
   }
 
   #idle(ms: number): Promise<void> {
@@ -527,8 +639,10 @@ export class PlatformaticGroupConsumer implements GroupConsumer {
   async commit(offsets: TopicPartitionOffset[]): Promise<void> {
     const consumer = this.#consumer;
     if (offsets.length === 0 || !consumer) return;
-    const generation = consumer.generationId;
-    const memberId = consumer.memberId;
+    const membership = this.#membership;
+    // Under the consumer protocol the member epoch stands where the classic generation does.
+    const generation = membership ? membership.memberEpoch : consumer.generationId;
+    const memberId = membership ? (membership.memberEpoch > 0 ? membership.memberId : null) : consumer.memberId;
     if (!memberId) throw retriable('NOT_IN_GROUP', 'the consumer is (re)joining the group: nothing committed, the offsets stay pending');
     const topics = new Map<string, { name: string; partitions: Array<{ partitionIndex: number; committedOffset: bigint; committedLeaderEpoch: number; committedMetadata: null }> }>();
     for (const o of offsets) {
@@ -537,17 +651,15 @@ export class PlatformaticGroupConsumer implements GroupConsumer {
       t.partitions.push({ partitionIndex: o.partition, committedOffset: BigInt(o.offset), committedLeaderEpoch: -1, committedMetadata: null });
     }
     try {
-      const coordinator = await consumer.findGroupCoordinator();
-      const metadata = await consumer.metadata({ topics: this.#cfg.topics });
-      const broker = metadata.brokers.get(coordinator);
-      if (!broker) throw retriable('COORDINATOR_NOT_AVAILABLE', `the group coordinator (node ${coordinator}) is not in the cluster metadata`);
-      const connection: Connection = await this.#pool!.get(broker);
-      const api = await new Promise<API<unknown[], unknown>>((resolve, reject) => consumer[kGetApi]('OffsetCommit', (e, a) => (e ? reject(e) : resolve(a as API<unknown[], unknown>))));
+      const connection = await this.#coordinatorConnection(this.#pool!);
+      const api = await apiOf(consumer, 'OffsetCommit');
       await api.async(connection, this.#cfg.groupId, generation, memberId, this.#cfg.groupInstanceId ?? null, [...topics.values()]);
     } catch (err) {
       // (A commit sent under the generation before a rejoin that has completed since is refused too:
       // that says nothing about the membership now.)
-      if (errorNames(err).some((n) => MEMBERSHIP_LOST.has(n)) && this.#accepting && consumer.generationId === generation) {
+      if (membership) this.#forgetCoordinatorOn(err);
+      const current = membership ? membership.memberEpoch : consumer.generationId;
+      if (errorNames(err).some((n) => MEMBERSHIP_LOST.has(n)) && this.#accepting && current === generation) {
         // The group moved on without us: take nothing more until the library has rejoined.
         this.#accepting = false;
         this.#confirmedAt = 0;
@@ -565,7 +677,9 @@ export class PlatformaticGroupConsumer implements GroupConsumer {
     await this.#loop;
     const consumer = this.#consumer;
     try {
-      if (consumer && this.#cfg.groupInstanceId) {
+      // Consumer protocol: leaves with epoch -1, or -2 as a static member (its assignment waits for it).
+      if (this.#membership) await this.#membership.leave();
+      else if (consumer && this.#cfg.groupInstanceId) {
         // A static member does not leave on shutdown: restarted within the session timeout it gets
         // its partitions back with no rebalance. The library always sends LeaveGroup on close; with
         // no member id it has nothing to leave and only stops its heartbeats.
@@ -575,6 +689,7 @@ export class PlatformaticGroupConsumer implements GroupConsumer {
       await consumer?.close();
     } finally {
       await this.#pool?.close().catch(() => undefined);
+      await this.#groupPool?.close().catch(() => undefined);
       this.#joined = false;
       await this.#admin?.close().catch(() => undefined);
     }
@@ -599,4 +714,9 @@ async function topicRetention(admin: Admin, topics: readonly string[]): Promise<
     if (Number.isFinite(v)) out.set(r.resourceName, v);
   }
   return out;
+}
+
+/** The library's implementation of a Kafka API, at the highest version both sides speak. */
+function apiOf(consumer: Consumer, name: string): Promise<API<unknown[], unknown>> {
+  return new Promise((resolve, reject) => consumer[kGetApi](name, (e, a) => (e ? reject(e) : resolve(a as API<unknown[], unknown>))));
 }

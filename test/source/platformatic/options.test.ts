@@ -67,4 +67,11 @@ describe('KAFKA_CLIENT and KAFKA_GROUP_INSTANCE_ID', () => {
     expect(problems({ ...base, KAFKA_CLIENT: 'kafkajs', KAFKA_GROUP_INSTANCE_ID: 'logstream-0' })).toEqual(['KAFKA_GROUP_INSTANCE_ID: static membership needs KAFKA_CLIENT=platformatic (kafkajs has none)']);
     expect(problems({ ...base, KAFKA_CLIENT: 'librdkafka' }).join()).toMatch(/^KAFKA_CLIENT: /);
   });
+
+  it('KAFKA_GROUP_PROTOCOL: classic by default; consumer (KIP-848) only with platformatic', () => {
+    expect(parseKafkaConfig(base).groupProtocol).toBe('classic');
+    expect(parseKafkaConfig({ ...base, KAFKA_GROUP_PROTOCOL: 'consumer' })).toMatchObject({ client: 'platformatic', groupProtocol: 'consumer' });
+    expect(problems({ ...base, KAFKA_CLIENT: 'kafkajs', KAFKA_GROUP_PROTOCOL: 'consumer' })).toEqual(['KAFKA_GROUP_PROTOCOL: consumer (KIP-848) needs KAFKA_CLIENT=platformatic (kafkajs speaks only the classic protocol)']);
+    expect(problems({ ...base, KAFKA_GROUP_PROTOCOL: 'eager' }).join()).toMatch(/^KAFKA_GROUP_PROTOCOL: /);
+  });
 });
