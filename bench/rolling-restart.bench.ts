@@ -10,11 +10,14 @@
 //   - in the end lost and duplicated records (run id + sequence in every record). Duplicates after
 //     SIGTERM must be 0 (drain and commit); a kill -9 repeats up to a commit interval.
 // Variants: kafkajs (eager), platformatic (cooperative-sticky), platformatic with static membership
-// (KAFKA_GROUP_INSTANCE_ID per slot, as a StatefulSet pod name).
+// (KAFKA_GROUP_INSTANCE_ID per slot, as a StatefulSet pod name), and both again on the consumer group
+// protocol (KIP-848, KAFKA_GROUP_PROTOCOL=consumer). The broker gives consumer-protocol groups the
+// session timeout and heartbeat interval logstream's classic defaults have (30 s, 3 s), so that the
+// protocols are compared, not their timeouts.
 // Delivery is sampled as the size of the instances' output files (file sink), every 100 ms.
 //
 // Alone: node bench/rolling-restart.bench.ts   (env BENCH_RESTART_RATE, records/s, default 2000;
-//        BENCH_RESTART_VARIANTS=kafkajs,platformatic,static)
+//        BENCH_RESTART_VARIANTS=kafkajs,platformatic,static,kip848,kip848-static)
 import { statSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -45,8 +48,11 @@ export const RESTART_VARIANTS = {
   kafkajs: { KAFKA_CLIENT: 'kafkajs' },
   platformatic: {},
   static: {},
+  kip848: { KAFKA_GROUP_PROTOCOL: 'consumer' },
+  'kip848-static': { KAFKA_GROUP_PROTOCOL: 'consumer' },
 } as const satisfies Record<string, Record<string, string>>;
 export type RestartVariant = keyof typeof RESTART_VARIANTS;
+const STATIC_VARIANTS: ReadonlySet<RestartVariant> = new Set(['static', 'kip848-static']);
 
 export interface RollingRestartResult {
   variant: RestartVariant;
@@ -83,7 +89,7 @@ export async function runRollingRestartBench(opts: { ratePerSec: number; variant
   const live: Instance[] = [];
   const problems: string[] = [];
   try {
-    broker = await startBroker({ heapMb: 1024 });
+    broker = await startBroker({ heapMb: 1024, extraProps: { 'group.consumer.session.timeout.ms': '30000', 'group.consumer.heartbeat.interval.ms': '3000' } });
     const kafka = await connectKafka({ brokers: [broker.bootstrap], clientId: 'bench-rolling', logger: createLogger({ level: 'silent' }) });
     const admin = kafka.admin();
     const topic = 'bench-rolling';
@@ -91,7 +97,7 @@ export async function runRollingRestartBench(opts: { ratePerSec: number; variant
     const run = `rolling-${Date.now()}`;
     const env = (name: string, slot: number) => ({
       ...RESTART_VARIANTS[variant],
-      ...(variant === 'static' ? { KAFKA_GROUP_INSTANCE_ID: `slot-${slot}` } : {}),
+      ...(STATIC_VARIANTS.has(variant) ? { KAFKA_GROUP_INSTANCE_ID: `slot-${slot}` } : {}),
       KAFKA_BROKERS: broker!.bootstrap,
       KAFKA_TOPICS: topic,
       KAFKA_GROUP_ID: 'bench-rolling',

@@ -55,13 +55,14 @@ describe('process faults, 3 instances, all sinks', () => {
   it('rolling upgrade from kafkajs to the default client (@platformatic/kafka), one instance at a time: lost=0, dup=0', async () => {
     // The group runs kafkajs' eager round robin while any kafkajs member is left (the new members offer
     // it as their second protocol), and cooperative-sticky once the last one has gone.
-    const run = await FaultRun.start({ scenario: 'rolling upgrade kafkajs → platformatic', peers: fault(), sinks: ALL_SINKS, env: { KAFKA_CLIENT: 'kafkajs' } });
+    const run = await FaultRun.start({ scenario: 'rolling upgrade kafkajs → platformatic', peers: fault(), sinks: ALL_SINKS, env: { KAFKA_CLIENT: 'kafkajs', KAFKA_GROUP_PROTOCOL: 'classic' } });
     try {
       await underLoad(run, 5000);
       for (const old of run.alive()) {
         const exit = await old.stop(60_000);
         expect(exit.code, `${old.name} exit after SIGTERM`).toBe(0);
-        run.startInstance({ KAFKA_CLIENT: 'platformatic' });
+        // (the group protocol of FAULTS_KAFKA_GROUP_PROTOCOL, classic by default)
+        run.startInstance({ KAFKA_CLIENT: 'platformatic', KAFKA_GROUP_PROTOCOL: process.env['FAULTS_KAFKA_GROUP_PROTOCOL'] ?? 'classic' });
         await waitForStableGroup(run.alive(), run.o.partitions, 120_000);
         await underLoad(run, 3000);
       }

@@ -1,5 +1,5 @@
 // KafkaAdmin over a @platformatic/kafka Admin client (connects on first request).
-import { Admin, ConfigResourceTypes, FetchIsolationLevels, ListOffsetTimestamps, findErrorBy } from '@platformatic/kafka';
+import { Admin, ConfigResourceTypes, FetchIsolationLevels, ListOffsetTimestamps, findErrorBy, kGetApi, kGetConnection, type API, type Connection, type consumerGroupDescribeV0 } from '@platformatic/kafka';
 import type { GroupDescription, KafkaAdmin, KafkaConnectOptions, NewTopic, PartitionBounds } from '../kafka/interface.ts';
 import { kafkaError, tagged } from './errors.ts';
 import { platformaticBaseOptions } from './options.ts';
@@ -136,9 +136,35 @@ export class PlatformaticAdmin implements KafkaAdmin {
   describeGroup(group: string): Promise<GroupDescription> {
     return tagged(async () => {
       const g = (await this.#admin.describeGroups({ groups: [group] })).get(group);
-      const memberIds = [...(g?.members.keys() ?? [])].sort();
-      return { state: g?.state ?? 'Dead', members: memberIds.length, memberIds };
+      // DescribeGroups answers a consumer-protocol (KIP-848) group as Dead with no members; such a
+      // group is described by ConsumerGroupDescribe.
+      if (!g || (g.state.toUpperCase() === 'DEAD' && g.members.size === 0)) return (await this.#describeConsumerGroup(group)) ?? { state: g?.state ?? 'Dead', members: 0, memberIds: [] };
+      const memberIds = [...g.members.keys()].sort();
+      return { state: g.state, members: memberIds.length, memberIds };
     });
+  }
+
+  /** A consumer-protocol group's state and members; undefined when the broker has no such group. */
+  async #describeConsumerGroup(group: string): Promise<GroupDescription | undefined> {
+    const admin = this.#admin;
+    const coordinator = (await admin.findCoordinator({ keyType: 0, keys: [group] })).find((c) => c.key === group);
+    if (!coordinator || coordinator.nodeId < 0) return undefined;
+    const api = await new Promise<API<unknown[], unknown> | undefined>((resolve) => admin[kGetApi]('ConsumerGroupDescribe', (e, a) => resolve(e ? undefined : (a as API<unknown[], unknown>))));
+    if (!api) return undefined; // a broker without KIP-848
+    const connection = await new Promise<Connection>((resolve, reject) => admin[kGetConnection]({ host: coordinator.host, port: coordinator.port }, (e, c) => (e ? reject(e) : resolve(c as Connection))));
+    let res: consumerGroupDescribeV0.ConsumerGroupDescribeResponse;
+    try {
+      res = (await api.async(connection, [group], false)) as consumerGroupDescribeV0.ConsumerGroupDescribeResponse;
+    } catch (err) {
+      // GROUP_ID_NOT_FOUND (69): no consumer-protocol group by that name either.
+      if (findErrorBy(err as Error, 'apiId', 'GROUP_ID_NOT_FOUND')) return undefined;
+      throw err;
+    }
+    const g = res.groups.find((x) => x.groupId === group);
+    if (!g) return undefined;
+    const memberIds = g.members.map((m) => m.memberId).sort();
+    // Capitalised as the classic API's states are (Stable, Empty, …; the consumer protocol adds Assigning, Reconciling).
+    return { state: g.groupState.charAt(0).toUpperCase() + g.groupState.slice(1), members: memberIds.length, memberIds };
   }
 
   deleteRecords(topic: string, before: ReadonlyArray<{ partition: number; offset: number }>): Promise<void> {

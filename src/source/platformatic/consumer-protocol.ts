@@ -79,6 +79,10 @@ export class ConsumerProtocolMembership {
   #target: Array<{ topicId: string; partitions: number[] }> | undefined;
   #reconciling: Promise<void> | undefined;
   #running = false;
+  /** Times the member was fenced: an assignment from before is not retried. */
+  #fencings = 0;
+  /** leave() was called: nothing more is reconciled. */
+  #left = false;
   #loop: Promise<void> | undefined;
   #wake: (() => void) | undefined;
   /** Version 1 of the API on: the member chooses its id (a UUID); on version 0 the broker does. */
@@ -103,14 +107,15 @@ export class ConsumerProtocolMembership {
         break;
       } catch (err) {
         const why = this.#fatal(err);
-        if (why || isPermanent(err)) throw why ?? err;
+        if (why) throw why;
+        // (The library marks UNRELEASED_INSTANCE_ID as not retriable: it is asked for first.)
         if (errorNames(err).includes('UNRELEASED_INSTANCE_ID')) {
           // Restarted after a kill -9: the previous run holds the instance id until its session expires
           // (group.consumer.session.timeout.ms); waiting it out is the only way in.
           if (!held) this.#log.warn('consumer group: KAFKA_GROUP_INSTANCE_ID is still held by this instance\'s previous run until its session expires; waiting');
           held = true;
           attempt = 0;
-        } else if (attempt >= attempts) throw err;
+        } else if (attempt >= attempts || isPermanent(err)) throw err;
         await sleep(Math.min(5000, 250 * 2 ** Math.max(1, attempt)));
       }
     }
@@ -176,22 +181,28 @@ export class ConsumerProtocolMembership {
   #reconcileLatest(): void {
     if (this.#reconciling) return;
     this.#reconciling = (async () => {
-      while (this.#target) {
+      while (this.#target && !this.#left) {
         const target = this.#target;
+        const fencings = this.#fencings;
         this.#target = undefined;
-        const byId = await this.#namesOf(target);
-        await this.#hooks.reconcile(byId.assignment);
-        // Only partitions whose topic is known are taken (an unknown id: metadata not there yet — the
-        // next assignment from the broker repeats it).
-        this.#owned = byId.known;
-        this.beatNow();
+        try {
+          const byId = await this.#namesOf(target);
+          await this.#hooks.reconcile(byId.assignment);
+          // Only partitions whose topic is known are taken (an unknown id: metadata not there yet — the
+          // broker's next assignment repeats it).
+          this.#owned = byId.known;
+          this.beatNow();
+        } catch (err) {
+          // (The topic ids could not be looked up.) Tried again: the broker sends an assignment only
+          // when it changes, so this one must not be dropped.
+          if (fencings === this.#fencings) this.#target ??= target;
+          this.#log.warn({ err: String((err as Error)?.message ?? err) }, 'consumer group: reconciling the assignment failed; retrying in 1 s');
+          await sleep(1000);
+        }
       }
-    })()
-      .catch((err: unknown) => this.#log.warn({ err: String((err as Error)?.message ?? err) }, 'consumer group: reconciling the assignment failed; the next heartbeat reports what is still owned'))
-      .finally(() => {
-        this.#reconciling = undefined;
-        if (this.#target) this.#reconcileLatest();
-      });
+    })().finally(() => {
+      this.#reconciling = undefined;
+    });
   }
 
   async #namesOf(target: Array<{ topicId: string; partitions: number[] }>): Promise<{ assignment: TopicPartitions[]; known: Array<{ topicId: string; partitions: number[] }> }> {
@@ -214,6 +225,7 @@ export class ConsumerProtocolMembership {
   }
 
   async #loseAll(reason: string): Promise<void> {
+    this.#fencings++;
     this.#target = undefined;
     await this.#reconciling;
     this.#owned = [];
@@ -248,6 +260,7 @@ export class ConsumerProtocolMembership {
   /** Stops heartbeating and leaves: for good (dynamic), or keeping the assignment for the session timeout (static). */
   async leave(): Promise<void> {
     this.#running = false;
+    this.#left = true;
     this.#wake?.();
     await this.#loop;
     await this.#reconciling;

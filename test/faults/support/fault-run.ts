@@ -130,6 +130,8 @@ export class FaultRun {
       INSTANCE_ID: name,
       // FAULTS_KAFKA_CLIENT=kafkajs runs the whole suite on the fallback Kafka client adapter.
       ...(process.env['FAULTS_KAFKA_CLIENT'] ? { KAFKA_CLIENT: process.env['FAULTS_KAFKA_CLIENT'] } : {}),
+      // FAULTS_KAFKA_GROUP_PROTOCOL=consumer runs it on the KIP-848 group protocol.
+      ...(process.env['FAULTS_KAFKA_GROUP_PROTOCOL'] ? { KAFKA_GROUP_PROTOCOL: process.env['FAULTS_KAFKA_GROUP_PROTOCOL'] } : {}),
       ...this.o.env,
     };
   }

@@ -2,6 +2,7 @@
 // as functions): what a member reports while it gives partitions up, what it does when fenced, and the
 // error that names the setting when the broker refuses the protocol. Against the real broker:
 // test/integration/kafka-rebalance.integration.test.ts.
+import { ResponseError } from '@platformatic/kafka';
 import { describe, expect, it } from 'vitest';
 import type { TopicPartitions } from '../../../src/source/kafka/interface.ts';
 import { ConsumerProtocolMembership, type HeartbeatAnswer, type HeartbeatRequest } from '../../../src/source/platformatic/consumer-protocol.ts';
@@ -9,7 +10,9 @@ import { createLogger } from '../../../src/telemetry/logger.ts';
 
 const logger = createLogger({ level: 'silent' });
 const T = '00000000-0000-0000-0000-00000000000a';
-const protocolError = (apiId: string) => Object.assign(new Error(`broker answered ${apiId}`), { apiId, response: {} });
+/** The library's error for a ConsumerGroupHeartbeat answer carrying `code` (as its parser throws it). */
+const CODES = { UNSUPPORTED_VERSION: 35, GROUP_AUTHORIZATION_FAILED: 30, FENCED_MEMBER_EPOCH: 110, UNRELEASED_INSTANCE_ID: 111 } as const;
+const protocolError = (name: keyof typeof CODES) => new ResponseError(68, 1, { '/': [CODES[name], null] }, {});
 
 function membership(answer: (req: HeartbeatRequest, n: number) => HeartbeatAnswer | Error, o: { reconcile?: (t: TopicPartitions[]) => Promise<void>; isStatic?: boolean } = {}) {
   const sent: HeartbeatRequest[] = [];
@@ -85,6 +88,14 @@ describe('consumer protocol membership', () => {
     expect(sent[3]).toMatchObject({ memberEpoch: 0, owned: [], memberId: sent[0]!.memberId });
     await m.leave();
   });
+
+  it('restarted after a kill -9 as a static member: waits while the broker answers UNRELEASED_INSTANCE_ID, then joins', async () => {
+    const { m, sent } = membership((_req, n) => (n <= 3 ? protocolError('UNRELEASED_INSTANCE_ID') : answer(1, [0])), { isStatic: true });
+    await m.join();
+    expect(sent.length).toBe(4);
+    expect(new Set(sent.map((r) => r.memberId)).size).toBe(1);
+    await m.leave();
+  }, 20_000);
 
   it('a broker without the consumer protocol fails the join naming KAFKA_GROUP_PROTOCOL', async () => {
     const { m } = membership(() => protocolError('UNSUPPORTED_VERSION'));
