@@ -38,7 +38,10 @@ function collecting(records: SourceRecord[], joined: { count: number }): GroupHa
   };
 }
 
-describe.each(ADAPTERS)('Kafka client contract: %s (real broker)', (_name, kafka) => {
+/** The group protocols each adapter speaks (KAFKA_GROUP_PROTOCOL). */
+const GROUP_PROTOCOLS_OF: Record<string, string[]> = { kafkajs: ['classic'], platformatic: ['classic', 'consumer'] };
+
+describe.each(ADAPTERS)('Kafka client contract: %s (real broker)', (name, kafka) => {
 
   /** A new 2-partition topic, an admin and a connected producer (closed after the suite). */
   async function topicWithProducer(prefix: string) {
@@ -109,7 +112,7 @@ describe.each(ADAPTERS)('Kafka client contract: %s (real broker)', (_name, kafka
     expect(got.messages.map((m) => [m.value?.toString(), m.timestamp])).toEqual(times.map((t, i) => [String(i), String(t)]));
   });
 
-  it('group consumer: decodes inside the source, commits, and a partition waiting for its decoder holds up no other', async () => {
+  it.each(GROUP_PROTOCOLS_OF[name]!)('group consumer, %s group protocol: decodes inside the source, commits, and a partition waiting for its decoder holds up no other', async (protocol) => {
     const { topic, admin, producer } = await topicWithProducer('contract-group');
     const group = uniqueName('contract-group');
     await producer.send(topic, [0, 1, 2].map((i) => ({ value: JSON.stringify({ p: 0, i }), partition: 0 })));
@@ -128,7 +131,7 @@ describe.each(ADAPTERS)('Kafka client contract: %s (real broker)', (_name, kafka
         return gate.then(() => decoded);
       },
     };
-    const cfg = { ...parseKafkaConfig({ KAFKA_BROKERS: bootstrap, KAFKA_TOPICS: topic, KAFKA_GROUP_ID: group }), sessionTimeoutMs: 10_000, heartbeatIntervalMs: 1000 };
+    const cfg = { ...parseKafkaConfig({ KAFKA_BROKERS: bootstrap, KAFKA_TOPICS: topic, KAFKA_GROUP_ID: group, KAFKA_CLIENT: name, KAFKA_GROUP_PROTOCOL: protocol }), sessionTimeoutMs: 10_000, heartbeatIntervalMs: 1000 };
     const consumer: GroupConsumer = kafka.groupConsumer(cfg, logger, decoder);
     cleanups.push(() => consumer.stop());
     const records: SourceRecord[] = [];
