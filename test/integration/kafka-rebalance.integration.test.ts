@@ -253,44 +253,31 @@ describe('rebalancing (real broker)', () => {
     console.log(`consumer protocol, static restart: lost=0 dup=${duplicates(seen)} records=${total}`);
   }, 180_000);
 
-  it('a classic group moves to the consumer protocol member by member (online migration): both consume, every record is taken once', async () => {
-    const f = await feed(clients.platformatic, 4, 400);
-    const group = uniqueName('migrate');
+  /** One member of the old kind consuming, one of the new kind joins, the old one leaves (a rolling
+   *  update of one pod): both consume, every record is taken once. */
+  async function replaceInPlace(label: string, from: { name: string; kafka: KafkaClient; env: Record<string, string> }, to: { name: string; kafka: KafkaClient; env: Record<string, string> }): Promise<void> {
+    const f = await feed(from.kafka, 4, 400);
+    const group = uniqueName(label);
     const seen: Seen = new Map();
-    const old = await member(clients.platformatic, config(f.topic, group), 'classic', seen);
-    await until('classic consuming', () => seen.size > 200);
-    const upgraded = await member(clients.platformatic, config(f.topic, group, { KAFKA_GROUP_PROTOCOL: 'consumer' }), 'consumer', seen);
+    const old = await member(from.kafka, config(f.topic, group, from.env), from.name, seen);
+    await until(`${from.name} consuming`, () => seen.size > 200);
+    const upgraded = await member(to.kafka, config(f.topic, group, to.env), to.name, seen);
     await until('both own partitions', () => (upgraded.assignments.at(-1)?.length ?? 0) > 0 && (old.assignments.at(-1)?.length ?? 4) < 4);
     await old.leave();
-    await until('the consumer-protocol member owns all 4', () => upgraded.assignments.at(-1)?.length === 4);
+    await until(`${to.name} owns all 4`, () => upgraded.assignments.at(-1)?.length === 4);
     await new Promise((r) => setTimeout(r, 1000));
     await f.stop();
     const total = await f.sent();
     await until('every record taken', () => seen.size === total);
-    expect([...seen.values()].some((w) => w.includes('classic'))).toBe(true);
-    expect([...seen.values()].some((w) => w.includes('consumer'))).toBe(true);
+    expect([...seen.values()].some((w) => w.includes(from.name))).toBe(true);
+    expect([...seen.values()].some((w) => w.includes(to.name))).toBe(true);
     expect(duplicates(seen), `records taken twice: ${twice(seen)}`).toBe(0);
-    console.log(`classic → consumer protocol: lost=0 dup=${duplicates(seen)} records=${total}`);
-  }, 180_000);
+    console.log(`${label}: lost=0 dup=${duplicates(seen)} records=${total}`);
+  }
 
-  it('kafkajs and platformatic members share one group (rolling upgrade): both consume, every record is taken once', async () => {
-    const f = await feed(clients.kafkajs, 4, 400);
-    const group = uniqueName('mixed');
-    const seen: Seen = new Map();
-    const old = await member(clients.kafkajs, config(f.topic, group), 'kafkajs', seen);
-    await until('kafkajs consuming', () => seen.size > 200);
-    const upgraded = await member(clients.platformatic, config(f.topic, group), 'platformatic', seen);
-    await until('both own partitions', () => (upgraded.assignments.at(-1)?.length ?? 0) > 0 && (old.assignments.at(-1)?.length ?? 4) < 4);
-    // The old pod goes away; the new one takes everything.
-    await old.leave();
-    await until('platformatic owns all 4', () => upgraded.assignments.at(-1)?.length === 4);
-    await new Promise((r) => setTimeout(r, 1000));
-    await f.stop();
-    const total = await f.sent();
-    await until('every record taken', () => seen.size === total);
-    expect([...seen.values()].some((w) => w.includes('kafkajs'))).toBe(true);
-    expect([...seen.values()].some((w) => w.includes('platformatic'))).toBe(true);
-    expect(duplicates(seen), `records taken twice: ${twice(seen)}`).toBe(0);
-    console.log(`mixed group: lost=0 dup=${duplicates(seen)} records=${total}`);
-  }, 180_000);
+  it('a classic group moves to the consumer protocol member by member (online migration): both consume, every record is taken once', () =>
+    replaceInPlace('classic → consumer protocol', { name: 'classic', kafka: clients.platformatic, env: {} }, { name: 'consumer', kafka: clients.platformatic, env: { KAFKA_GROUP_PROTOCOL: 'consumer' } }), 180_000);
+
+  it('kafkajs and platformatic members share one group (rolling upgrade): both consume, every record is taken once', () =>
+    replaceInPlace('mixed group', { name: 'kafkajs', kafka: clients.kafkajs, env: {} }, { name: 'platformatic', kafka: clients.platformatic, env: {} }), 180_000);
 });

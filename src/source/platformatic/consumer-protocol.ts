@@ -11,6 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../telemetry/logger.ts';
 import type { TopicPartitions } from '../kafka/interface.ts';
+import { WakeableSleep } from './wakeable-sleep.ts';
 import { errorNames, isPermanent } from './errors.ts';
 
 /** One ConsumerGroupHeartbeat request (the library's API, on the group coordinator's connection). */
@@ -84,7 +85,7 @@ export class ConsumerProtocolMembership {
   /** leave() was called: nothing more is reconciled. */
   #left = false;
   #loop: Promise<void> | undefined;
-  #wake: (() => void) | undefined;
+  readonly #pause = new WakeableSleep();
   /** Version 1 of the API on: the member chooses its id (a UUID); on version 0 the broker does. */
   #clientMemberId = true;
 
@@ -125,13 +126,13 @@ export class ConsumerProtocolMembership {
 
   /** Sends the next heartbeat now (after a reconciliation, to report what the member owns). */
   beatNow(): void {
-    this.#wake?.();
+    this.#pause.wake();
   }
 
   async #run(): Promise<void> {
     let failures = 0;
     while (this.#running) {
-      await this.#sleep(failures === 0 ? this.intervalMs : Math.min(this.intervalMs, 250 * 2 ** Math.min(failures, 4)));
+      await this.#pause.sleep(failures === 0 ? this.intervalMs : Math.min(this.intervalMs, 250 * 2 ** Math.min(failures, 4)));
       if (!this.#running) break;
       try {
         await this.#beat();
@@ -244,24 +245,11 @@ export class ConsumerProtocolMembership {
     return e;
   }
 
-  #sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const t = setTimeout(done, ms);
-      const self = this;
-      function done(): void {
-        clearTimeout(t);
-        if (self.#wake === done) self.#wake = undefined;
-        resolve();
-      }
-      this.#wake = done;
-    });
-  }
-
   /** Stops heartbeating and leaves: for good (dynamic), or keeping the assignment for the session timeout (static). */
   async leave(): Promise<void> {
     this.#running = false;
     this.#left = true;
-    this.#wake?.();
+    this.#pause.wake();
     await this.#loop;
     await this.#reconciling;
     if (!this.memberId || this.memberEpoch <= 0) return;

@@ -21,6 +21,7 @@ import type { Logger } from '../../telemetry/logger.ts';
 import type { KafkaSourceConfig } from '../kafka/config.ts';
 import { jsonDecoder } from '../kafka/decode.ts';
 import type { Decoded, GroupConsumer, GroupHandlers, KafkaConnectOptions, RecordDecoder, TopicPartitionOffset, TopicPartitions } from '../kafka/interface.ts';
+import { WakeableSleep } from './wakeable-sleep.ts';
 import { stickyBalancedAssignor } from './assignor.ts';
 import { ConsumerProtocolMembership, type HeartbeatAnswer, type HeartbeatRequest } from './consumer-protocol.ts';
 import { errorNames, kafkaError, tagged } from './errors.ts';
@@ -95,7 +96,7 @@ export class PlatformaticGroupConsumer implements GroupConsumer {
   /** The coordinator said "rebalance in progress" and the member is rejoining (cleared by the join). */
   #rejoining = false;
   #loop: Promise<void> | undefined;
-  #wake: (() => void) | undefined;
+  readonly #pause = new WakeableSleep();
   #metadata: ClusterMetadata | undefined;
   #pool: ConnectionPool | undefined;
   #turn = 0;
@@ -165,7 +166,7 @@ export class PlatformaticGroupConsumer implements GroupConsumer {
     consumer.on('consumer:group:join', (e) => this.#onJoin(e.assignments ?? []));
     consumer.on('consumer:heartbeat:end', () => {
       this.#confirmedAt = Date.now();
-      this.#wake?.();
+      this.#pause.wake();
     });
     consumer.on('consumer:group:rebalance', () => {
       // The coordinator answered "rebalance in progress" (the library emits this for that answer and
@@ -214,7 +215,7 @@ export class PlatformaticGroupConsumer implements GroupConsumer {
       .catch(() => {
         this.#eager = true;
       });
-    this.#wake?.();
+    this.#pause.wake();
   }
 
   /** Before every JoinGroup: give up (drain, commit) what the next generation may hand to others. */
@@ -277,7 +278,7 @@ export class PlatformaticGroupConsumer implements GroupConsumer {
         },
         confirmed: () => {
           this.#confirmedAt = Date.now();
-          this.#wake?.();
+          this.#pause.wake();
         },
         fatal: (err) => {
           this.#joined = false;
@@ -346,7 +347,7 @@ export class PlatformaticGroupConsumer implements GroupConsumer {
     this.#accepting = !this.#stopping;
     this.#log.info({ group: this.#cfg.groupId, assignment: target, memberEpoch: this.#membership?.memberEpoch, revoked: revoked.length, added: added.length }, 'joined the consumer group');
     this.#handlers?.onAssigned(target);
-    this.#wake?.();
+    this.#pause.wake();
   }
 
   async #run(): Promise<void> {
@@ -361,7 +362,7 @@ export class PlatformaticGroupConsumer implements GroupConsumer {
         failures++;
         this.#metadata = undefined;
         this.#log[failures === 1 ? 'warn' : 'debug']({ attempt: failures, err: String((err as Error)?.message ?? err) }, 'Kafka request failed; retrying');
-        await this.#idle(Math.min(10_000, 500 * failures));
+        await this.#pause.sleep(Math.min(10_000, 500 * failures));
       }
     }
   }
@@ -369,7 +370,7 @@ export class PlatformaticGroupConsumer implements GroupConsumer {
   /** One turn of the fetch loop: start positions, records already fetched, then one fetch. */
   async #round(): Promise<void> {
     if (!this.#accepting || this.#owned.size === 0) {
-      await this.#idle(this.#cfg.fetchMaxWaitMs);
+      await this.#pause.sleep(this.#cfg.fetchMaxWaitMs);
       return;
     }
     const epoch = this.#epoch;
@@ -378,7 +379,7 @@ export class PlatformaticGroupConsumer implements GroupConsumer {
     if (!this.#membershipConfirmed()) {
       // A member whose session may have expired (the broker was unreachable) takes nothing until a
       // heartbeat or a rejoin confirms it: the partitions may be another member's now.
-      await this.#idle(this.#cfg.heartbeatIntervalMs);
+      await this.#pause.sleep(this.#cfg.heartbeatIntervalMs);
       return;
     }
     const full = this.#takeBuffered();
@@ -393,7 +394,7 @@ export class PlatformaticGroupConsumer implements GroupConsumer {
     }
     const wanted = [...this.#owned.values()].filter((p) => !p.paused && !p.buffered && !p.decoding && p.next !== undefined);
     if (wanted.length === 0) {
-      await this.#idle(this.#cfg.fetchMaxWaitMs);
+      await this.#pause.sleep(this.#cfg.fetchMaxWaitMs);
       return;
     }
     await this.#fetch(wanted, epoch);
@@ -404,19 +405,6 @@ export class PlatformaticGroupConsumer implements GroupConsumer {
     if (this.#rejoining && !this.#eager) return true;
     const interval = this.#membership?.intervalMs ?? this.#cfg.heartbeatIntervalMs;
     return Date.now() - this.#confirmedAt < interval * 2 + this.#cfg.fetchMaxWaitMs + 1000;
-  }
-
-  #idle(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const t = setTimeout(done, ms);
-      const self = this;
-      function done(): void {
-        clearTimeout(t);
-        if (self.#wake === done) self.#wake = undefined;
-        resolve();
-      }
-      this.#wake = done;
-    });
   }
 
   /** Hands buffered records to the pipeline; true when it stopped for want of room. */
@@ -487,7 +475,7 @@ export class PlatformaticGroupConsumer implements GroupConsumer {
       .catch((err: unknown): Decoded => ({ ok: false, code: 'DECODE_FAILED', message: String((err as Error)?.message ?? err) }))
       .then((result) => {
         entry.result = result;
-        this.#wake?.();
+        this.#pause.wake();
       });
   }
 
@@ -527,7 +515,7 @@ export class PlatformaticGroupConsumer implements GroupConsumer {
           if (!r?.responses) {
             this.#metadata = undefined;
             this.#log.warn({ node, err: String((err as Error)?.message ?? err) }, 'fetch failed; retrying');
-            await this.#idle(300);
+            await this.#pause.sleep(300);
             return;
           }
           response = r;
@@ -627,7 +615,7 @@ export class PlatformaticGroupConsumer implements GroupConsumer {
       if (p.paused) resumed = true;
       p.paused = false;
     }
-    if (resumed) this.#wake?.();
+    if (resumed) this.#pause.wake();
   }
 
   stopAccepting(): void {
@@ -673,7 +661,7 @@ export class PlatformaticGroupConsumer implements GroupConsumer {
   async stop(): Promise<void> {
     this.stopAccepting();
     this.#running = false;
-    this.#wake?.();
+    this.#pause.wake();
     await this.#loop;
     const consumer = this.#consumer;
     try {
