@@ -199,7 +199,13 @@ export async function runRollingRestartBench(opts: { ratePerSec: number; variant
       }
     };
     const stable = async () => {
+      const deadline = performance.now() + 180_000;
       for (;;) {
+        // An instance that exited on its own (not stopped by the bench) would leave this waiting forever.
+        const dead = live.filter((i) => i.proc.exitCode !== null || i.proc.signalCode !== null);
+        if (dead.length > 0 || performance.now() > deadline) {
+          throw new Error(`the group did not become stable (${dead.length ? `${dead.map((i) => `${i.name} exited ${i.proc.exitCode ?? i.proc.signalCode}`).join(', ')}` : 'timed out after 180 s'}):\n${live.map((i) => `${i.name}:\n${i.tail(8)}`).join('\n')}`);
+        }
         const owned = await Promise.all(live.map((i) => metricSum(i, 'logstream_assigned_partitions')));
         const ready = await Promise.all(live.map(async (i) => {
           try {
