@@ -158,7 +158,8 @@ async function metricTotal(run: FaultRun, name: string): Promise<number> {
 /** The group as its coordinator sees it: state and member ids. */
 async function groupView(run: FaultRun): Promise<{ state: string; members: string[] }> {
   // No retryKafka: the callers poll (waitUntil) and a fault's timing must not be stretched by retries.
-  const admin = (await connectKafka({ brokers: [run.o.bootstrap], clientId: 'fault-group-view', connectionTimeoutMs: 3000, retries: 2, logger: createLogger({ level: 'silent' }) })).admin();
+  // The platformatic adapter's admin: it describes consumer-protocol groups too (FAULTS_KAFKA_GROUP_PROTOCOL).
+  const admin = (await connectKafka({ brokers: [run.o.bootstrap], clientId: 'fault-group-view', client: 'platformatic', connectionTimeoutMs: 3000, retries: 2, logger: createLogger({ level: 'silent' }) })).admin();
   try {
     const g = await admin.describeGroup(run.group);
     return { state: g.state, members: g.memberIds };
