@@ -17,6 +17,7 @@
 //      BENCH_MEMORY_VARIANTS (memory: only the variants whose name contains one of these words),
 //      BENCH_CPU_PROF=1 (one more logstream run under --cpu-prof, summarised; profile kept in bench/results/),
 //      BENCH_OUTAGE_S (default 300), BENCH_OUTAGE_WARMUP_S (60), BENCH_OUTAGE_RATE (5000 records/s),
+//      BENCH_DAEMON_NODE_OPTIONS, BENCH_DAEMON_ENV ("NAME=value …": every logstream daemon's Node flags / settings),
 //      LOGSTREAM_KAFKA_VERSION (broker version).
 // Needs (Debian): apt-get install kcat rsyslog rsyslog-openssl rsyslog-gnutls rsyslog-kafka python3
 // (rsyslog-kafka: the rsyslog imkafka reference run); Java 17+ and Maven (the broker); Go (MinIO, and

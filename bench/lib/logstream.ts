@@ -123,6 +123,18 @@ export interface LogstreamRun {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** BENCH_DAEMON_ENV: settings for every daemon of the run, e.g. "INFLIGHT_MAX_BYTES=32MiB HEC_CONCURRENCY=4"
+ *  (space-separated NAME=value), to try a default without changing it. */
+function extraDaemonEnv(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of (process.env['BENCH_DAEMON_ENV'] ?? '').split(/\s+/).filter(Boolean)) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new Error(`BENCH_DAEMON_ENV: expected NAME=value, got ${JSON.stringify(pair)}`);
+    out[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return out;
+}
+
 /** The daemon's environment (no other variable of this process is passed on). */
 function daemonEnv(o: DaemonOptions, httpPort: number, outFile: string, groupId: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {
@@ -166,7 +178,7 @@ function daemonEnv(o: DaemonOptions, httpPort: number, outFile: string, groupId:
     if (sink.gzipLevel !== undefined) env['HEC_GZIP_LEVEL'] = String(sink.gzipLevel);
   }
   if (o.query !== undefined) env['QUERY'] = o.query;
-  const out: NodeJS.ProcessEnv = { ...env, ...o.env };
+  const out: NodeJS.ProcessEnv = { ...env, ...o.env, ...extraDaemonEnv() };
   for (const k of Object.keys(out)) if (out[k] === undefined) delete out[k];
   return out;
 }

@@ -11,8 +11,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../telemetry/logger.ts';
 import type { TopicPartitions } from '../kafka/interface.ts';
-import { WakeableSleep } from './wakeable-sleep.ts';
 import { errorNames, isPermanent } from './errors.ts';
+import { WakeableSleep } from './wakeable-sleep.ts';
 
 /** One ConsumerGroupHeartbeat request (the library's API, on the group coordinator's connection). */
 export type HeartbeatCall = (req: HeartbeatRequest) => Promise<HeartbeatAnswer>;

@@ -21,11 +21,11 @@ import type { Logger } from '../../telemetry/logger.ts';
 import type { KafkaSourceConfig } from '../kafka/config.ts';
 import { jsonDecoder } from '../kafka/decode.ts';
 import type { Decoded, GroupConsumer, GroupHandlers, KafkaConnectOptions, RecordDecoder, TopicPartitionOffset, TopicPartitions } from '../kafka/interface.ts';
-import { WakeableSleep } from './wakeable-sleep.ts';
 import { stickyBalancedAssignor } from './assignor.ts';
 import { ConsumerProtocolMembership, type HeartbeatAnswer, type HeartbeatRequest } from './consumer-protocol.ts';
 import { errorNames, kafkaError, tagged } from './errors.ts';
 import { platformaticBaseOptions } from './options.ts';
+import { WakeableSleep } from './wakeable-sleep.ts';
 
 /** The assignor of choice: partitions that do not move keep flowing during a rebalance. */
 export const COOPERATIVE = 'cooperative-sticky';
@@ -653,6 +653,8 @@ export class PlatformaticGroupConsumer implements GroupConsumer {
         this.#confirmedAt = 0;
         this.#rejoining = false;
         this.#log.warn('commit refused: this instance is no longer a member of the group; taking no new records until it has rejoined');
+        // Consumer protocol: the next heartbeat, sent now, is answered "fenced" and joins again.
+        membership?.beatNow();
       }
       throw kafkaError(err);
     }
