@@ -1,8 +1,9 @@
 // KafkaAdmin over a @platformatic/kafka Admin client (connects on first request).
-import { Admin, ConfigResourceTypes, FetchIsolationLevels, ListOffsetTimestamps, findErrorBy, kGetApi, kGetConnection, type API, type Connection, type consumerGroupDescribeV0 } from '@platformatic/kafka';
+import { Admin, ConfigResourceTypes, FetchIsolationLevels, ListOffsetTimestamps, findErrorBy, kGetConnection, type Connection, type consumerGroupDescribeV0 } from '@platformatic/kafka';
 import type { GroupDescription, KafkaAdmin, KafkaConnectOptions, NewTopic, PartitionBounds } from '../kafka/interface.ts';
 import { kafkaError, tagged } from './errors.ts';
 import { platformaticBaseOptions } from './options.ts';
+import { protocolApi } from './protocol-api.ts';
 
 /** How long createTopic waits for every partition of a new topic to have a leader. */
 const LEADERS_TIMEOUT_MS = 30_000;
@@ -149,7 +150,7 @@ export class PlatformaticAdmin implements KafkaAdmin {
     const admin = this.#admin;
     const coordinator = (await admin.findCoordinator({ keyType: 0, keys: [group] })).find((c) => c.key === group);
     if (!coordinator || coordinator.nodeId < 0) return undefined;
-    const api = await new Promise<API<unknown[], unknown> | undefined>((resolve) => admin[kGetApi]('ConsumerGroupDescribe', (e, a) => resolve(e ? undefined : (a as API<unknown[], unknown>))));
+    const api = await protocolApi(admin, 'ConsumerGroupDescribe').catch(() => undefined);
     if (!api) return undefined; // a broker without KIP-848
     const connection = await new Promise<Connection>((resolve, reject) => admin[kGetConnection]({ host: coordinator.host, port: coordinator.port }, (e, c) => (e ? reject(e) : resolve(c as Connection))));
     let res: consumerGroupDescribeV0.ConsumerGroupDescribeResponse;

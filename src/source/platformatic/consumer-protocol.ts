@@ -49,7 +49,8 @@ export interface MembershipHooks {
 const FENCED = new Set(['FENCED_MEMBER_EPOCH', 'UNKNOWN_MEMBER_ID']);
 /** The coordinator moved, is loading or not reachable: ask again (the connection is looked up anew). */
 const COORDINATOR = new Set(['COORDINATOR_LOAD_IN_PROGRESS', 'COORDINATOR_NOT_AVAILABLE', 'NOT_COORDINATOR', 'REQUEST_TIMED_OUT', 'NETWORK_EXCEPTION']);
-/** Refusals caused by a setting, each with what to change. */
+/** Refusals caused by a setting, each with what to change. Here and not in setting-errors.ts: in the
+ *  answer to a heartbeat these names point at one setting; from other requests they need not. */
 const FATAL = new Map<string, string>([
   ['UNSUPPORTED_VERSION', 'KAFKA_GROUP_PROTOCOL: the broker does not offer the consumer group protocol (KIP-848 needs Kafka ≥ 4.0 with group.coordinator.rebalance.protocols including consumer); use KAFKA_GROUP_PROTOCOL=classic'],
   ['INCONSISTENT_GROUP_PROTOCOL', 'KAFKA_GROUP_PROTOCOL: the group exists with members the broker cannot move to the consumer protocol (a protocol type other than consumer, or group.consumer.migration.policy forbids it); use a new KAFKA_GROUP_ID or KAFKA_GROUP_PROTOCOL=classic'],

@@ -4,31 +4,19 @@
 // publisher, test helpers) reads `type` only. Its top-level messages say only what failed ("Listing
 // topics failed."), so the innermost cause is added: the app prints the top-level message at start.
 
-interface Node {
-  message?: unknown;
-  apiId?: unknown;
+import { kafkaErrorNodes, wrappedErrors, type KafkaErrorNode } from '../kafka/error-tree.ts';
+
+/** A node of the error tree, with what @platformatic/kafka's errors add. */
+interface Node extends KafkaErrorNode {
   canRetry?: unknown;
   serverErrorMessage?: unknown;
-  errors?: unknown;
-  cause?: unknown;
 }
 
-/** The errors `err` wraps (MultipleErrors' `errors`, then `cause`). */
-function children(e: Node): unknown[] {
-  return [...(Array.isArray(e.errors) ? e.errors : []), ...(e.cause === undefined ? [] : [e.cause])];
-}
-
-/** Every error in the tree, depth first. */
-function walk(err: unknown, out: Node[] = [], depth = 0): Node[] {
-  if (!err || typeof err !== 'object' || depth > 8) return out;
-  out.push(err as Node);
-  for (const c of children(err as Node)) walk(c, out, depth + 1);
-  return out;
-}
+const walk = (err: unknown): Node[] => kafkaErrorNodes(err) as Node[];
 
 /** The Kafka protocol error names anywhere in `err` (apiId, or `type` once tagged), outermost first. */
 export function errorNames(err: unknown): string[] {
-  return walk(err).flatMap((n) => [n.apiId, (n as { type?: unknown }).type].filter((x): x is string => typeof x === 'string' && x !== 'NONE'));
+  return walk(err).flatMap((n) => [n.apiId, n.type].filter((x): x is string => typeof x === 'string' && x !== 'NONE'));
 }
 
 /** `err` with `type` set to the last protocol error name it carries (the last attempt's) and its message
@@ -40,7 +28,7 @@ export function kafkaError(err: unknown): unknown {
   // The library turns a metadata answer UNKNOWN_TOPIC_OR_PARTITION into a bare "Unknown topic x." UserError.
   const type = ids.at(-1) ?? (/^Unknown topic /.test(err.message) ? 'UNKNOWN_TOPIC_OR_PARTITION' : undefined);
   if (type !== undefined) Object.defineProperty(err, 'type', { value: type, enumerable: true, configurable: true, writable: true });
-  const leaf = nodes.filter((n) => children(n).length === 0).at(-1);
+  const leaf = nodes.filter((n) => wrappedErrors(n).length === 0).at(-1);
   if (leaf && leaf !== err && typeof leaf.message === 'string') {
     const words = typeof leaf.serverErrorMessage === 'string' && leaf.serverErrorMessage ? `${leaf.message.replace(/\.$/, '')}: ${leaf.serverErrorMessage}` : leaf.message;
     if (!err.message.includes(words)) err.message = `${err.message.replace(/\.$/, '')}: ${words}`;

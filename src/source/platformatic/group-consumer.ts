@@ -14,7 +14,7 @@
 // Rebalances (consumer protocol, KIP-848): the broker assigns; the membership (consumer-protocol.ts)
 // hands each new assignment to #reconcile, which drains and commits the partitions revoked and only then
 // reports them given up. The library's Consumer is used for fetches, offsets and metadata, never to join.
-import { Admin, Consumer, ConnectionPool, FetchIsolationLevels, kGetApi, type API, type ClusterMetadata, type Connection, type fetchV17, type KafkaRecord, type RecordsBatch } from '@platformatic/kafka';
+import { Admin, Consumer, ConnectionPool, FetchIsolationLevels, type ClusterMetadata, type Connection, type fetchV17, type KafkaRecord, type RecordsBatch } from '@platformatic/kafka';
 import { retriable } from '../../core/errors.ts';
 import type { RecordMeta } from '../../core/record.ts';
 import type { Logger } from '../../telemetry/logger.ts';
@@ -25,6 +25,7 @@ import { stickyBalancedAssignor } from './assignor.ts';
 import { ConsumerProtocolMembership, type HeartbeatAnswer, type HeartbeatRequest } from './consumer-protocol.ts';
 import { errorNames, kafkaError, tagged } from './errors.ts';
 import { platformaticBaseOptions } from './options.ts';
+import { protocolApi } from './protocol-api.ts';
 import { WakeableSleep } from './wakeable-sleep.ts';
 
 /** The assignor of choice: partitions that do not move keep flowing during a rebalance. */
@@ -181,7 +182,7 @@ export class PlatformaticGroupConsumer implements GroupConsumer {
       handlers.onFatal(err);
     });
     consumer.topics.trackAll(...this.#cfg.topics);
-    if (this.#cfg.groupProtocol === 'consumer') await this.#joinConsumerProtocol(consumer, handlers);
+    if (this.#cfg.groupProtocol === 'consumer') await this.#joinConsumerProtocol(consumer, handlers, base);
     else await tagged(() => consumer.joinGroup({}));
     this.#running = true;
     this.#loop = this.#run().catch((err: unknown) => {
@@ -258,12 +259,12 @@ export class PlatformaticGroupConsumer implements GroupConsumer {
   }
 
   /** Joins under the consumer protocol; heartbeats go on in the membership until stop(). */
-  async #joinConsumerProtocol(consumer: Consumer, handlers: GroupHandlers): Promise<void> {
+  async #joinConsumerProtocol(consumer: Consumer, handlers: GroupHandlers, base: ReturnType<typeof platformaticBaseOptions>): Promise<void> {
     this.#eager = false;
-    this.#groupPool = new ConnectionPool(platformaticBaseOptions(this.#opts).clientId, platformaticBaseOptions(this.#opts));
+    this.#groupPool = new ConnectionPool(base.clientId, base);
     const membership = new ConsumerProtocolMembership({
       send: (req) => this.#heartbeat(req),
-      apiVersion: async () => (await apiOf(consumer, 'ConsumerGroupHeartbeat')).version,
+      apiVersion: async () => (await protocolApi(consumer, 'ConsumerGroupHeartbeat')).version,
       logger: this.#log,
       isStatic: this.#cfg.groupInstanceId !== undefined,
       topicIds: async () => {
@@ -293,7 +294,7 @@ export class PlatformaticGroupConsumer implements GroupConsumer {
   /** One ConsumerGroupHeartbeat to the coordinator. */
   async #heartbeat(req: HeartbeatRequest): Promise<HeartbeatAnswer> {
     const consumer = this.#consumer!;
-    const api = await apiOf(consumer, 'ConsumerGroupHeartbeat');
+    const api = await protocolApi(consumer, 'ConsumerGroupHeartbeat');
     try {
       const connection = await this.#coordinatorConnection(this.#groupPool!);
       return (await api.async(connection, this.#cfg.groupId, req.memberId, req.memberEpoch, this.#cfg.groupInstanceId ?? null, null, this.#cfg.rebalanceTimeoutMs, [...this.#cfg.topics], null, null, req.owned)) as HeartbeatAnswer;
@@ -640,7 +641,7 @@ export class PlatformaticGroupConsumer implements GroupConsumer {
     }
     try {
       const connection = await this.#coordinatorConnection(this.#pool!);
-      const api = await apiOf(consumer, 'OffsetCommit');
+      const api = await protocolApi(consumer, 'OffsetCommit');
       await api.async(connection, this.#cfg.groupId, generation, memberId, this.#cfg.groupInstanceId ?? null, [...topics.values()]);
     } catch (err) {
       // (A commit sent under the generation before a rejoin that has completed since is refused too:
@@ -704,9 +705,4 @@ async function topicRetention(admin: Admin, topics: readonly string[]): Promise<
     if (Number.isFinite(v)) out.set(r.resourceName, v);
   }
   return out;
-}
-
-/** The library's implementation of a Kafka API, at the highest version both sides speak. */
-function apiOf(consumer: Consumer, name: string): Promise<API<unknown[], unknown>> {
-  return new Promise((resolve, reject) => consumer[kGetApi](name, (e, a) => (e ? reject(e) : resolve(a as API<unknown[], unknown>))));
 }

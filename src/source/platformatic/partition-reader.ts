@@ -8,11 +8,12 @@
 // delay), and it drops aborted batches before we could count them in the next offset. So this uses the
 // library's friend API (kGetApi: the newest Fetch version the broker supports) and its record-batch
 // decoding (all codecs), and filters aborted transactions and control batches here.
-import { Admin, FetchIsolationLevels, ListOffsetTimestamps, ProtocolError, UserError, kGetApi, type fetchV17 } from '@platformatic/kafka';
+import { Admin, FetchIsolationLevels, ListOffsetTimestamps, ProtocolError, UserError, type fetchV17 } from '@platformatic/kafka';
 import type { FetchedMessage, FetchResult, KafkaConnectOptions, PartitionOffsets, PartitionReader } from '../kafka/interface.ts';
 import { listOffsets } from './admin.ts';
 import { canRetry, tagged } from './errors.ts';
 import { platformaticBaseOptions, retryDelay } from './options.ts';
+import { protocolApi } from './protocol-api.ts';
 
 type FetchApi = typeof fetchV17.api;
 type FetchPartition = fetchV17.FetchResponsePartition;
@@ -105,7 +106,7 @@ export class PlatformaticPartitionReader implements PartitionReader {
   async #fetchOnce(client: Admin, topic: string, id: string, leader: number, partition: number, offset: number, maxBytes: number): Promise<FetchPartition | undefined> {
     const connection = (await client.connectToBrokers([leader])).get(leader);
     if (connection === undefined) throw new ProtocolError('LEADER_NOT_AVAILABLE'); // retriable: no leader elected yet
-    const api = await new Promise<FetchApi>((resolve, reject) => client[kGetApi]('Fetch', (err, a) => (err ? reject(err) : resolve(a as FetchApi))));
+    const api = await protocolApi<FetchApi>(client, 'Fetch');
     // Fetch up to v12 names the topic; later versions use its id.
     const topicId = api.version <= 12 ? topic : id;
     const res = await api.async(connection, 0, 1, maxBytes, FetchIsolationLevels.READ_COMMITTED, SESSIONLESS.id, SESSIONLESS.epoch, [
