@@ -188,15 +188,12 @@ export class ConsumerProtocolMembership {
         const fencings = this.#fencings;
         this.#target = undefined;
         try {
-          const byId = await this.#namesOf(target);
-          await this.#hooks.reconcile(byId.assignment);
-          // Only partitions whose topic is known are taken (an unknown id: metadata not there yet — the
-          // broker's next assignment repeats it).
-          this.#owned = byId.known;
+          await this.#hooks.reconcile(await this.#namesOf(target));
+          this.#owned = target;
           this.beatNow();
         } catch (err) {
-          // (The topic ids could not be looked up.) Tried again: the broker sends an assignment only
-          // when it changes, so this one must not be dropped.
+          // (The topic ids could not be looked up, or one is not in the metadata yet.) Tried again: the
+          // broker sends an assignment only when it changes, so this one must not be dropped.
           if (fencings === this.#fencings) this.#target ??= target;
           this.#log.warn({ err: String((err as Error)?.message ?? err) }, 'consumer group: reconciling the assignment failed; retrying in 1 s');
           await sleep(1000);
@@ -207,23 +204,14 @@ export class ConsumerProtocolMembership {
     });
   }
 
-  async #namesOf(target: Array<{ topicId: string; partitions: number[] }>): Promise<{ assignment: TopicPartitions[]; known: Array<{ topicId: string; partitions: number[] }> }> {
-    let ids = await this.#topicIds();
-    const byId = (m: Map<string, string>) => new Map([...m].map(([name, id]) => [id, name]));
-    let names = byId(ids);
-    if (target.some((t) => !names.has(t.topicId))) {
-      ids = await this.#topicIds();
-      names = byId(ids);
-    }
-    const assignment: TopicPartitions[] = [];
-    const known: Array<{ topicId: string; partitions: number[] }> = [];
-    for (const t of target) {
+  /** The assignment by topic name; throws while a topic id is not in the cluster metadata. */
+  async #namesOf(target: Array<{ topicId: string; partitions: number[] }>): Promise<TopicPartitions[]> {
+    const names = new Map([...(await this.#topicIds())].map(([name, id]) => [id, name]));
+    return target.map((t) => {
       const topic = names.get(t.topicId);
-      if (topic === undefined) continue;
-      assignment.push({ topic, partitions: t.partitions });
-      known.push(t);
-    }
-    return { assignment, known };
+      if (topic === undefined) throw new Error(`topic id ${t.topicId} of the assignment is not in the cluster metadata yet`);
+      return { topic, partitions: t.partitions };
+    });
   }
 
   async #loseAll(reason: string): Promise<void> {

@@ -14,7 +14,7 @@ const T = '00000000-0000-0000-0000-00000000000a';
 const CODES = { UNSUPPORTED_VERSION: 35, GROUP_AUTHORIZATION_FAILED: 30, FENCED_MEMBER_EPOCH: 110, UNRELEASED_INSTANCE_ID: 111 } as const;
 const protocolError = (name: keyof typeof CODES) => new ResponseError(68, 1, { '/': [CODES[name], null] }, {});
 
-function membership(answer: (req: HeartbeatRequest, n: number) => HeartbeatAnswer | Error, o: { reconcile?: (t: TopicPartitions[]) => Promise<void>; isStatic?: boolean } = {}) {
+function membership(answer: (req: HeartbeatRequest, n: number) => HeartbeatAnswer | Error, o: { reconcile?: (t: TopicPartitions[]) => Promise<void>; isStatic?: boolean; topicIds?: () => Promise<Map<string, string>> } = {}) {
   const sent: HeartbeatRequest[] = [];
   const events: string[] = [];
   const fatal: Error[] = [];
@@ -28,7 +28,7 @@ function membership(answer: (req: HeartbeatRequest, n: number) => HeartbeatAnswe
     apiVersion: async () => 1,
     logger,
     isStatic: o.isStatic ?? false,
-    topicIds: async () => new Map([['logs', T]]),
+    topicIds: o.topicIds ?? (async () => new Map([['logs', T]])),
     hooks: {
       reconcile: async (t) => {
         events.push(`reconcile ${t.flatMap((x) => x.partitions).join(',')}`);
@@ -72,6 +72,18 @@ describe('consumer protocol membership', () => {
     await m.leave();
     expect(sent.at(-1)).toMatchObject({ memberEpoch: -1, owned: [] });
   });
+
+  it('an assignment whose topic id the metadata does not know yet is tried again, not dropped (the broker sends it only once)', async () => {
+    let lookups = 0;
+    const { m, sent, events } = membership((_req, n) => (n === 1 ? answer(1, [0, 1]) : answer(1)), {
+      topicIds: async () => (++lookups <= 2 ? new Map() : new Map([['logs', T]])),
+    });
+    await m.join();
+    await until(() => events.includes('reconcile 0,1'));
+    await until(() => sent.at(-1)!.owned[0]?.partitions.join() === '0,1');
+    expect(lookups).toBe(3);
+    await m.leave();
+  }, 10_000);
 
   it('a static member leaves with epoch -2 (its assignment waits for it)', async () => {
     const { m, sent } = membership(() => answer(3, [0]), { isStatic: true });
