@@ -10,10 +10,11 @@
 // as `peakRssBytes`); the file sink's outputs must hold every record exactly once across all files.
 // startLogstreamDaemon() is the spawner underneath, for benchmarks that drive a daemon themselves.
 import { spawn } from 'node:child_process';
-import { createReadStream, existsSync, openSync, closeSync, readdirSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, openSync, closeSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { parseDockerfile, stageSettings } from '../../scripts/docker-build-check.ts';
 import { freePort } from '../../scripts/kafka-broker.ts';
 import type { BenchAdmin } from './kafka.ts';
 import { readPeakRssBytes, readProcessCpu } from './proc.ts';
@@ -135,6 +136,16 @@ function extraDaemonEnv(): Record<string, string> {
   return out;
 }
 
+/** The glibc allocator settings (MALLOC_*) the image of the checkout at `root` runs with (its
+ *  Dockerfile's last stage ENV): a daemon here runs as it would in a pod. */
+function imageAllocatorEnv(root: string): Record<string, string> {
+  const file = join(root, 'Dockerfile');
+  if (!existsSync(file)) return {};
+  const df = parseDockerfile(readFileSync(file, 'utf8'));
+  const env = stageSettings(df, df.stages.at(-1)!).env;
+  return Object.fromEntries([...env].filter(([k]) => k.startsWith('MALLOC_')));
+}
+
 /** The daemon's environment (no other variable of this process is passed on). */
 function daemonEnv(o: DaemonOptions, httpPort: number, outFile: string, groupId: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {
@@ -178,7 +189,7 @@ function daemonEnv(o: DaemonOptions, httpPort: number, outFile: string, groupId:
     if (sink.gzipLevel !== undefined) env['HEC_GZIP_LEVEL'] = String(sink.gzipLevel);
   }
   if (o.query !== undefined) env['QUERY'] = o.query;
-  const out: NodeJS.ProcessEnv = { ...env, ...o.env, ...extraDaemonEnv() };
+  const out: NodeJS.ProcessEnv = { ...imageAllocatorEnv(o.root ?? REPO_ROOT), ...env, ...o.env, ...extraDaemonEnv() };
   for (const k of Object.keys(out)) if (out[k] === undefined) delete out[k];
   return out;
 }

@@ -34,6 +34,13 @@ export interface PipelineRecord {
   readonly unchanged: boolean;
 }
 
+/** The same record with its original bytes held at another place (the same bytes, e.g. a view into a
+ *  sink's encoded payload): what a sink waits with (Sink.rawIn). */
+export function withRawAt(record: PipelineRecord, raw: Buffer): PipelineRecord {
+  if (record instanceof JsonBytesRecord) return new JsonBytesRecord(record.meta, raw, record.size);
+  return { meta: record.meta, raw, fields: record.fields, size: record.size, unchanged: record.unchanged };
+}
+
 /**
  * A record shipped as its original bytes, a JSON object validated but not parsed (a route whose query
  * only filters): `fields` is parsed the first time a sink asks for it (HEC indexed fields, an S3 key

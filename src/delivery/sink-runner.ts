@@ -5,7 +5,7 @@
 // At most one batch per key is in flight, so records of a partition reach the sink in order; while a
 // batch is in flight the next one accumulates.
 import { DeliveryError, toDeliveryError } from '../core/errors.ts';
-import type { Ack, PipelineRecord } from '../core/record.ts';
+import { withRawAt, type Ack, type PipelineRecord } from '../core/record.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
 import { Acknowledger, type DeliveryItem } from './acknowledger.ts';
@@ -82,7 +82,8 @@ export class SinkRunner {
     }
     const { meta } = record;
     const key = this.#sink.batchKey ? `${meta.topic}/${meta.partition}|${this.#sink.batchKey(record)}` : `${meta.topic}/${meta.partition}`;
-    this.#batcher.add(key, { record, payload, ack });
+    const raw = this.#sink.rawIn?.(record, payload);
+    this.#batcher.add(key, { record: raw === undefined ? record : withRawAt(record, raw), payload, ack });
   }
 
   /** Seals every partial batch now (drain on revoke or shutdown). */

@@ -51,6 +51,13 @@ export interface Sink {
    * query only filters; a sink that reads fields would make every record parsed twice.
    */
   readonly shipsBytes?: boolean;
+  /**
+   * Optional: where encode() copied the record's original bytes into `payload` verbatim (HEC's envelope
+   * around an unchanged record), a view of them there, else undefined. The record then waits for
+   * delivery holding that view instead of its own bytes, which are usually a view into a whole fetched
+   * response: that response is freed sooner, and the bytes are not held twice.
+   */
+  rawIn?(record: PipelineRecord, payload: Buffer): Buffer | undefined;
   /** Sends one batch. Throw a DeliveryError (or any error: treated as retriable) when nothing was delivered. */
   send(batch: Batch, signal: AbortSignal): Promise<SendResult | void>;
   /** I/O that must succeed before consuming starts (open files, connect, test writes). */

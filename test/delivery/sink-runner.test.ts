@@ -179,6 +179,33 @@ describe('SinkRunner', () => {
     expect(trackers.get(2)!.committable).toBe(9);
   });
 
+  it('a sink that copied the record\'s bytes into its payload (rawIn) holds the record by that copy; a dead letter still has the bytes', async () => {
+    const { sink, dead, runner } = setup();
+    const sent: Batch['items'][] = [];
+    // ScriptedSink's payload is the record's JSON and a newline: the bytes are its first part.
+    (sink as Sink).rawIn = (r, payload) => (r.raw && payload.subarray(0, r.raw.length).equals(r.raw) ? payload.subarray(0, r.raw.length) : undefined);
+    sink.script = [
+      (b) => {
+        sent.push(b.items);
+        throw permanent('HEC_6', 'invalid data format');
+      },
+    ];
+    // The record's bytes are a view into a fetched response of their own (not Node's shared pool).
+    const response = Buffer.alloc(64 * 1024);
+    const record = rec(2, 7);
+    response.write(record.raw!.toString(), 100);
+    const [ack] = new PartitionTracker('t', 2).track(7, 1);
+    runner.push({ ...record, raw: response.subarray(100, 100 + record.raw!.length) }, ack!);
+    runner.flush();
+    await runner.idle();
+    await new Promise((r) => setTimeout(r, 20));
+    const [item] = sent[0]!;
+    expect(item!.record.raw!.buffer).not.toBe(response.buffer); // the response is not held for it
+    expect(item!.record.raw!.buffer).toBe(item!.payload.buffer);
+    expect(item!.record).toMatchObject({ meta: { topic: 't', partition: 2, offset: '7' }, fields: { n: 7 }, unchanged: false });
+    expect(dead[0]!.value!.toString()).toBe('{"n":7}');
+  });
+
   it('handles per-record outcomes: delivers the good, dead-letters the bad, retries only the transient', async () => {
     const { sink, dead, runner, trackers, push } = setup();
     sink.script = [

@@ -56,6 +56,8 @@ describe('Dockerfile (static)', () => {
   it('sets NODE_ENV=production and starts node directly in exec form (SIGTERM reaches node as PID 1)', () => {
     expect(settings.env.get('NODE_ENV')).toBe('production');
     expect(settings.env.get('HTTP_PORT')).toBe('8080');
+    // glibc's allocator setting the memory figures were measured with (docs/performance.md)
+    expect(settings.env.get('MALLOC_ARENA_MAX')).toBe('2');
     expect([...settings.entrypoint, ...settings.cmd]).toEqual(['node', 'src/main.ts', 'run']);
     // the claim behind "no init": run.ts handles SIGTERM itself
     const run = readFileSync(join(REPO_ROOT, 'src/cli/run.ts'), 'utf8');

@@ -108,6 +108,17 @@ function withRawEvent(envelopeJson: string, raw: Buffer): Buffer {
   return out;
 }
 
+/** The record's original bytes inside its encoded event (Sink.rawIn): the envelope's last member, as
+ *  withRawEvent() puts them, checked byte for byte; undefined when they are not there verbatim. */
+export function rawEventIn(record: PipelineRecord, payload: Buffer): Buffer | undefined {
+  const raw = record.raw;
+  if (raw === null || raw.length === 0) return undefined;
+  const end = payload.length - 1;
+  const start = end - raw.length;
+  if (start < 0 || payload[end] !== CLOSE_BRACE || payload.compare(raw, 0, raw.length, start, end) !== 0) return undefined;
+  return payload.subarray(start, end);
+}
+
 /** For the raw endpoint, records with different metadata go to different requests: the key is the
  *  query string that carries it. */
 export function rawBatchKey(record: PipelineRecord, cfg: HecEncodeConfig): string {

@@ -1,7 +1,7 @@
 // splunk_hec sink: JSON events (or raw lines) to Splunk's HTTP Event Collector.
 import type { SinkDefinition } from '../../delivery/sink.ts';
 import { hecVars, parseHecConfig, type HecConfig } from './config.ts';
-import { encodeHecEvent, hecShipsBytes, rawBatchKey } from './encoder.ts';
+import { encodeHecEvent, hecShipsBytes, rawBatchKey, rawEventIn } from './encoder.ts';
 import { HecTransport } from './transport.ts';
 
 /** How often /services/collector/health is checked for /readyz. */
@@ -26,6 +26,7 @@ export const splunkHecSink: SinkDefinition<HecConfig> = {
     return {
       encode: (record) => encodeHecEvent(record, cfg),
       shipsBytes: hecShipsBytes(cfg),
+      rawIn: rawEventIn,
       ...(cfg.endpoint === 'raw' ? { batchKey: (record) => rawBatchKey(record, cfg) } : {}),
       async start() {
         if (cfg.tls.insecure) ctx.logger.warn('HEC_TLS_INSECURE=true: the HEC server certificate is NOT verified');

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { JsonBytesRecord, type PipelineRecord } from '../../../src/core/record.ts';
-import { encodeHecEvent, hecShipsBytes, hecTime, rawBatchKey, type HecEncodeConfig } from '../../../src/sinks/splunk-hec/encoder.ts';
+import { encodeHecEvent, hecShipsBytes, hecTime, rawBatchKey, rawEventIn, type HecEncodeConfig } from '../../../src/sinks/splunk-hec/encoder.ts';
 import { classifyHecReply, parseHecReply, parseRetryAfter } from '../../../src/sinks/splunk-hec/status.ts';
 import { parseEventTime } from '../../../src/sinks/record-field.ts';
 
@@ -27,6 +27,22 @@ describe('HEC encoder', () => {
     expect(encodeHecEvent({ ...unchanged, unchanged: false, fields: { b: 3 } }, base).toString()).toBe('{"time":1700000000.123,"sourcetype":"_json","event":{"b":3}}');
     const onlyRaw = Buffer.from('{"_raw":"text"}');
     expect(encodeHecEvent({ ...rec({ _raw: 'text' }), raw: onlyRaw, unchanged: true }, base).toString()).toBe('{"time":1700000000.123,"sourcetype":"_json","event":"text"}');
+  });
+
+  it('rawEventIn finds the record\'s bytes in its encoded event, only where they are there verbatim', () => {
+    const response = Buffer.from('xx{"b": 2}yy'); // the record's bytes are a view into a larger fetched response
+    const raw = response.subarray(2, 10);
+    const unchanged = { ...rec({ b: 2 }), raw, unchanged: true };
+    const payload = encodeHecEvent(unchanged, base);
+    const view = rawEventIn(unchanged, payload)!;
+    expect(view.toString()).toBe('{"b": 2}');
+    expect(view.buffer).toBe(payload.buffer); // a view into the payload, before its closing brace
+    expect(view.byteOffset - payload.byteOffset).toBe(payload.length - 1 - raw.length);
+    // serialised from changed fields, or the /raw endpoint: not there
+    const changed = { ...unchanged, unchanged: false, fields: { b: 3 } };
+    expect(rawEventIn(changed, encodeHecEvent(changed, base))).toBeUndefined();
+    expect(rawEventIn(unchanged, encodeHecEvent(unchanged, { ...base, endpoint: 'raw' }))).toBeUndefined();
+    expect(rawEventIn(rec({ b: 2 }), payload)).toBeUndefined(); // no bytes
   });
 
   it('a record shipped as its bytes is not parsed for the event, unless its bytes could name a _raw field', () => {
