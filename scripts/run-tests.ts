@@ -22,6 +22,41 @@ interface Report {
   numFailedTests: number;
   numPendingTests: number;
   numTodoTests: number;
+  testResults?: Array<{
+    name: string;
+    /** A file that failed as a whole (an error outside its tests, a hook, an import). */
+    message?: string;
+    status?: string;
+    assertionResults?: Array<{ fullName: string; status: string; failureMessages?: string[] }>;
+  }>;
+}
+
+/** Lines of a failure message kept in the digest: the assertion and the project's frames of its stack. */
+const DIGEST_LINES = 12;
+
+/**
+ * What failed, repeated as the run's last lines: the two vitest reports print failures amid a
+ * thousand lines of output (and the fault suite's before the main run's summary), where a CI log
+ * cut to its tail loses them.
+ */
+function failureDigest(reports: Array<Report | undefined>): string {
+  const out: string[] = [];
+  const clip = (text: string): string =>
+    text
+      .split('\n')
+      .filter((l) => !/^\s+at /.test(l) || !/node_modules|node:internal|<anonymous>/.test(l))
+      .slice(0, DIGEST_LINES)
+      .map((l) => `    ${l}`)
+      .join('\n');
+  for (const r of reports) {
+    for (const file of r?.testResults ?? []) {
+      const name = file.name.startsWith(ROOT) ? file.name.slice(ROOT.length + 1) : file.name;
+      const failed = (file.assertionResults ?? []).filter((a) => a.status === 'failed');
+      for (const a of failed) out.push(`  ✗ ${name} › ${a.fullName}\n${clip((a.failureMessages ?? []).join('\n'))}`);
+      if (failed.length === 0 && file.status === 'failed') out.push(`  ✗ ${name}\n${clip(file.message ?? 'failed')}`);
+    }
+  }
+  return out.length === 0 ? '' : `failed (${out.length}):\n${out.join('\n')}\n`;
 }
 
 function vitest(projects: string[], json: string, output: 'inherit' | string): Promise<number> {
@@ -62,10 +97,11 @@ const summary = spawn(process.execPath, [join(ROOT, 'scripts', 'faults-summary.t
 const summaryCode = await new Promise<number>((resolve) => summary.once('close', (code) => resolve(code ?? 1)));
 
 const reports = [report(mainJson), report(faultsJson)];
-const sum = (k: keyof Report): number => reports.reduce((a, r) => a + (r?.[k] ?? 0), 0);
+const sum = (k: 'numPassedTests' | 'numFailedTests' | 'numPendingTests' | 'numTodoTests'): number => reports.reduce((a, r) => a + (r?.[k] ?? 0), 0);
 const passed = sum('numPassedTests');
 const failed = sum('numFailedTests');
 const skipped = sum('numPendingTests') + sum('numTodoTests');
 const missing = reports.some((r) => r === undefined);
+process.stdout.write(failureDigest(reports));
 process.stdout.write(`tests: ${passed} passed, ${failed} failed, ${skipped} skipped${missing ? ' (a vitest run wrote no report)' : ''}; ${Math.round((Date.now() - t0) / 1000)} s\n`);
 process.exitCode = mainCode !== 0 || faultsCode !== 0 || summaryCode !== 0 || failed > 0 || passed === 0 || missing ? 1 : 0;
