@@ -16,6 +16,9 @@ function reference(b: Buffer): Record<string, unknown> | undefined {
   }
 }
 
+/** Whitespace that makes a value longer than json-scan.wat takes (64 KiB): the JavaScript scan's. */
+const LONG = Buffer.alloc(65_536, ' ');
+
 /** The scan's answer must agree with JSON.parse whenever it gives one. */
 function agrees(b: Buffer, names: string[]): 'scanned' | 'fallback' {
   const wanted = new WantedNames(names);
@@ -31,7 +34,7 @@ function agrees(b: Buffer, names: string[]): 'scanned' | 'fallback' {
 
 const b = (s: string): Buffer => Buffer.from(s, 'utf8');
 
-describe('scanJsonObject', () => {
+describe('scanJsonObject (each case in both implementations: WebAssembly up to 64 KiB, JavaScript beyond)', () => {
   it('finds the wanted top-level members, however they are written', () => {
     const doc = b(' {"severity" : "high", "n": -1.5e+3, "nested": {"severity": "low"}, "list": [1, true, null, {"a": []}], "sévérité": "é", "esc\\u0061ped": 1}\n');
     const wanted = new WantedNames(['severity', 'sévérité', 'escaped', 'missing', 'n', 'list']);
@@ -75,6 +78,7 @@ describe('scanJsonObject', () => {
     ['missing colon', '{"a" 1}'],
   ])('refuses %s (and JSON.parse agrees)', (_what, text) => {
     expect(scanJsonObject(b(text), new WantedNames(['a']))).toBeNull();
+    expect(scanJsonObject(Buffer.concat([LONG, b(text)]), new WantedNames(['a']))).toBeNull();
     expect(reference(b(text))).toBeUndefined();
   });
 
@@ -84,7 +88,12 @@ describe('scanJsonObject', () => {
     expect(scanJsonObject(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), b('{"a":1}')]), w)).toBeNull();
     const deep = b(`{"a":${'['.repeat(100)}${']'.repeat(100)}}`);
     expect(scanJsonObject(deep, w)).toBeNull();
+    expect(scanJsonObject(Buffer.concat([LONG, deep]), w)).toBeNull();
     expect(reference(deep)).toBeDefined(); // valid: the full decoder takes it
+    // 64 levels are scanned, 65 are not, in both
+    const nested = (levels: number): Buffer => b(`{"a":${'['.repeat(levels - 1)}${']'.repeat(levels - 1)}}`);
+    for (const doc of [nested(64), Buffer.concat([LONG, nested(64)])]) expect(parseMembers(doc, scanJsonObject(doc, w)!, w)).toEqual(reference(doc));
+    for (const doc of [nested(65), Buffer.concat([LONG, nested(65)])]) expect(scanJsonObject(doc, w)).toBeNull();
   });
 
   it('agrees with JSON.parse on 20 000 random documents and mutations of them (seeded)', () => {
@@ -112,8 +121,11 @@ describe('scanJsonObject', () => {
         text = op < 0.4 ? text.slice(0, at) + pick(noise) + text.slice(at) : op < 0.7 ? text.slice(0, at) + text.slice(at + 1) : text.slice(0, at) + pick(noise) + text.slice(at + 1);
       }
       const names = keys.filter(() => next() < 0.5).map((k) => JSON.parse(`"${k}"`) as string);
-      if (agrees(b(text), names) === 'scanned') scanned++;
+      const outcome = agrees(b(text), names);
+      if (outcome === 'scanned') scanned++;
       else fellBack++;
+      // every fourth document once more, longer than the WebAssembly scan takes: the same outcome
+      if (i % 4 < 2) expect(agrees(Buffer.concat([LONG, b(text)]), names), JSON.stringify(text)).toBe(outcome);
     }
     // both outcomes were exercised, and every valid document was scanned
     expect(scanned).toBeGreaterThan(10_000);
