@@ -155,6 +155,8 @@ export interface BrokerOptions {
   port?: number;
   /** CONTROLLER port on 127.0.0.1; same defaulting as `port`. */
   controllerPort?: number;
+  /** How a free port is chosen (default freePort()); a test hands out a taken one first. */
+  choosePort?: () => Promise<number>;
   /** Default: a fresh temp dir under os.tmpdir(). Reusing a dir restarts the same "cluster". */
   dataDir?: string;
   /** JVM -Xmx in MB, default 1024. */
@@ -357,7 +359,25 @@ async function waitUntilReady(
 }
 
 /** Starts a broker (formatting the data dir first if needed) and waits until it answers. */
+/** How many times a start is tried when a port chosen for it was taken before the broker bound it. */
+const PORT_TAKEN_ATTEMPTS = 3;
+
+/** The broker could not bind a port this start had chosen as free: another process took it meanwhile
+ *  (tests beside each other pick free ports too). Retriable with other ports. */
+class PortTakenError extends Error {}
+
 export async function startBroker(opts: BrokerOptions = {}): Promise<Broker> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startBrokerOnce(opts);
+    } catch (err) {
+      if (!(err instanceof PortTakenError) || attempt >= PORT_TAKEN_ATTEMPTS) throw err;
+      process.stderr.write(`[kafka-broker] ${err.message.split('\n')[0]}; starting again with other ports (attempt ${attempt + 1} of ${PORT_TAKEN_ATTEMPTS})\n`);
+    }
+  }
+}
+
+async function startBrokerOnce(opts: BrokerOptions): Promise<Broker> {
   const version = resolveVersion(opts.version);
   const libs = await ensureKafkaJars(version);
   const dataDir = resolve(opts.dataDir ?? (await mkdtemp(join(tmpdir(), 'logstream-kafka-'))));
@@ -373,11 +393,15 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<Broker> {
   await killStaleBroker(pidFile, propsFile);
 
   const existing = existsSync(propsFile) ? parseProperties(await readFile(propsFile, 'utf8')) : new Map<string, string>();
-  const port = opts.port || listenerPort(existing.get('listeners'), 'PLAINTEXT') || (await freePort());
-  let controllerPort = opts.controllerPort || listenerPort(existing.get('listeners'), 'CONTROLLER') || (await freePort());
-  while (controllerPort === port) controllerPort = await freePort();
+  // Ports of an earlier start on this dataDir are kept (a restart keeps its address); only a start that
+  // chose its ports itself may choose others when one was taken.
+  const portsOfEarlierStart = existing.has('listeners');
+  const choosePort = opts.choosePort ?? freePort;
+  const port = opts.port || listenerPort(existing.get('listeners'), 'PLAINTEXT') || (await choosePort());
+  let controllerPort = opts.controllerPort || listenerPort(existing.get('listeners'), 'CONTROLLER') || (await choosePort());
+  while (controllerPort === port) controllerPort = await choosePort();
 
-  const saslPort = opts.saslSsl ? listenerPort(existing.get('listeners'), 'SASL_SSL') || (await freePort()) : undefined;
+  const saslPort = opts.saslSsl ? listenerPort(existing.get('listeners'), 'SASL_SSL') || (await choosePort()) : undefined;
   const saslProps: Record<string, string> = {};
   if (opts.saslSsl && saslPort !== undefined) {
     // One PEM file with the key and the certificate: Kafka's PEM keystore.
@@ -551,9 +575,17 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<Broker> {
       throw new Error(`Kafka ${version} broker on ${bootstrap} did not become ready (${why}); killed it.\n${describeFailure()}`);
     }
     const info = await exited;
-    throw new Error(
-      `Kafka ${version} broker on ${bootstrap} exited during startup (code ${info.code}, signal ${info.signal}).\n${describeFailure()}`,
-    );
+    const failure = describeFailure();
+    const message = `Kafka ${version} broker on ${bootstrap} exited during startup (code ${info.code}, signal ${info.signal}).\n${failure}`;
+    const taken = /failed to bind to [^:\s]+:(\d+): Address already in use/.exec(failure);
+    const chosenHere = [opts.port ? undefined : port, opts.controllerPort ? undefined : controllerPort, saslPort];
+    if (taken && !portsOfEarlierStart && chosenHere.includes(Number(taken[1]))) {
+      // The next attempt must not read these ports back from the file as an earlier start's.
+      props.delete('listeners');
+      await writeFile(propsFile, formatProperties(props));
+      throw new PortTakenError(`port ${taken[1]} was taken before the broker bound it\n${message}`);
+    }
+    throw new Error(message);
   }
 
   let stopping: Promise<void> | undefined;

@@ -53,10 +53,26 @@ function failureDigest(reports: Array<Report | undefined>): string {
       const name = file.name.startsWith(ROOT) ? file.name.slice(ROOT.length + 1) : file.name;
       const failed = (file.assertionResults ?? []).filter((a) => a.status === 'failed');
       for (const a of failed) out.push(`  ✗ ${name} › ${a.fullName}\n${clip((a.failureMessages ?? []).join('\n'))}`);
-      if (failed.length === 0 && file.status === 'failed') out.push(`  ✗ ${name}\n${clip(file.message ?? 'failed')}`);
+      if (failed.length === 0 && file.status === 'failed') out.push(`  ✗ ${name}\n${clip(file.message || 'failed outside its tests (a beforeAll/afterAll hook or the import): vitest printed the error above')}`);
     }
   }
   return out.length === 0 ? '' : `failed (${out.length}):\n${out.join('\n')}\n`;
+}
+
+/** Lines of the fault suite's own failure report repeated at the end. */
+const FAILED_SECTION_LINES = 40;
+
+/**
+ * The fault suite's failure report (vitest's "Failed Suites" / "Failed Tests" blocks), repeated at the
+ * end: an error in a hook (a broker that did not start) is in no test's result, only there.
+ */
+function failedSection(log: string): string {
+  const lines = log.replace(/\x1b\[[0-9;]*m/g, '').split('\n');
+  const from = lines.findIndex((l) => /Failed (Suites|Tests) \d+/.test(l));
+  if (from < 0) return '';
+  const to = lines.findIndex((l, i) => i > from && /^\s*Test Files\s/.test(l));
+  const section = lines.slice(from, to < 0 ? undefined : to).filter((l) => l.trim() !== '' && !/^\s+at .*(node_modules|node:internal)/.test(l));
+  return `the fault suite's failures (${faultsLog}):\n${section.slice(0, FAILED_SECTION_LINES).map((l) => `    ${l}`).join('\n')}\n`;
 }
 
 function vitest(projects: string[], json: string, output: 'inherit' | string): Promise<number> {
@@ -103,5 +119,6 @@ const failed = sum('numFailedTests');
 const skipped = sum('numPendingTests') + sum('numTodoTests');
 const missing = reports.some((r) => r === undefined);
 process.stdout.write(failureDigest(reports));
+if (faultsCode !== 0) process.stdout.write(failedSection(readFileSync(faultsLog, 'utf8')));
 process.stdout.write(`tests: ${passed} passed, ${failed} failed, ${skipped} skipped${missing ? ' (a vitest run wrote no report)' : ''}; ${Math.round((Date.now() - t0) / 1000)} s\n`);
 process.exitCode = mainCode !== 0 || faultsCode !== 0 || summaryCode !== 0 || failed > 0 || passed === 0 || missing ? 1 : 0;

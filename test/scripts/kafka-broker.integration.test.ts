@@ -6,7 +6,7 @@
  * committed offsets.
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { connect } from 'node:net';
+import { connect, createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
@@ -157,6 +157,42 @@ describe('scripts/kafka-broker.ts: start / stop / restart / kill on one data dir
     const committedAfter = await committedOffsets(b3.bootstrap, groupId, topic);
     expect([...committedAfter.values()].reduce((a, b) => a + b, 0n)).toBe(25n);
     await b3.stop();
+  });
+});
+
+describe('scripts/kafka-broker.ts: a port taken between choosing it and binding it', () => {
+  const brokers: Broker[] = [];
+  const dirs: string[] = [];
+  let holder: Server | undefined;
+  afterAll(async () => {
+    for (const b of brokers) await b.kill();
+    holder?.close();
+    for (const d of dirs) await rm(d, { recursive: true, force: true });
+  });
+
+  test('a port the start chose is chosen again and the broker starts; a port the caller gave is reported, not changed', async () => {
+    // Another process holds a port; the start's first choice for its controller port is that one.
+    holder = createServer();
+    await new Promise<void>((r) => holder!.listen(0, '127.0.0.1', () => r()));
+    const taken = (holder.address() as AddressInfo).port;
+    let firstChoice = true;
+    const choosePort = async (): Promise<number> => {
+      if (!firstChoice) return freePort();
+      firstChoice = false;
+      return taken;
+    };
+    const port = await freePort();
+    dirs.push(await mkdtemp(join(tmpdir(), 'logstream-kafka-it-')));
+    const b = await startBroker({ dataDir: dirs[0], port, choosePort, heapMb: 512 });
+    brokers.push(b);
+    expect(firstChoice, 'the taken port was handed out').toBe(false);
+    expect(b.port).toBe(port);
+    expect(b.controllerPort).not.toBe(taken);
+    await createTopic(b.bootstrap, uniqueName('port-taken'), 1);
+
+    // The caller's own port taken: nothing to choose again, the error names it.
+    dirs.push(await mkdtemp(join(tmpdir(), 'logstream-kafka-it-')));
+    await expect(startBroker({ dataDir: dirs[1], port: taken, heapMb: 512 })).rejects.toThrow(new RegExp(`failed to bind to 127\\.0\\.0\\.1:${taken}: Address already in use`));
   });
 });
 
