@@ -1,7 +1,8 @@
 // `npm run bench`: the throughput benchmark (kcat vs logstream on a real local broker), then the routes
 // benchmark (1, 2 and 3 routes over one topic, and archive + filtered SIEM: what each extra route costs;
 // bench/routes.bench.ts, result key `routes`), then the query engine benchmark when
-// bench/query.bench.ts exists, then the webhook benchmark (a 100 000-record
+// bench/query.bench.ts exists, then decoding the same records as JSON, Avro and Protobuf
+// (bench/decode.bench.ts, result key `decode`), then the webhook benchmark (a 100 000-record
 // window served to a caller, BENCH_WEBHOOK_RECORDS), then the rolling-restart cost (3 instances), then
 // duplicates per kill -9 and the broker's cost by KAFKA_COMMIT_INTERVAL (bench/kill-duplicates.bench.ts,
 // BENCH_KILL_RATE, BENCH_KILL_INTERVALS, result key `kill`), then
@@ -32,6 +33,7 @@ import { fmt, formatTable } from './lib/table.ts';
 import { benchOptionsFromEnv, formatThroughput, runThroughputBench } from './throughput.bench.ts';
 import { formatRoutes, routesOptionsFromEnv, runRoutesBench } from './routes.bench.ts';
 import { formatWebhook, runWebhookBench } from './webhook.bench.ts';
+import { formatDecode, runDecodeBench } from './decode.bench.ts';
 import { formatRollingRestart, restartVariantsFromEnv, runRollingRestartBench } from './rolling-restart.bench.ts';
 import { formatKill, killOptionsFromEnv, runKillBench } from './kill-duplicates.bench.ts';
 import { formatMemory, memoryVariantsFromEnv, runMemoryBench } from './memory.bench.ts';
@@ -111,6 +113,13 @@ async function main(): Promise<number> {
     return r;
   });
 
+  say('\n== decode: the same ~1 KiB records as JSON, Avro and Protobuf (schema-registry wire format, schema cached) ==');
+  const decode = await attempt('decode', problems, async () => {
+    const rows = await runDecodeBench();
+    say(formatDecode(rows));
+    return rows;
+  });
+
   const webhookRecords = Number(process.env['BENCH_WEBHOOK_RECORDS'] ?? 100_000);
   say(`\n== webhook: a ${webhookRecords.toLocaleString('en-US')}-record window ==`);
   const webhook = await attempt('webhook', problems, async () => {
@@ -166,7 +175,7 @@ async function main(): Promise<number> {
   await mkdir(RESULTS_DIR, { recursive: true });
   const out = join(RESULTS_DIR, 'latest.json');
   const params = { records: opts.records, recordBytes: opts.recordBytes, routesRecords: routesOpts.records, cpuProfile: opts.cpuProfile ?? false };
-  await writeFile(out, `${JSON.stringify({ date, machine, params, throughput, routes, query, webhook, rolling, kill, outage, memory, problems }, null, 2)}\n`);
+  await writeFile(out, `${JSON.stringify({ date, machine, params, throughput, routes, query, decode, webhook, rolling, kill, outage, memory, problems }, null, 2)}\n`);
   say(`results: ${out}`);
 
   if (problems.length > 0) {

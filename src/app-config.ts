@@ -9,6 +9,8 @@ import { parseVars, v, type Env, type VarSpecs } from './config/vars.ts';
 import { parseDeliveryConfig, deliveryVars, DELIVERY_DEFAULTS, type DeliveryConfig } from './delivery/config.ts';
 import { SINKS, findSink } from './sinks/index.ts';
 import type { AnySinkDefinition } from './delivery/sink.ts';
+import { parseSchemaRegistryConfig, schemaRegistryVars, type SchemaRegistryConfig } from './source/decode/registry-config.ts';
+import { usesRegistry } from './source/decode/formats.ts';
 import { KAFKA_ROUTE_VARS, kafkaVars, parseKafkaConfig, type KafkaSourceConfig } from './source/kafka/config.ts';
 import { parseWebhookConfig, webhookVars, type WebhookConfig } from './webhook/config.ts';
 
@@ -69,6 +71,8 @@ export interface AppConfig {
   routed: boolean;
   /** The pull webhook, when WEBHOOK_PRODUCTS is set. */
   webhook: WebhookConfig | undefined;
+  /** The schema registry (SCHEMA_REGISTRY_URL), shared by every route. */
+  schemaRegistry: SchemaRegistryConfig | undefined;
   inflightMaxRecords: number;
   inflightMaxBytes: number;
   drainTimeoutMs: number;
@@ -123,7 +127,7 @@ function namesOf(specs: VarSpecs): string[] {
 export const PER_ROUTE_VARS: ReadonlySet<string> = new Set([...APP_ROUTE_VARS, ...KAFKA_ROUTE_VARS, ...SINKS.flatMap((d) => namesOf(sinkVarSpecs(d)))]);
 
 /** Every variable logstream reads. */
-const KNOWN_VARS: ReadonlySet<string> = new Set([...PER_ROUTE_VARS, ...namesOf(appVars), ...namesOf(kafkaVars), ...namesOf(webhookVars)]);
+const KNOWN_VARS: ReadonlySet<string> = new Set([...PER_ROUTE_VARS, ...namesOf(appVars), ...namesOf(kafkaVars), ...namesOf(webhookVars), ...namesOf(schemaRegistryVars)]);
 
 /** First words of logstream's variable names: an unknown variable starting with one is reported. */
 const PREFIXES = [...new Set([...KNOWN_VARS].filter((n) => !n.startsWith('ROUTE')).map((n) => n.split('_')[0]!)), 'ROUTES'];
@@ -212,6 +216,7 @@ export function loadConfig(env: Env): AppConfig {
   const routed = routeNames !== undefined;
   if (routeNames && new Set(routeNames).size !== routeNames.length) problems.push('ROUTES: a route is named twice');
   const webhook = collect(problems, () => parseWebhookConfig(env));
+  const schemaRegistry = collect(problems, () => parseSchemaRegistryConfig(env));
   const webhookOn = present(env['WEBHOOK_PRODUCTS']);
   // Without ROUTES and without SINKS, an instance may serve only the webhook.
   const consuming = routed || present(env['ROUTES']) || present(env['SINKS']) || !webhookOn;
@@ -230,6 +235,12 @@ export function loadConfig(env: Env): AppConfig {
     loaded.forEach(({ ownInflight: _, ...r }, i) => routes.push({ ...r, inflightMaxRecords: records[i]!, inflightMaxBytes: bytes[i]! }));
     checkAcrossRoutes(routes, problems);
   }
+  if (!schemaRegistry && problems.every((p) => !p.startsWith('SCHEMA_REGISTRY'))) {
+    const formats = [...(webhookOn && kafka ? [{ name: undefined, format: kafka.valueFormat }] : []), ...routes.map((r) => ({ name: r.name, format: r.kafka.valueFormat }))];
+    for (const { name, format } of formats) {
+      if (usesRegistry(format)) problems.push(`${name !== undefined && routed ? routePrefix(name) : ''}KAFKA_VALUE_FORMAT: ${format} reads schemas from a registry: set SCHEMA_REGISTRY_URL`);
+    }
+  }
   if (problems.length > 0 || !kafka || !app) throw new ConfigError([...new Set(problems)]);
   return {
     kafka,
@@ -237,6 +248,7 @@ export function loadConfig(env: Env): AppConfig {
     routes,
     routed,
     webhook,
+    schemaRegistry,
     inflightMaxRecords: app.INFLIGHT_MAX_RECORDS,
     inflightMaxBytes: app.INFLIGHT_MAX_BYTES,
     drainTimeoutMs: app.DRAIN_TIMEOUT,

@@ -9,6 +9,9 @@ import { DeadLetterQueue } from './delivery/dead-letter.ts';
 import { HttpServer, type Readiness } from './http/server.ts';
 import { compileRouteQuery, Route, type RouteStatus } from './pipeline/route.ts';
 import { compileQuery } from './query/index.ts';
+import { valueDecoder } from './source/decode/formats.ts';
+import { SchemaRegistry } from './source/decode/registry.ts';
+import { jsonDecoder } from './source/kafka/decode.ts';
 import { ControlTopic } from './source/kafka/control-topic.ts';
 import { KafkaDeadLetterPublisher } from './source/kafka/dead-letter-publisher.ts';
 import type { KafkaClient } from './source/kafka/interface.ts';
@@ -31,6 +34,7 @@ export class App {
   readonly #http: HttpServer;
   readonly #webhook: Webhook | undefined;
   readonly #control: ControlTopic | undefined;
+  readonly #schemaRegistry: SchemaRegistry | undefined;
   #fatal: ((err: Error) => void) | undefined;
   #stopping: Promise<void> | undefined;
   #started = false;
@@ -45,6 +49,13 @@ export class App {
     const webhookQuery = compileQuery(cfg.query);
     this.metrics = createMetrics();
     this.#kafka = kafka;
+    if (cfg.schemaRegistry) {
+      const m = this.metrics;
+      this.#schemaRegistry = new SchemaRegistry(cfg.schemaRegistry, logger, {
+        request: (result) => m.schemaRegistryRequests.inc({ result }),
+        up: (up) => m.schemaRegistryUp.set(up ? 1 : 0),
+      });
+    }
     const publisher = (topic: string): KafkaDeadLetterPublisher => {
       let p = this.#dlqPublishers.get(topic);
       if (!p) {
@@ -62,6 +73,7 @@ export class App {
           publishDeadLetters: publisher(r.kafka.dlqTopic).publish,
           drainTimeoutMs: cfg.drainTimeoutMs,
           routed: cfg.routed,
+          schemaRegistry: this.#schemaRegistry,
           onFatal: (err) => this.#fatal?.(err),
         }),
       );
@@ -69,7 +81,14 @@ export class App {
     this.#http = new HttpServer({ registry: this.metrics.registry, alive: () => true, readiness: () => this.readiness() });
     if (cfg.webhook) {
       const dlq = new DeadLetterQueue(publisher(cfg.kafka.dlqTopic).publish, undefined, 'webhook');
-      this.#webhook = new Webhook(cfg.webhook, { kafka: this.#kafka, query: webhookQuery, dlq, metrics: this.metrics, logger });
+      this.#webhook = new Webhook(cfg.webhook, {
+        kafka: this.#kafka,
+        query: webhookQuery,
+        decoder: valueDecoder(cfg.kafka.valueFormat, jsonDecoder, this.#schemaRegistry),
+        dlq,
+        metrics: this.metrics,
+        logger,
+      });
       this.#http.routePrefix(WEBHOOK_PATH_PREFIX, this.#webhook.handle);
     }
     if (this.routes.length > 0) this.#control = new ControlTopic(this.#kafka, cfg.kafka.controlTopic, logger);
@@ -174,6 +193,7 @@ export class App {
     await this.#webhook?.stop();
     for (const r of this.routes) await r.closeSinks();
     for (const p of this.#dlqPublishers.values()) await p.stop().catch(() => undefined);
+    this.#schemaRegistry?.close();
     await this.#http.close();
     this.#log.info({ drained: drained.every(Boolean) }, 'stopped');
   }

@@ -3,6 +3,7 @@
 import { appVars } from './app-config.ts';
 import type { VarSpecs } from './config/vars.ts';
 import { deliveryVars, DELIVERY_DEFAULTS } from './delivery/config.ts';
+import { schemaRegistryVars } from './source/decode/registry-config.ts';
 import { kafkaVars } from './source/kafka/config.ts';
 import { SINKS } from './sinks/index.ts';
 import { webhookVars } from './webhook/config.ts';
@@ -42,6 +43,7 @@ function deliveryDefaultsTable(): string[] {
 export function configReference(): string {
   const out: string[] = [];
   out.push('### Kafka source', '', 'How to connect to each service, and the access rights logstream needs: [kafka.md](kafka.md).', '', ...header, ...rows(kafkaVars), '');
+  out.push('### Schema registry', '', 'For `KAFKA_VALUE_FORMAT` avro, protobuf, json-schema and auto: how values are read, what each type becomes, and what happens when the registry fails: [schema-registry.md](schema-registry.md).', '', ...header, ...rows(schemaRegistryVars), '');
   out.push('### Pipeline, HTTP, logging', '', ...header, ...rows(appVars), '');
   for (const sink of SINKS) {
     if (Object.keys(sink.vars).length === 0) continue;

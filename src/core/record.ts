@@ -9,6 +9,16 @@ export interface RecordMeta {
   readonly timestamp: number;
   readonly key: string | null;
   readonly headers: Record<string, string>;
+  /** The registry schema the value was written with (a schema-registry format), read as __schema_id__,
+   *  __schema_subject__, __schema_version__. */
+  readonly schema?: SchemaMeta;
+}
+
+export interface SchemaMeta {
+  readonly id: number;
+  /** The first subject and version registered with the id, when the registry says. */
+  readonly subject?: string;
+  readonly version?: number;
 }
 
 /** One acknowledgement obligation of one sink for one record. */

@@ -128,7 +128,8 @@ export class Pipeline implements GroupHandlers {
   }
 
   onRecord(r: SourceRecord): void {
-    const { meta, size, decoded } = r;
+    const { size, decoded } = r;
+    let meta = r.meta;
     const tracker = this.#tracker(meta.topic, meta.partition);
     const offset = Number(meta.offset);
     const next = tracker.nextOffset;
@@ -152,7 +153,8 @@ export class Pipeline implements GroupHandlers {
     let fields = decoded.fields;
     // A JSON object the query did not change (`*`, or only `where` and other reads: apply() returns
     // its input itself then) is shipped as its original bytes, without re-serialising it.
-    let unchanged = !decoded.raw;
+    let unchanged = !decoded.raw && decoded.converted !== true;
+    if (decoded.schema !== undefined) meta = { ...meta, schema: decoded.schema };
     if (!this.#o.query.isPassThrough) {
       let out: Record<string, unknown> | null;
       try {

@@ -8,6 +8,8 @@ import { oneLine } from '../core/errors.ts';
 import { DeadLetterQueue, type DeadLetterPublisher } from '../delivery/dead-letter.ts';
 import { SinkRunner } from '../delivery/sink-runner.ts';
 import { compileQuery, QueryError, type CompiledQuery } from '../query/index.ts';
+import { usesRegistry, valueDecoder } from '../source/decode/formats.ts';
+import type { SchemaRegistry } from '../source/decode/registry.ts';
 import { decoderFor, jsonDecoder } from '../source/kafka/decode.ts';
 import type { Sink } from '../delivery/sink.ts';
 import type { GroupConsumer, KafkaClient } from '../source/kafka/interface.ts';
@@ -30,6 +32,8 @@ export interface RouteDeps {
   routed: boolean;
   /** The consumer stopped for good: the process should exit non-zero. */
   onFatal: (err: Error) => void;
+  /** The instance's schema registry client (SCHEMA_REGISTRY_URL), for the schema-registry formats. */
+  schemaRegistry?: SchemaRegistry | undefined;
 }
 
 export interface RouteStatus {
@@ -124,7 +128,8 @@ export class Route {
   async #consume(): Promise<void> {
     // A query that only filters, in front of sinks that ship records as their bytes, reads the records
     // without parsing them whole (decoderFor); otherwise every record is parsed once, up front.
-    const decoder = this.#sinks.every(({ sink }) => sink.shipsBytes) ? decoderFor(this.#query) : jsonDecoder;
+    const json = this.#sinks.every(({ sink }) => sink.shipsBytes) ? decoderFor(this.#query) : jsonDecoder;
+    const decoder = valueDecoder(this.cfg.kafka.valueFormat, json, this.#d.schemaRegistry);
     const source = this.#d.kafka.groupConsumer(this.cfg.kafka, this.#log, decoder);
     const pipeline = new Pipeline({
       route: this.name,
@@ -236,6 +241,8 @@ export class Route {
         const problem = sink.problem?.();
         if (problem) problems.push(`sink ${name}: ${problem}`);
       }
+      const registry = this.#d.schemaRegistry?.problem;
+      if (registry !== undefined && usesRegistry(this.cfg.kafka.valueFormat)) problems.push(registry);
     }
     return { route: this.name, state: this.#state, group: this.cfg.kafka.groupId, problems };
   }

@@ -7,7 +7,7 @@ import type { Span } from './errors.ts';
 import type { CastType, StaticType } from './values.ts';
 import type { FunctionDef, Impl } from './functions/registry.ts';
 
-export type MetaName = 'topic' | 'partition' | 'offset' | 'timestamp' | 'key' | 'headers';
+export type MetaName = 'topic' | 'partition' | 'offset' | 'timestamp' | 'key' | 'headers' | 'schemaId' | 'schemaSubject' | 'schemaVersion';
 
 /** A field reference: `a`, `a.b.c`, `"a.b"`, `"x-y".z`. Each segment is one object key. */
 export interface FieldRef {

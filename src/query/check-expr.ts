@@ -112,7 +112,7 @@ function infer(ctx: ExprCheckContext, e: Expr): StaticType {
       ctx.onField(e);
       return 'any';
     case 'meta':
-      if (e.name === 'partition' || e.name === 'timestamp') return 'number';
+      if (e.name === 'partition' || e.name === 'timestamp' || e.name === 'schemaId' || e.name === 'schemaVersion') return 'number';
       if (e.name === 'headers') return e.header === undefined ? 'json' : 'string';
       return 'string';
     case 'unary':

@@ -142,6 +142,12 @@ function compileMeta(e: Extract<Expr, { kind: 'meta' }>): Eval {
       return (_r, m) => (m ? m.timestamp : null);
     case 'key':
       return (_r, m) => (m ? m.key : null);
+    case 'schemaId':
+      return (_r, m) => m?.schema?.id ?? null;
+    case 'schemaSubject':
+      return (_r, m) => m?.schema?.subject ?? null;
+    case 'schemaVersion':
+      return (_r, m) => m?.schema?.version ?? null;
     case 'headers': {
       const h = e.header;
       if (h === undefined) return (_r, m) => (m ? m.headers : null);

@@ -15,6 +15,9 @@ const META: Record<string, MetaName> = {
   __timestamp__: 'timestamp',
   __key__: 'key',
   __headers__: 'headers',
+  __schema_id__: 'schemaId',
+  __schema_subject__: 'schemaSubject',
+  __schema_version__: 'schemaVersion',
 };
 
 const COMPARISON: Record<string, BinaryOp> = { '=': '=', '!=': '!=', '<>': '!=', '<': '<', '<=': '<=', '>': '>', '>=': '>=' };

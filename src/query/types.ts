@@ -8,6 +8,8 @@ export interface QueryMeta {
   timestamp: number;
   key: string | null;
   headers: Record<string, string>;
+  /** The registry schema of a schema-registry format (__schema_id__, __schema_subject__, __schema_version__). */
+  schema?: { id: number; subject?: string; version?: number } | undefined;
 }
 
 export interface CompiledQuery {

@@ -1,10 +1,11 @@
 // Reading a configured field of a record (`index`, `geo.city`): an exact key first, then a dotted path.
 // recordValue also reads the Kafka metadata by the query's names: __topic__, __partition__, __offset__,
-// __timestamp__, __key__, __headers__.<name>, so sinks can stamp or route on them.
+// __timestamp__, __key__, __schema_id__, __schema_subject__, __schema_version__, __headers__.<name>,
+// so sinks can stamp or route on them.
 import type { Fields, PipelineRecord } from '../core/record.ts';
 
 const HEADERS_PREFIX = '__headers__.';
-const METADATA_NAMES = new Set(['__topic__', '__partition__', '__offset__', '__timestamp__', '__key__']);
+const METADATA_NAMES = new Set(['__topic__', '__partition__', '__offset__', '__timestamp__', '__key__', '__schema_id__', '__schema_subject__', '__schema_version__']);
 
 /** True when recordValue(record, path) reads Kafka metadata only, never a field of the record. */
 export function isMetadataPath(path: string): boolean {
@@ -26,6 +27,12 @@ export function recordValue(record: PipelineRecord, path: string): unknown {
         return m.timestamp;
       case '__key__':
         return m.key ?? undefined;
+      case '__schema_id__':
+        return m.schema?.id;
+      case '__schema_subject__':
+        return m.schema?.subject;
+      case '__schema_version__':
+        return m.schema?.version;
       default:
         if (path.startsWith(HEADERS_PREFIX)) return m.headers[path.slice(HEADERS_PREFIX.length)];
     }

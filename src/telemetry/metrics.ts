@@ -37,6 +37,8 @@ export function createMetrics(registry = new client.Registry()) {
     committedOffset: g('logstream_committed_offset', 'Last offset committed to Kafka (the next offset to read).', ['route', 'topic', 'partition'] as const),
     commits: c('logstream_commits_total', 'Offset commits, by result.', ['route', 'result'] as const),
     rebalances: c('logstream_rebalances_total', 'Group rebalances this instance took part in.', ['route'] as const),
+    schemaRegistryRequests: c('logstream_schema_registry_requests_total', 'Requests to the schema registry, by result (ok, not_found, error).', ['result'] as const),
+    schemaRegistryUp: g('logstream_schema_registry_up', '1 while the schema registry answers, 0 while records whose schema is not cached wait for it.', [] as const),
     sinkHealthy: g('logstream_sink_healthy', '1 when the sink delivers, 0 while it fails or is halted.', ['route', 'sink'] as const),
     routeState: g('logstream_route_state', '1 for the state a route is in on this instance (running, paused, starting, stopped, failed), 0 for the others.', ['route', 'state'] as const),
     retentionSkipped: c('logstream_retention_skipped_records_total', 'Offsets the broker deleted (retention) before the route read them: records lost to the route.', ['route', 'topic', 'partition'] as const),

@@ -8,7 +8,8 @@ import { gzip as gzipCb } from 'node:zlib';
 import { oneLine } from '../core/errors.ts';
 import type { DeadLetterQueue } from '../delivery/dead-letter.ts';
 import type { CompiledQuery } from '../query/index.ts';
-import type { KafkaClient, PartitionReader } from '../source/kafka/interface.ts';
+import { jsonDecoder } from '../source/kafka/decode.ts';
+import type { KafkaClient, PartitionReader, RecordDecoder } from '../source/kafka/interface.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
 import type { WebhookConfig } from './config.ts';
@@ -31,6 +32,8 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 export interface WebhookDeps {
   kafka: KafkaClient;
   query: CompiledQuery;
+  /** Bytes → fields as KAFKA_VALUE_FORMAT says (default: JSON, else `_raw` text). */
+  decoder?: RecordDecoder;
   dlq: DeadLetterQueue;
   metrics: Metrics;
   logger: Logger;
@@ -208,7 +211,7 @@ export class Webhook {
         maxBytes: this.#cfg.maxBytes,
         deadline: callAt + this.#cfg.leaseTimeoutMs / 2,
         fetchBytes: FETCH_BYTES,
-      }, (p, m) => processMessage(this.#d.query, topic, p, m));
+      }, (p, m) => processMessage(this.#d.query, this.#d.decoder ?? jsonDecoder, topic, p, m));
       // Records that cannot be returned go to the dead-letter topic before the cursor passes them.
       if (win.deadLetters.length > 0) {
         await Promise.all(win.deadLetters.map((d) => this.#d.dlq.write(d.record, { stage: d.stage, error: { code: d.code, message: d.message } })));

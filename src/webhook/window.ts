@@ -2,12 +2,12 @@
 // after an expiry), and the records from there up to the end of each partition as it was when the
 // call began, within the response caps. Partitions are read round-robin, one fetch each per round,
 // so a busy partition cannot starve the others across calls.
-import type { PipelineRecord } from '../core/record.ts';
+import type { PipelineRecord, RecordMeta } from '../core/record.ts';
 import { REPLAY_ROUTE_HEADER } from '../delivery/dead-letter.ts';
 import { encodeJson } from '../sinks/json-lines.ts';
 import type { CompiledQuery } from '../query/index.ts';
-import { decodeValue, messageMeta } from '../source/kafka/decode.ts';
-import type { FetchedMessage, PartitionOffsets, PartitionReader } from '../source/kafka/interface.ts';
+import { messageMeta } from '../source/kafka/decode.ts';
+import type { Decoded, FetchedMessage, PartitionOffsets, PartitionReader, RecordDecoder } from '../source/kafka/interface.ts';
 import type { WebhookCursor } from './cursor-log.ts';
 
 export type StartPlan =
@@ -95,16 +95,21 @@ export interface WindowResult {
   more: boolean;
 }
 
-/** Decode + query of one record, as the push path does it. */
-export function processMessage(query: CompiledQuery, topic: string, partition: number, m: FetchedMessage): RecordOutcome {
+/** Decode + query of one record, as the push path does it; waits only when its schema is not cached. */
+export function processMessage(query: CompiledQuery, decoder: RecordDecoder, topic: string, partition: number, m: FetchedMessage): RecordOutcome | Promise<RecordOutcome> {
   const meta = messageMeta(topic, partition, m);
   // A dead letter replayed for a push route was already served by the webhook when it was first read.
   if (meta.headers[REPLAY_ROUTE_HEADER] !== undefined) return { kind: 'filtered' };
+  const decoded = decoder.decode(m.value, meta);
+  return decoded instanceof Promise ? decoded.then((d) => afterDecode(query, meta, m, d)) : afterDecode(query, meta, m, decoded);
+}
+
+function afterDecode(query: CompiledQuery, recordMeta: RecordMeta, m: FetchedMessage, decoded: Decoded): RecordOutcome {
   const size = m.value?.length ?? 0;
-  const decoded = decodeValue(m.value);
-  if (!decoded.ok) return { kind: 'dead-letter', record: { meta, raw: m.value, fields: {}, size, unchanged: false }, stage: 'webhook', code: decoded.code, message: decoded.message };
+  if (!decoded.ok) return { kind: 'dead-letter', record: { meta: recordMeta, raw: m.value, fields: {}, size, unchanged: false }, stage: 'webhook', code: decoded.code, message: decoded.message };
+  const meta = decoded.schema === undefined ? recordMeta : { ...recordMeta, schema: decoded.schema };
   let fields = decoded.fields;
-  let unchanged = !decoded.raw;
+  let unchanged = !decoded.raw && decoded.converted !== true;
   if (!query.isPassThrough) {
     try {
       const out = query.apply(fields, meta);
@@ -120,13 +125,26 @@ export function processMessage(query: CompiledQuery, topic: string, partition: n
   return { kind: 'line', line: encodeJson({ meta, raw: m.value, fields, size, unchanged }) };
 }
 
+/** The outcome, or undefined when it is not there before `deadline` (a schema registry that does not answer). */
+async function outcomeBy(pending: Promise<RecordOutcome>, deadline: number): Promise<RecordOutcome | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), Math.max(0, deadline - Date.now()));
+  });
+  try {
+    return await Promise.race([pending, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export async function readWindow(
   reader: PartitionReader,
   topic: string,
   start: PartitionOffsets,
   end: PartitionOffsets,
   limits: ReadLimits,
-  process: (partition: number, m: FetchedMessage) => RecordOutcome,
+  process: (partition: number, m: FetchedMessage) => RecordOutcome | Promise<RecordOutcome>,
 ): Promise<WindowResult> {
   const pos = new Map(start);
   const out: WindowResult = { lines: [], bytes: 0, read: 0, filtered: 0, deadLetters: [], next: pos, more: false };
@@ -144,7 +162,14 @@ export async function readWindow(
       for (const m of messages) {
         const offset = Number(m.offset);
         if (offset >= stop) break;
-        const r = process(p, m);
+        const outcome = process(p, m);
+        // A record whose schema the registry has not given yet: waited for until the call's deadline;
+        // past it the call answers with what it has, and the next call starts at this record.
+        const r = outcome instanceof Promise ? await outcomeBy(outcome, limits.deadline) : outcome;
+        if (r === undefined) {
+          full = true;
+          break;
+        }
         if (r.kind === 'line') {
           const len = r.line.length + 1;
           // The caps are checked before taking a line; the first line of a response always goes, so

@@ -92,6 +92,12 @@ const EXPECT: Record<string, (cfg: Printed) => void> = {
     expect(hec.config.tls.ca).toMatch(READ);
     expect(hec.config).toMatchObject({ stampOrigin: true, index: { constant: 'security' }, timeField: 'timestamp' });
   },
+  'avro-schema-registry.env': (cfg) => {
+    expect(cfg['routes'].map((r: Printed) => [r['name'], r['kafka'].valueFormat, r['query']])).toEqual([['default', 'avro', query('registry-failures.spl')]]);
+    expect(cfg['schemaRegistry']).toMatchObject({ urls: ['https://schema-registry-0.example.com:8081', 'https://schema-registry-1.example.com:8081'], auth: { kind: 'basic', username: 'logstream', password: MASK } });
+    expect(cfg['schemaRegistry'].tls.ca).toMatch(READ);
+    expect(sinkOf(cfg, 'default', 'splunk_hec').config.fields).toEqual([{ name: 'schema_subject', path: '__schema_subject__' }, { name: 'schema_version', path: '__schema_version__' }]);
+  },
   'syslog-mtls.env': (cfg) => {
     const s = sinkOf(cfg, 'default', 'syslog');
     expect(s.config.format).toBe('rfc5424');

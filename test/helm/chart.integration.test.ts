@@ -332,7 +332,7 @@ describe('helm template with full values', () => {
     const rule = one(objs, 'PrometheusRule');
     const alerts = (rule.spec.groups as Array<{ rules: Array<{ alert: string; expr: string }> }>).flatMap((g) => g.rules);
     expect(alerts.map((a) => a.alert)).toEqual(expect.arrayContaining([
-      'LogstreamConsumerLagHigh', 'LogstreamDeadLetters', 'LogstreamSinkErrors', 'LogstreamSinkUnhealthy', 'LogstreamInstanceNotReady', 'LogstreamPartitionsUnowned', 'LogstreamCommitErrors',
+      'LogstreamConsumerLagHigh', 'LogstreamDeadLetters', 'LogstreamSinkErrors', 'LogstreamSinkUnhealthy', 'LogstreamInstanceNotReady', 'LogstreamPartitionsUnowned', 'LogstreamCommitErrors', 'LogstreamSchemaRegistryDown',
     ]));
     // the job label of the ServiceMonitor's series is the Service name
     for (const a of alerts.filter((x) => x.expr.includes('logstream_'))) expect(a.expr, a.alert).toContain('job="ls-logstream"');
@@ -527,12 +527,12 @@ describe('PrometheusRule per route', () => {
   });
   const byName = (name: string) => rules.find((r) => r.alert === name)!;
 
-  it('aggregates every logstream pipeline metric by route (the topic retention gauge has none)', () => {
+  it('aggregates every logstream pipeline metric by route (the topic retention gauge and the schema registry gauge, shared by the routes, have none)', () => {
     for (const r of rules.filter((x) => x.expr.includes('logstream_'))) {
       const clauses = [...r.expr.matchAll(/by \(([^)]*)\) \(([^{]*)\{/g)];
       expect(clauses.length, r.alert).toBeGreaterThan(0);
       for (const [, labels, head] of clauses) {
-        if (head!.includes('logstream_topic_retention_seconds')) continue;
+        if (head!.includes('logstream_topic_retention_seconds') || head!.includes('logstream_schema_registry_up')) continue;
         expect(labels!.split(/,\s*/), `${r.alert}: by (${labels})`).toContain('route');
       }
     }

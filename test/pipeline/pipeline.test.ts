@@ -105,7 +105,7 @@ afterEach(() => {
   for (const c of cleanups.splice(0)) c();
 });
 
-function setup(o: { sinks?: Record<string, MemorySink>; query?: string; delivery?: Partial<DeliveryConfig>; holdDeadLetters?: boolean } & Partial<Pick<PipelineOptions, 'inflightMaxRecords' | 'inflightMaxBytes' | 'rateLimit'>> = {}) {
+function setup(o: { sinks?: Record<string, MemorySink>; query?: string; decoder?: RecordDecoder; delivery?: Partial<DeliveryConfig>; holdDeadLetters?: boolean } & Partial<Pick<PipelineOptions, 'inflightMaxRecords' | 'inflightMaxBytes' | 'rateLimit'>> = {}) {
   const sinks = o.sinks ?? { file: new MemorySink() };
   const metrics = createMetrics();
   const lines: Array<Record<string, unknown> & { level: string; msg: string }> = [];
@@ -122,7 +122,7 @@ function setup(o: { sinks?: Record<string, MemorySink>; query?: string; delivery
   const source = new FakeSource();
   const fatal: Error[] = [];
   const query = compileQuery(o.query ?? '*');
-  const decoder = decoderFor(query);
+  const decoder = o.decoder ?? decoderFor(query);
   const pipeline = new Pipeline({
     route: ROUTE,
     source,
@@ -211,6 +211,22 @@ describe('Pipeline', () => {
     expect(kept).toMatchObject({ unchanged: true, fields: { severity: 'high' } });
     expect(kept!.raw!.toString()).toBe('{"severity": "high"}');
     expect(written.sinks.file!.received[0]).toMatchObject({ unchanged: false, fields: { severity: 'high', seen: 'yes' } });
+  });
+
+  it('a schema-registry record is never shipped as its bytes, and its schema is metadata the query reads', async () => {
+    // A stand-in for the Avro decoder: the bytes are not the JSON of the fields.
+    const decoder: RecordDecoder = {
+      decode: (value) => {
+        const [subject, user] = value!.toString().split(':');
+        return { ok: true, fields: { user }, raw: false, converted: true, schema: { id: 7, subject: subject!, version: 2 } };
+      },
+    };
+    const t = setup({ query: "* | where __schema_subject__ = 'auth-value' and __schema_version__ = 2 and __schema_id__ = 7", decoder });
+    t.send('auth-value:alice');
+    t.send('other-value:bob');
+    await t.idle();
+    expect(t.sinks.file!.received).toHaveLength(1);
+    expect(t.sinks.file!.received[0]).toMatchObject({ unchanged: false, fields: { user: 'alice' }, meta: { offset: '0', schema: { id: 7, subject: 'auth-value', version: 2 } } });
   });
 
   it('a query runtime error is dead-lettered at stage query and committed only after the dead-letter write', async () => {

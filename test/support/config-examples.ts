@@ -13,6 +13,7 @@ import { appVars } from '../../src/app-config.ts';
 import { routePrefix } from '../../src/config/route-env.ts';
 import type { VarSpecs } from '../../src/config/vars.ts';
 import { SINKS } from '../../src/sinks/index.ts';
+import { schemaRegistryVars } from '../../src/source/decode/registry-config.ts';
 import { kafkaVars } from '../../src/source/kafka/config.ts';
 import { webhookVars } from '../../src/webhook/config.ts';
 import type { TestPki } from './pki.ts';
@@ -24,13 +25,14 @@ export const EXAMPLE_ROOT = '/etc/logstream/';
 
 /** Every secret variable logstream reads (given in the examples only as NAME_FILE). */
 export const SECRET_VARS: ReadonlySet<string> = new Set(
-  [appVars, kafkaVars, webhookVars, ...SINKS.map((s) => s.vars)].flatMap((specs: VarSpecs) => Object.entries(specs).filter(([, s]) => s.secret).map(([name]) => name)),
+  [appVars, kafkaVars, webhookVars, schemaRegistryVars, ...SINKS.map((s) => s.vars)].flatMap((specs: VarSpecs) => Object.entries(specs).filter(([, s]) => s.secret).map(([name]) => name)),
 );
 
 /** Dummy secrets: the right shape for their variable, recognisable if they ever leak into output. */
 export const DUMMY = {
   HEC_TOKEN: '00000000-dumm-y0he-ctok-en0000000000',
   KAFKA_SASL_PASSWORD: 'dummy-kafka-sasl-password',
+  SCHEMA_REGISTRY_PASSWORD: 'dummy-schema-registry-password',
   FORMPOST_URL: 'https://collectors.example.com/receiver/v1/http/dummyFormPostUrlToken0000',
   FORMPOST_AUTH_VALUE: 'Bearer dummy-formpost-token',
   FORMPOST_HEADERS: '{"X-Tenant":"dummy-tenant"}',

@@ -3,7 +3,7 @@
 import { ConfigError } from '../../core/errors.ts';
 import { Secret } from '../../config/secret.ts';
 import { parseVars, v, type Env } from '../../config/vars.ts';
-import { httpTlsVars, parseHttpTls, type HttpTls } from '../http/tls.ts';
+import { httpTlsVars, parseHttpTls, type HttpTls } from '../../config/http-tls.ts';
 import { httpUrlProblem } from '../http/url.ts';
 
 /** Part names and the product constant: letters, digits and `._-[]` (nothing a receiver must unescape). */

@@ -5,7 +5,7 @@ import { Pool } from 'undici';
 import { DeliveryError, toDeliveryError } from '../../core/errors.ts';
 import { cleanExcerpt, readBodyExcerpt } from '../http/excerpt.ts';
 import { parseRetryAfter } from '../http/retry-after.ts';
-import { HttpTlsConnector } from '../http/tls.ts';
+import { HttpTlsConnector } from '../../config/http-tls.ts';
 import type { Batch, BatchItem, SendResult } from '../../delivery/sink.ts';
 import type { FormPostConfig } from './config.ts';
 import { encodeForm, productOf } from './encoder.ts';

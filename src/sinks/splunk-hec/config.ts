@@ -3,7 +3,7 @@
 import { ConfigError } from '../../core/errors.ts';
 import type { Secret } from '../../config/secret.ts';
 import { parseVars, v, type Env } from '../../config/vars.ts';
-import { httpTlsVars, parseHttpTls, type HttpTls } from '../http/tls.ts';
+import { httpTlsVars, parseHttpTls, type HttpTls } from '../../config/http-tls.ts';
 import { httpUrlProblem } from '../http/url.ts';
 
 export const hecVars = {
@@ -20,7 +20,7 @@ export const hecVars = {
   HEC_HOST_FIELD: v.optionalString({ doc: 'Record field holding the host.' }),
   HEC_TIME_FIELD: v.optionalString({ doc: 'Record field holding the event time: epoch seconds or milliseconds (number or numeric text) or ISO 8601 text; otherwise the Kafka timestamp is used.' }),
   HEC_FIELDS: v.list({
-    doc: 'Indexed `fields` (event endpoint only), comma-separated: `field` or `name=field`, where field may be Kafka metadata: `__topic__`, `__partition__`, `__offset__`, `__timestamp__`, `__key__`, `__headers__.<name>` (e.g. `tenant=__headers__.tenant,kafka_key=__key__`).',
+    doc: 'Indexed `fields` (event endpoint only), comma-separated: `field` or `name=field`, where field may be Kafka metadata: `__topic__`, `__partition__`, `__offset__`, `__timestamp__`, `__key__`, `__schema_id__`, `__schema_subject__`, `__schema_version__`, `__headers__.<name>` (e.g. `tenant=__headers__.tenant,kafka_key=__key__`).',
     default: [],
     item: (s) => (/^[^=]+(=[^=]+)?$/.test(s) ? undefined : `${JSON.stringify(s)} is not field or name=field`),
   }),

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { Pool } from 'undici';
 import { DeliveryError, oneLine, retriable, toDeliveryError } from '../../core/errors.ts';
 import type { Logger } from '../../telemetry/logger.ts';
-import { HttpTlsConnector } from '../http/tls.ts';
+import { HttpTlsConnector } from '../../config/http-tls.ts';
 import type { Batch, BatchItem, SendResult } from '../../delivery/sink.ts';
 import type { HecConfig } from './config.ts';
 import { classifyHecReply, parseHecReply, type HecReply } from './status.ts';

@@ -3,6 +3,7 @@ import { parseVars, v, type Env } from '../../config/vars.ts';
 import { hostname } from 'node:os';
 import { ConfigError } from '../../core/errors.ts';
 import { kafkaSecurityVars, parseKafkaSecurity, type KafkaSecurity } from './security.ts';
+import { VALUE_FORMATS, type ValueFormat } from '../decode/formats.ts';
 import { GROUP_PROTOCOLS, KAFKA_CLIENT_LIBRARIES, type GroupProtocol, type KafkaClientLibrary } from './interface.ts';
 
 const hostPort = (s: string): string | undefined =>
@@ -49,6 +50,10 @@ export const kafkaVars = {
   KAFKA_COMMIT_INTERVAL: v.duration({ doc: 'How often acknowledged offsets are committed (also on revoke and shutdown); after a kill -9 the next owner repeats about this long of delivery.', default: 1000, min: 100 }),
   KAFKA_FETCH_MAX_WAIT: v.duration({ doc: 'Longest a fetch waits for new records; also how soon a resumed partition is fetched again.', default: 500, min: 10 }),
   KAFKA_MAX_BYTES_PER_PARTITION: v.bytes({ doc: 'Fetch size per partition.', default: 1024 * 1024, min: 1024 }),
+  KAFKA_VALUE_FORMAT: v.oneOf(VALUE_FORMATS, {
+    doc: 'How a record value is read: json (a JSON object; other UTF-8 text ships as `{"_raw": text}`), text (always `{"_raw": text}`), avro, protobuf or json-schema (the schema-registry wire format, schema from SCHEMA_REGISTRY_URL; anything else is dead-lettered), auto (a value starting with the magic byte 0 by its schema, anything else as json). docs/schema-registry.md.',
+    default: 'json',
+  }),
   KAFKA_DLQ_TOPIC: v.string({ doc: 'Dead-letter topic (created at start if missing).', default: 'logstream-dead-letter' }),
   KAFKA_DLQ_PARTITIONS: v.int({ doc: 'Partitions of the dead-letter topic when logstream creates it.', default: 1, min: 1 }),
   KAFKA_CONTROL_TOPIC: v.string({ doc: 'Compacted topic every instance follows for route pause/resume (`logstream routes`, `reset-offsets --route`); created at start if missing.', default: 'logstream-control' }),
@@ -64,6 +69,7 @@ export const KAFKA_ROUTE_VARS = [
   'KAFKA_COMMIT_INTERVAL',
   'KAFKA_FETCH_MAX_WAIT',
   'KAFKA_MAX_BYTES_PER_PARTITION',
+  'KAFKA_VALUE_FORMAT',
   'KAFKA_DLQ_TOPIC',
   'KAFKA_DLQ_PARTITIONS',
 ] as const satisfies ReadonlyArray<keyof typeof kafkaVars>;
@@ -86,6 +92,8 @@ export interface KafkaSourceConfig {
   commitIntervalMs: number;
   maxBytesPerPartition: number;
   fetchMaxWaitMs: number;
+  /** How record values are read (KAFKA_VALUE_FORMAT). */
+  valueFormat: ValueFormat;
   dlqTopic: string;
   dlqPartitions: number;
   controlTopic: string;
@@ -121,6 +129,7 @@ export function parseKafkaConfig(env: Env, opts: { consuming: boolean } = { cons
     commitIntervalMs: p.KAFKA_COMMIT_INTERVAL,
     maxBytesPerPartition: p.KAFKA_MAX_BYTES_PER_PARTITION,
     fetchMaxWaitMs: p.KAFKA_FETCH_MAX_WAIT,
+    valueFormat: p.KAFKA_VALUE_FORMAT,
     dlqTopic: p.KAFKA_DLQ_TOPIC,
     dlqPartitions: p.KAFKA_DLQ_PARTITIONS,
     controlTopic: p.KAFKA_CONTROL_TOPIC,

@@ -6,7 +6,7 @@
 // Errors: an adapter throws errors whose `type` (or `code`) is the Kafka protocol error name
 // (COORDINATOR_LOAD_IN_PROGRESS, UNKNOWN_MEMBER_ID, MESSAGE_TOO_LARGE, …) when the broker answered one,
 // possibly wrapped (`cause`, `originalError`, `errors`); isRetriableKafkaError (group-admin.ts) reads them.
-import type { Fields, RecordMeta } from '../../core/record.ts';
+import type { Fields, RecordMeta, SchemaMeta } from '../../core/record.ts';
 import type { Logger } from '../../telemetry/logger.ts';
 import type { KafkaSourceConfig } from './config.ts';
 import type { KafkaSecurity } from './security.ts';
@@ -68,6 +68,10 @@ export type Decoded =
        *  top-level members a filter-only query reads (filterDecoder). The whole record is JSON.parse of
        *  the value, done only if a sink asks for it. */
       partial?: boolean;
+      /** The value's bytes are not the JSON of `fields` (a schema-registry format): never shipped as they are. */
+      converted?: boolean;
+      /** The registry schema the value was written with. */
+      schema?: SchemaMeta;
     }
   | { ok: false; code: string; message: string };
 

@@ -1,9 +1,10 @@
-// TLS settings of the HTTP sinks (<PREFIX>_TLS_*): trusted CAs, a client certificate for mutual TLS,
-// and an explicit, loud opt-out of verification. Files are read at load, so a wrong path fails at start.
+// TLS settings of an HTTP client (<PREFIX>_TLS_*; the HTTP sinks and the schema registry): trusted CAs,
+// a client certificate for mutual TLS, and an explicit, loud opt-out of verification. Files are read at
+// load, so a wrong path fails at start.
 import { buildConnector } from 'undici';
-import { readConfiguredFile } from '../../config/files.ts';
-import { Secret } from '../../config/secret.ts';
-import { v, type VarSpec } from '../../config/vars.ts';
+import { readConfiguredFile } from './files.ts';
+import { Secret } from './secret.ts';
+import { v, type VarSpec } from './vars.ts';
 
 type FileVar<P extends string> = `${P}_TLS_CA_FILE` | `${P}_TLS_CERT_FILE` | `${P}_TLS_KEY_FILE`;
 export type HttpTlsVarSpecs<P extends string> = Record<FileVar<P>, VarSpec<string | undefined>> & Record<`${P}_TLS_INSECURE`, VarSpec<boolean>>;
