@@ -236,9 +236,11 @@ export function loadConfig(env: Env): AppConfig {
     checkAcrossRoutes(routes, problems);
   }
   if (!schemaRegistry && problems.every((p) => !p.startsWith('SCHEMA_REGISTRY'))) {
-    const formats = [...(webhookOn && kafka ? [{ name: undefined, format: kafka.valueFormat }] : []), ...routes.map((r) => ({ name: r.name, format: r.kafka.valueFormat }))];
-    for (const { name, format } of formats) {
-      if (usesRegistry(format)) problems.push(`${name !== undefined && routed ? routePrefix(name) : ''}KAFKA_VALUE_FORMAT: ${format} reads schemas from a registry: set SCHEMA_REGISTRY_URL`);
+    const sources = [...(webhookOn && kafka ? [{ name: undefined, k: kafka }] : []), ...routes.map((r) => ({ name: r.name, k: r.kafka }))];
+    for (const { name, k } of sources) {
+      const prefix = name !== undefined && routed ? routePrefix(name) : '';
+      if (usesRegistry(k.valueFormat)) problems.push(`${prefix}KAFKA_VALUE_FORMAT: ${k.valueFormat} reads schemas from a registry: set SCHEMA_REGISTRY_URL`);
+      if (usesRegistry(k.keyFormat)) problems.push(`${prefix}KAFKA_KEY_FORMAT: ${k.keyFormat} reads schemas from a registry: set SCHEMA_REGISTRY_URL`);
     }
   }
   if (problems.length > 0 || !kafka || !app) throw new ConfigError([...new Set(problems)]);

@@ -9,7 +9,7 @@ import { DeadLetterQueue } from './delivery/dead-letter.ts';
 import { HttpServer, type Readiness } from './http/server.ts';
 import { compileRouteQuery, Route, type RouteStatus } from './pipeline/route.ts';
 import { compileQuery } from './query/index.ts';
-import { valueDecoder } from './source/decode/formats.ts';
+import { valueDecoder, withKeys } from './source/decode/formats.ts';
 import { SchemaRegistry } from './source/decode/registry.ts';
 import { jsonDecoder } from './source/kafka/decode.ts';
 import { ControlTopic } from './source/kafka/control-topic.ts';
@@ -84,7 +84,7 @@ export class App {
       this.#webhook = new Webhook(cfg.webhook, {
         kafka: this.#kafka,
         query: webhookQuery,
-        decoder: valueDecoder(cfg.kafka.valueFormat, jsonDecoder, this.#schemaRegistry),
+        decoder: withKeys(cfg.kafka.keyFormat, valueDecoder(cfg.kafka.valueFormat, jsonDecoder, this.#schemaRegistry), this.#schemaRegistry),
         dlq,
         metrics: this.metrics,
         logger,

@@ -154,7 +154,7 @@ export class Pipeline implements GroupHandlers {
     // A JSON object the query did not change (`*`, or only `where` and other reads: apply() returns
     // its input itself then) is shipped as its original bytes, without re-serialising it.
     let unchanged = !decoded.raw && decoded.converted !== true;
-    if (decoded.schema !== undefined) meta = { ...meta, schema: decoded.schema };
+    if (decoded.schema !== undefined || decoded.key !== undefined) meta = { ...meta, ...(decoded.schema ? { schema: decoded.schema } : {}), ...(decoded.key !== undefined ? { key: decoded.key } : {}) };
     if (!this.#o.query.isPassThrough) {
       let out: Record<string, unknown> | null;
       try {

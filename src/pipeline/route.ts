@@ -8,7 +8,7 @@ import { oneLine } from '../core/errors.ts';
 import { DeadLetterQueue, type DeadLetterPublisher } from '../delivery/dead-letter.ts';
 import { SinkRunner } from '../delivery/sink-runner.ts';
 import { compileQuery, QueryError, type CompiledQuery } from '../query/index.ts';
-import { usesRegistry, valueDecoder } from '../source/decode/formats.ts';
+import { usesRegistry, valueDecoder, withKeys } from '../source/decode/formats.ts';
 import type { SchemaRegistry } from '../source/decode/registry.ts';
 import { decoderFor, jsonDecoder } from '../source/kafka/decode.ts';
 import type { Sink } from '../delivery/sink.ts';
@@ -129,7 +129,7 @@ export class Route {
     // A query that only filters, in front of sinks that ship records as their bytes, reads the records
     // without parsing them whole (decoderFor); otherwise every record is parsed once, up front.
     const json = this.#sinks.every(({ sink }) => sink.shipsBytes) ? decoderFor(this.#query) : jsonDecoder;
-    const decoder = valueDecoder(this.cfg.kafka.valueFormat, json, this.#d.schemaRegistry);
+    const decoder = withKeys(this.cfg.kafka.keyFormat, valueDecoder(this.cfg.kafka.valueFormat, json, this.#d.schemaRegistry), this.#d.schemaRegistry);
     const source = this.#d.kafka.groupConsumer(this.cfg.kafka, this.#log, decoder);
     const pipeline = new Pipeline({
       route: this.name,
@@ -242,7 +242,7 @@ export class Route {
         if (problem) problems.push(`sink ${name}: ${problem}`);
       }
       const registry = this.#d.schemaRegistry?.problem;
-      if (registry !== undefined && usesRegistry(this.cfg.kafka.valueFormat)) problems.push(registry);
+      if (registry !== undefined && (usesRegistry(this.cfg.kafka.valueFormat) || usesRegistry(this.cfg.kafka.keyFormat))) problems.push(registry);
     }
     return { route: this.name, state: this.#state, group: this.cfg.kafka.groupId, problems };
   }

@@ -100,14 +100,14 @@ export function processMessage(query: CompiledQuery, decoder: RecordDecoder, top
   const meta = messageMeta(topic, partition, m);
   // A dead letter replayed for a push route was already served by the webhook when it was first read.
   if (meta.headers[REPLAY_ROUTE_HEADER] !== undefined) return { kind: 'filtered' };
-  const decoded = decoder.decode(m.value, meta);
+  const decoded = decoder.decode(m.value, meta, m.key);
   return decoded instanceof Promise ? decoded.then((d) => afterDecode(query, meta, m, d)) : afterDecode(query, meta, m, decoded);
 }
 
 function afterDecode(query: CompiledQuery, recordMeta: RecordMeta, m: FetchedMessage, decoded: Decoded): RecordOutcome {
   const size = m.value?.length ?? 0;
   if (!decoded.ok) return { kind: 'dead-letter', record: { meta: recordMeta, raw: m.value, fields: {}, size, unchanged: false }, stage: 'webhook', code: decoded.code, message: decoded.message };
-  const meta = decoded.schema === undefined ? recordMeta : { ...recordMeta, schema: decoded.schema };
+  const meta = decoded.schema === undefined && decoded.key === undefined ? recordMeta : { ...recordMeta, ...(decoded.schema ? { schema: decoded.schema } : {}), ...(decoded.key !== undefined ? { key: decoded.key } : {}) };
   let fields = decoded.fields;
   let unchanged = !decoded.raw && decoded.converted !== true;
   if (!query.isPassThrough) {

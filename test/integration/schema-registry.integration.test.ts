@@ -1,10 +1,11 @@
 // Kafka records in the schema registry's wire format, written by confluent-kafka's own Python serializers
 // (which register the schemas in a real registry, Apicurio Registry, and frame the records themselves),
 // come out of the file and HEC sinks as the JSON computed by the producer from the values it wrote; the
-// query filters on decoded fields and reads the schema metadata. Then the failure classes: an unknown
+// query filters on decoded fields and reads the schema metadata; an Avro key is read as its JSON text. Then the failure classes: an unknown
 // schema id, a payload that does not match its schema, a value that is not framed (dead letters with
 // the reason and the original bytes), and a registry that cannot be reached (backpressure: nothing
 // dead-lettered, the partitions whose schemas are cached go on, /readyz and the metric say why).
+import { createServer, type AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { committedOffsets, createTopic, kafkaBootstrap, produceJson, readTopic, uniqueName } from '../support/kafka.ts';
 import { instanceEnv, outputs, type GroupSetup } from '../support/group.ts';
@@ -38,6 +39,15 @@ function start(name: string, env: Record<string, string>): Instance {
   return i;
 }
 
+/** A port nothing listens on (bound, then closed). */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const port = (server.address() as AddressInfo).port;
+  await new Promise<void>((r) => server.close(() => r()));
+  return port;
+}
+
 const header = (h: Record<string, Buffer | string | undefined>, k: string): string | undefined => h[k]?.toString();
 
 describe('schema-registry formats (real broker, Apicurio Registry, records by confluent-kafka)', () => {
@@ -56,11 +66,13 @@ describe('schema-registry formats (real broker, Apicurio Registry, records by co
     const inst = start('sreg', {
       ...instanceEnv(s, 'sreg'),
       KAFKA_VALUE_FORMAT: 'auto',
-      SCHEMA_REGISTRY_URL: registry.url,
+      // The first URL refuses connections: every lookup fails over to the second.
+      SCHEMA_REGISTRY_URL: `http://127.0.0.1:${await closedPort()}${CCOMPAT_PATH},${registry.url}`,
       SINKS: 'file,splunk_hec',
       HEC_URLS: hec.url,
       HEC_TOKEN: TOKEN,
-      HEC_FIELDS: 'subject=__schema_subject__,schema_version=__schema_version__',
+      KAFKA_KEY_FORMAT: 'auto',
+      HEC_FIELDS: 'subject=__schema_subject__,schema_version=__schema_version__,kafka_key=__key__',
       // Filters on a decoded Avro enum and a decoded Protobuf field; keeps everything else.
       QUERY: "* | where outcome is null or outcome != 'SUCCESS'",
     });
@@ -73,17 +85,22 @@ describe('schema-registry formats (real broker, Apicurio Registry, records by co
     expect(hec.events.map((e) => e.event)).toEqual(kept);
     // The subject and version each record was written with (Apicurio names subjects by record here).
     const meta = hec.events.map((e) => e.fields as Record<string, unknown> | undefined);
+    // avro-v2's records have an Avro record key (KAFKA_KEY_FORMAT=auto): its JSON text.
+    const keys = produced.filter((p) => p.expected['outcome'] !== 'SUCCESS').map((p) => p.key);
+    expect(keys.slice(2, 4)).toEqual(['{"tenant":"acme","n":0}', '{"tenant":"acme","n":2}']);
     expect(meta.slice(0, 4)).toEqual([
       { subject: 'sec.it.Login', schema_version: '1' },
       { subject: 'sec.it.Login', schema_version: '1' },
-      { subject: 'sec.it.Login', schema_version: '2' },
-      { subject: 'sec.it.Login', schema_version: '2' },
+      { subject: 'sec.it.Login', schema_version: '2', kafka_key: keys[2] },
+      { subject: 'sec.it.Login', schema_version: '2', kafka_key: keys[3] },
     ]);
     expect(meta[4]).toEqual({ subject: 'sec.events.LoginEvent', schema_version: '1' });
     expect(meta[6]).toEqual({ subject: 'Alert', schema_version: '1' });
     expect(meta[8]).toBeUndefined(); // plain JSON: no schema
     expect(await inst.metricSum('logstream_dead_letter_events_total')).toBe(0);
     expect(await inst.metricSum('logstream_schema_registry_up')).toBe(1);
+    // The refused first URL was tried and failed over from (the registry is reported up again).
+    expect(Number(/^logstream_schema_registry_requests_total\{result="error"\} (\d+)/m.exec(await inst.metrics())?.[1])).toBeGreaterThan(0);
   }, 240_000);
 
   it('dead-letters an unknown schema id, a payload that does not match its schema and an unframed value with the reason and the original bytes; commits past them', async () => {
@@ -117,7 +134,7 @@ describe('schema-registry formats (real broker, Apicurio Registry, records by co
     expect(await inst.metricSum('logstream_schema_registry_requests_total')).toBeGreaterThan(0);
   }, 180_000);
 
-  it('a registry that cannot be reached holds back only the partition whose record needs an uncached schema: nothing is dead-lettered, the others go on, /readyz and the metric say why; then all is delivered', async () => {
+  it.each(['platformatic', 'kafkajs'])('a registry that cannot be reached holds back only the partition whose record needs an uncached schema: nothing is dead-lettered, the others go on, /readyz and the metric say why; then all is delivered (KAFKA_CLIENT=%s)', async (client) => {
     const bootstrap = kafkaBootstrap();
     const topic = uniqueName('sreg-down');
     await createTopic(bootstrap, topic, 2);
@@ -131,7 +148,7 @@ describe('schema-registry formats (real broker, Apicurio Registry, records by co
     const recA = (p: number, i: number): Buffer => framed(idA, Buffer.from([zz(p), zz(i)]));
     const recB = (p: number, i: number): Buffer => framed(idB, Buffer.from([zz(p), zz(i), 1]));
     const s: GroupSetup = { bootstrap, topic, group: uniqueName('sreg-down-g'), dir: tmpDir('sreg-down'), dlqTopic: uniqueName('sreg-down-dlq') };
-    const inst = start('down', { ...instanceEnv(s, 'down'), KAFKA_VALUE_FORMAT: 'avro', SCHEMA_REGISTRY_URL: `${gate.endpoint}${CCOMPAT_PATH}`, SCHEMA_REGISTRY_TIMEOUT: '2s' });
+    const inst = start('down', { ...instanceEnv(s, 'down'), KAFKA_CLIENT: client, KAFKA_VALUE_FORMAT: 'avro', SCHEMA_REGISTRY_URL: `${gate.endpoint}${CCOMPAT_PATH}`, SCHEMA_REGISTRY_TIMEOUT: '2s' });
     // Schema A becomes cached on both partitions.
     await produceJson(bootstrap, topic, [{ value: recA(0, 0), partition: 0 }, { value: recA(1, 0), partition: 1 }]);
     await waitUntil('both first records delivered', () => outputs(s, ['down']).length === 2, 90_000, 250);

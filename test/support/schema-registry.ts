@@ -17,6 +17,8 @@ export type ProducerCase = 'avro-v1' | 'avro-v2' | 'protobuf' | 'json-schema';
 export interface Produced {
   case: ProducerCase;
   expected: Record<string, unknown>;
+  /** The key's JSON text, as KAFKA_KEY_FORMAT makes it, when the record has a key. */
+  key?: string;
 }
 
 /** Produces the cases' records to partition 0 of `topic`, registering their schemas in the registry. */

@@ -19,8 +19,12 @@ import { isFramed, messageIndexes, schemaIdOf } from './wire-format.ts';
 export const VALUE_FORMATS = ['json', 'text', 'auto', 'avro', 'protobuf', 'json-schema'] as const;
 export type ValueFormat = (typeof VALUE_FORMATS)[number];
 
+/** KAFKA_KEY_FORMAT: text (UTF-8, as before), or a schema-registry format read as for values. */
+export const KEY_FORMATS = ['text', 'auto', 'avro', 'protobuf', 'json-schema'] as const;
+export type KeyFormat = (typeof KEY_FORMATS)[number];
+
 /** True for the formats that need SCHEMA_REGISTRY_URL. */
-export const usesRegistry = (f: ValueFormat): boolean => f !== 'json' && f !== 'text';
+export const usesRegistry = (f: ValueFormat | KeyFormat): boolean => f !== 'json' && f !== 'text';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -60,18 +64,52 @@ export function valueDecoder(format: ValueFormat, json: RecordDecoder, registry:
   };
 }
 
-function decodeFramed(value: Buffer, registry: SchemaRegistry, expect: CompiledSchema['kind'] | undefined, format: ValueFormat): Decoded | Promise<Decoded> {
+/**
+ * `values` with the key read as `format` says: a decoded key becomes `Decoded.key`, its JSON text (a
+ * string key: the string). A key that cannot be read dead-letters the record (code KEY_<reason>), as a
+ * value would; under `auto` a key that is not framed stays text. Waits, like values, only for a schema
+ * not cached.
+ */
+export function withKeys(format: KeyFormat, values: RecordDecoder, registry: SchemaRegistry | undefined): RecordDecoder {
+  if (format === 'text') return values;
+  if (!registry) throw new Error(`KAFKA_KEY_FORMAT=${format} needs SCHEMA_REGISTRY_URL`);
+  const expect = KIND_OF_FORMAT[format];
+  const readKey = (key: Buffer | null | undefined): Decoded | Promise<Decoded> | undefined => {
+    if (key === null || key === undefined || key.length === 0) return undefined;
+    if (!isFramed(key)) {
+      if (format === 'auto') return undefined;
+      return { ok: false, code: 'NOT_FRAMED', message: `the key is not in the schema-registry wire format, as KAFKA_KEY_FORMAT=${format} says it is` };
+    }
+    return decodeFramed(key, registry, expect, format, 'KAFKA_KEY_FORMAT');
+  };
+  const combine = (value: Decoded, key: Decoded | undefined): Decoded => {
+    if (key === undefined || !value.ok) return value;
+    if (!key.ok) return { ok: false, code: `KEY_${key.code}`, message: `the key: ${key.message}` };
+    const text = key.raw ? (key.fields['_raw'] as string) : Object.hasOwn(key.fields, 'value') && Object.keys(key.fields).length === 1 ? JSON.stringify(key.fields['value']) : JSON.stringify(key.fields);
+    return { ...value, key: text };
+  };
+  return {
+    decode(value, meta, key) {
+      const k = readKey(key);
+      const v = values.decode(value, meta, key);
+      if (k instanceof Promise || v instanceof Promise) return Promise.all([v, k]).then(([vv, kk]) => combine(vv, kk));
+      return combine(v, k);
+    },
+  };
+}
+
+function decodeFramed(value: Buffer, registry: SchemaRegistry, expect: CompiledSchema['kind'] | undefined, format: ValueFormat, setting = 'KAFKA_VALUE_FORMAT'): Decoded | Promise<Decoded> {
   const found = registry.lookup(schemaIdOf(value));
-  if (found instanceof Promise) return found.then((s) => decodeWith(s, value, expect, format));
-  return decodeWith(found, value, expect, format);
+  if (found instanceof Promise) return found.then((s) => decodeWith(s, value, expect, format, setting));
+  return decodeWith(found, value, expect, format, setting);
 }
 
 /** Decodes a framed value with its schema; every failure is a dead letter naming its reason. */
-export function decodeWith(s: CompiledSchema, value: Buffer, expect: CompiledSchema['kind'] | undefined, format: ValueFormat): Decoded {
+export function decodeWith(s: CompiledSchema, value: Buffer, expect: CompiledSchema['kind'] | undefined, format: ValueFormat, setting = 'KAFKA_VALUE_FORMAT'): Decoded {
   if (s.kind === 'missing') return { ok: false, code: 'SCHEMA_NOT_FOUND', message: s.message };
   if (s.kind === 'invalid') return { ok: false, code: 'SCHEMA_INVALID', message: s.message };
   if (expect !== undefined && s.kind !== expect) {
-    return { ok: false, code: 'SCHEMA_TYPE_MISMATCH', message: `schema id ${s.id} is a ${FORMAT_OF_KIND[s.kind]} schema, but KAFKA_VALUE_FORMAT is ${format}` };
+    return { ok: false, code: 'SCHEMA_TYPE_MISMATCH', message: `schema id ${s.id} is a ${FORMAT_OF_KIND[s.kind]} schema, but ${setting} is ${format}` };
   }
   const schema = { id: s.id, ...(s.subject !== undefined ? { subject: s.subject } : {}), ...(s.version !== undefined ? { version: s.version } : {}) };
   let fields: Fields;

@@ -62,9 +62,8 @@ export class SchemaRegistry {
   readonly #pending = new Map<number, Promise<CompiledSchema>>();
   #lastHit = -1;
   #url = 0;
-  /** Since when every request has failed (undefined: the registry answers). */
-  #failingSince: number | undefined;
-  #lastError = '';
+  /** Requests in their retry loop, by path: since when, and the last error. Empty: the registry answers. */
+  readonly #failing = new Map<string, { since: number; error: string }>();
   #loggedAt = 0;
   #closed = false;
   readonly #sleeps = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>();
@@ -83,8 +82,10 @@ export class SchemaRegistry {
 
   /** The problem while the registry cannot be reached (for /readyz), else undefined. */
   get problem(): string | undefined {
-    if (this.#failingSince === undefined) return undefined;
-    return `schema registry unreachable for ${Math.round((Date.now() - this.#failingSince) / 1000)} s: ${this.#lastError}`;
+    let first: { since: number; error: string } | undefined;
+    for (const f of this.#failing.values()) if (first === undefined || f.since < first.since) first = f;
+    if (first === undefined) return undefined;
+    return `schema registry unreachable for ${Math.round((Date.now() - first.since) / 1000)} s: ${first.error}`;
   }
 
   /** The schema `id`, at once when it is cached, else a promise that settles once the registry answered. */
@@ -188,7 +189,8 @@ export class SchemaRegistry {
     let delay = BACKOFF_MIN_MS;
     for (;;) {
       if (this.#closed) throw new Error('the schema registry client is closed');
-      const base = this.#cfg.urls[this.#url % this.#cfg.urls.length]!;
+      const at = this.#url;
+      const base = this.#cfg.urls[at % this.#cfg.urls.length]!;
       let failure: string;
       try {
         const res = await request(`${base}${path}`, {
@@ -200,7 +202,7 @@ export class SchemaRegistry {
         });
         const text = await res.body.text();
         if (res.statusCode === 200) {
-          this.#recovered();
+          this.#recovered(path);
           this.#telemetry?.request('ok');
           return JSON.parse(text) as T;
         }
@@ -208,7 +210,7 @@ export class SchemaRegistry {
         // A 404 the registry means (its error code), or any 404 of an optional endpoint an older
         // registry does not have. A bare 404 of a required one (a wrong base URL) is retried.
         if (res.statusCode === 404 && (code === 40403 || code === 40401 || code === 40402 || opts.optional)) {
-          this.#recovered();
+          this.#recovered(path);
           this.#telemetry?.request('not_found');
           throw new NotFound(path);
         }
@@ -218,30 +220,31 @@ export class SchemaRegistry {
         failure = `${base}: ${oneLine(describe(this.#connector.explain(err)))}`;
       }
       this.#telemetry?.request('error');
-      this.#failed(failure);
-      this.#url++;
+      this.#failed(path, failure);
+      // The next URL after the one that failed (concurrent failures move it once, not past the others).
+      if (this.#url === at) this.#url = at + 1;
       await this.#sleep(delay);
       delay = Math.min(delay * 2, BACKOFF_MAX_MS);
     }
   }
 
-  #failed(message: string): void {
+  #failed(path: string, message: string): void {
     const now = Date.now();
-    this.#lastError = message;
-    if (this.#failingSince === undefined) {
-      this.#failingSince = now;
-      this.#telemetry?.up(false);
-    }
+    const was = this.#failing.get(path);
+    this.#failing.set(path, { since: was?.since ?? now, error: message });
+    if (this.#failing.size === 1 && was === undefined) this.#telemetry?.up(false);
     if (now - this.#loggedAt >= LOG_EVERY_MS) {
       this.#loggedAt = now;
-      this.#log.warn({ error: message, since: new Date(this.#failingSince).toISOString() }, 'schema registry unreachable: records whose schema is not cached wait (nothing is dead-lettered for this)');
+      this.#log.warn({ error: message, since: new Date(was?.since ?? now).toISOString() }, 'schema registry unreachable: records whose schema is not cached wait (nothing is dead-lettered for this)');
     }
   }
 
-  #recovered(): void {
-    if (this.#failingSince === undefined) return;
-    this.#log.info({ afterMs: Date.now() - this.#failingSince }, 'schema registry reachable again');
-    this.#failingSince = undefined;
+  #recovered(path: string): void {
+    const was = this.#failing.get(path);
+    if (was === undefined) return;
+    this.#failing.delete(path);
+    if (this.#failing.size > 0) return;
+    this.#log.info({ afterMs: Date.now() - was.since }, 'schema registry reachable again');
     this.#loggedAt = 0;
     this.#telemetry?.up(true);
   }

@@ -3,7 +3,7 @@ import { parseVars, v, type Env } from '../../config/vars.ts';
 import { hostname } from 'node:os';
 import { ConfigError } from '../../core/errors.ts';
 import { kafkaSecurityVars, parseKafkaSecurity, type KafkaSecurity } from './security.ts';
-import { VALUE_FORMATS, type ValueFormat } from '../decode/formats.ts';
+import { KEY_FORMATS, VALUE_FORMATS, type KeyFormat, type ValueFormat } from '../decode/formats.ts';
 import { GROUP_PROTOCOLS, KAFKA_CLIENT_LIBRARIES, type GroupProtocol, type KafkaClientLibrary } from './interface.ts';
 
 const hostPort = (s: string): string | undefined =>
@@ -54,6 +54,10 @@ export const kafkaVars = {
     doc: 'How a record value is read: json (a JSON object; other UTF-8 text ships as `{"_raw": text}`), text (always `{"_raw": text}`), avro, protobuf or json-schema (the schema-registry wire format, schema from SCHEMA_REGISTRY_URL; anything else is dead-lettered), auto (a value starting with the magic byte 0 by its schema, anything else as json). docs/schema-registry.md.',
     default: 'json',
   }),
+  KAFKA_KEY_FORMAT: v.oneOf(KEY_FORMATS, {
+    doc: 'How a record key is read (for `__key__` in the query and the sinks): text (UTF-8), or avro, protobuf, json-schema, auto as KAFKA_VALUE_FORMAT (a decoded key becomes its JSON text; a string key its string). A key that cannot be read dead-letters its record.',
+    default: 'text',
+  }),
   KAFKA_DLQ_TOPIC: v.string({ doc: 'Dead-letter topic (created at start if missing).', default: 'logstream-dead-letter' }),
   KAFKA_DLQ_PARTITIONS: v.int({ doc: 'Partitions of the dead-letter topic when logstream creates it.', default: 1, min: 1 }),
   KAFKA_CONTROL_TOPIC: v.string({ doc: 'Compacted topic every instance follows for route pause/resume (`logstream routes`, `reset-offsets --route`); created at start if missing.', default: 'logstream-control' }),
@@ -70,6 +74,7 @@ export const KAFKA_ROUTE_VARS = [
   'KAFKA_FETCH_MAX_WAIT',
   'KAFKA_MAX_BYTES_PER_PARTITION',
   'KAFKA_VALUE_FORMAT',
+  'KAFKA_KEY_FORMAT',
   'KAFKA_DLQ_TOPIC',
   'KAFKA_DLQ_PARTITIONS',
 ] as const satisfies ReadonlyArray<keyof typeof kafkaVars>;
@@ -94,6 +99,8 @@ export interface KafkaSourceConfig {
   fetchMaxWaitMs: number;
   /** How record values are read (KAFKA_VALUE_FORMAT). */
   valueFormat: ValueFormat;
+  /** How record keys are read (KAFKA_KEY_FORMAT). */
+  keyFormat: KeyFormat;
   dlqTopic: string;
   dlqPartitions: number;
   controlTopic: string;
@@ -130,6 +137,7 @@ export function parseKafkaConfig(env: Env, opts: { consuming: boolean } = { cons
     maxBytesPerPartition: p.KAFKA_MAX_BYTES_PER_PARTITION,
     fetchMaxWaitMs: p.KAFKA_FETCH_MAX_WAIT,
     valueFormat: p.KAFKA_VALUE_FORMAT,
+    keyFormat: p.KAFKA_KEY_FORMAT,
     dlqTopic: p.KAFKA_DLQ_TOPIC,
     dlqPartitions: p.KAFKA_DLQ_PARTITIONS,
     controlTopic: p.KAFKA_CONTROL_TOPIC,

@@ -72,6 +72,8 @@ export type Decoded =
       converted?: boolean;
       /** The registry schema the value was written with. */
       schema?: SchemaMeta;
+      /** The key as KAFKA_KEY_FORMAT read it (JSON text of a decoded key), replacing the UTF-8 text. */
+      key?: string | null;
     }
   | { ok: false; code: string; message: string };
 
@@ -82,7 +84,8 @@ export type Decoded =
  * (code DECODE_FAILED); a decoder that should retry (registry unreachable) keeps its promise pending.
  */
 export interface RecordDecoder {
-  decode(value: Buffer | null, meta: RecordMeta): Decoded | Promise<Decoded>;
+  /** `key`: the key's bytes, for a decoder that reads keys too (KAFKA_KEY_FORMAT). */
+  decode(value: Buffer | null, meta: RecordMeta, key?: Buffer | null): Decoded | Promise<Decoded>;
 }
 
 /** A decoded record handed to the pipeline: where it came from, its original bytes and its fields. */

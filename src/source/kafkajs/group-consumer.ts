@@ -182,7 +182,7 @@ export class KafkajsGroupConsumer implements GroupConsumer {
         decoded = waited.result;
         this.#decoding.delete(tp);
         waited = undefined;
-      } else decoded = this.#decoder.decode(message.value, meta);
+      } else decoded = this.#decoder.decode(message.value, meta, message.key);
       if (decoded instanceof Promise) {
         // kafkajs fetches the next round only when every batch of this one is done: awaiting here
         // would hold up every other partition. Pause this one until its decode is there instead.

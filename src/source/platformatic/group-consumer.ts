@@ -447,7 +447,7 @@ export class PlatformaticGroupConsumer implements GroupConsumer {
           if (p.decoding?.offset === offset && p.decoding.result !== undefined) {
             decoded = p.decoding.result;
             p.decoding = undefined;
-          } else decoded = this.#decoder.decode(r.value, meta);
+          } else decoded = this.#decoder.decode(r.value, meta, r.key);
           if (decoded instanceof Promise) {
             this.#waitForDecode(p, offset, decoded);
             break scan;

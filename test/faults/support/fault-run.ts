@@ -218,6 +218,34 @@ export class FaultRun {
     return i;
   }
 
+  /**
+   * What each instance says of `route` right now, for a failure message: delivered records, owned and
+   * paused partitions, the lag of every partition it owns, its /readyz body and its last log lines (for
+   * one that exited, its exit and last log lines). A scenario that times out waiting prints it, so a CI log shows where it stuck.
+   */
+  async describe(route: string, logLines = 12): Promise<string> {
+    const out: string[] = [];
+    for (const i of this.started) {
+      if (!this.alive().includes(i)) {
+        out.push(`${i.name}: exited (${i.proc.exitCode ?? i.proc.signalCode})`, i.tail(logLines).split('\n').map((l) => `    ${l}`).join('\n'));
+        continue;
+      }
+      try {
+        const text = await i.metrics();
+        const lag = text.split('\n').filter((l) => l.startsWith('logstream_consumer_lag{') && l.includes(`route="${route}"`)).map((l) => `${/partition="(\d+)"/.exec(l)?.[1]}:${l.slice(l.lastIndexOf(' ') + 1)}`);
+        const ready = await (await fetch(`http://127.0.0.1:${await i.httpPort()}/readyz`, { signal: AbortSignal.timeout(5000) })).text();
+        out.push(
+          `${i.name}: sent ${metricValue(text, 'logstream_sink_sent_events_total', { route })}, owned ${metricValue(text, 'logstream_assigned_partitions', { route })}, ` +
+            `paused ${metricValue(text, 'logstream_paused_partitions', { route })}, in flight ${metricValue(text, 'logstream_inflight_records', { route })}, lag by partition [${lag.join(' ')}], readyz ${ready}`,
+          i.tail(logLines).split('\n').map((l) => `    ${l}`).join('\n'),
+        );
+      } catch (err) {
+        out.push(`${i.name}: cannot describe: ${String((err as Error).message)}`);
+      }
+    }
+    return out.join('\n');
+  }
+
   alive(): Instance[] {
     return this.started.filter((i) => i.proc.exitCode === null && i.proc.signalCode === null);
   }

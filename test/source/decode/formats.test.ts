@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AvroNames, compileAvro, decimalText, isoTime } from '../../../src/source/decode/avro.ts';
-import { decodeWith, textDecoder, valueDecoder } from '../../../src/source/decode/formats.ts';
+import { decodeWith, textDecoder, valueDecoder, withKeys } from '../../../src/source/decode/formats.ts';
 import { compileProtobuf } from '../../../src/source/decode/protobuf.ts';
 import type { CompiledSchema, SchemaRegistry } from '../../../src/source/decode/registry.ts';
 import { messageIndexes } from '../../../src/source/decode/wire-format.ts';
@@ -139,8 +139,37 @@ describe('KAFKA_VALUE_FORMAT', () => {
     expect(ok(await pending).fields['user']).toBe('alice');
   });
 
+  it('KAFKA_KEY_FORMAT: a framed key becomes its JSON text (a string key its string); under auto an unframed key stays text; an unreadable key dead-letters the record', async () => {
+    const keySchema = compileAvro('{"type":"record","name":"K","fields":[{"name":"tenant","type":"string"},{"name":"n","type":"int"}]}');
+    const stringKey = compileAvro('"string"');
+    const keys = registryOf([...schemas, { kind: 'avro', id: 41, reader: keySchema }, { kind: 'avro', id: 42, reader: stringKey }]);
+    const frame = (id: number, payload: number[]): Buffer => Buffer.from([0, 0, 0, 0, id, ...payload]);
+    const recordKey = frame(41, [0x08, ...Buffer.from('acme'), 0x06]); // {tenant: "acme", n: 3}
+    const textKey = frame(42, [0x04, ...Buffer.from('db')]);
+    const auto = withKeys('auto', valueDecoder('json', jsonDecoder, keys), keys);
+    expect(ok(auto.decode(Buffer.from('{"a":1}'), META, recordKey))).toEqual({ ok: true, fields: { a: 1 }, raw: false, key: '{"tenant":"acme","n":3}' });
+    expect(ok(auto.decode(Buffer.from('{"a":1}'), META, textKey)).key).toBe('db');
+    expect(ok(auto.decode(Buffer.from('{"a":1}'), META, Buffer.from('plain-key'))).key).toBeUndefined();
+    expect(ok(auto.decode(Buffer.from('{"a":1}'), META, null)).key).toBeUndefined();
+    const strict = withKeys('avro', valueDecoder('avro', jsonDecoder, keys), keys);
+    expect(ok(strict.decode(avro, META, recordKey))).toMatchObject({ fields: { user: 'alice' }, key: '{"tenant":"acme","n":3}', schema: { id: 11 } });
+    expect(fail(strict.decode(avro, META, Buffer.from('plain-key')))).toEqual({ ok: false, code: 'KEY_NOT_FRAMED', message: 'the key: the key is not in the schema-registry wire format, as KAFKA_KEY_FORMAT=avro says it is' });
+    expect(fail(strict.decode(avro, META, proto))).toMatchObject({ code: 'KEY_SCHEMA_TYPE_MISMATCH', message: 'the key: schema id 21 is a Protobuf schema, but KAFKA_KEY_FORMAT is avro' });
+    // A value that cannot be read is the reason, whatever the key.
+    expect(fail(strict.decode(Buffer.from('{}'), META, recordKey)).code).toBe('NOT_FRAMED');
+    // A key whose schema is not cached waits, and only it.
+    let answer!: (s: CompiledSchema) => void;
+    const slow = { lookup: (id: number) => (id === 41 ? new Promise<CompiledSchema>((r) => (answer = r)) : keys.lookup(id)) } as unknown as SchemaRegistry;
+    const pending = withKeys('avro', valueDecoder('avro', jsonDecoder, slow), slow).decode(avro, META, recordKey);
+    expect(pending).toBeInstanceOf(Promise);
+    answer({ kind: 'avro', id: 41, reader: keySchema });
+    expect(ok(await pending).key).toBe('{"tenant":"acme","n":3}');
+  });
+
   it('needs a registry for the schema-registry formats', () => {
     expect(() => valueDecoder('protobuf', jsonDecoder, undefined)).toThrow(/needs SCHEMA_REGISTRY_URL/);
+    expect(() => withKeys('avro', jsonDecoder, undefined)).toThrow(/KAFKA_KEY_FORMAT=avro needs SCHEMA_REGISTRY_URL/);
+    expect(withKeys('text', jsonDecoder, undefined)).toBe(jsonDecoder);
   });
 });
 

@@ -5,11 +5,12 @@ registry and write the wire framing themselves: nothing here shares code with lo
 
     produce.py <bootstrap> <registry-url> <topic> <case>...
 
-Cases: avro-v1, avro-v2 (the same subject, a second version: one field added with a default), protobuf
+Cases: avro-v1, avro-v2 (the same subject, a second version: one field added with a default; these
+records also have an Avro record key, subject sec.it.LoginKey), protobuf
 (messages [1] and the nested [1, 0] of test/source/decode/fixtures/event.proto, which imports
 common.proto: a registered reference), json-schema. Subjects are named by record (sec.it.Login,
 sec.events.LoginEvent, sec.events.LoginEvent.Geo, Alert), so the formats can share a topic. For each record produced, one JSON line on stdout:
-{"case": ..., "expected": <the JSON logstream must make of it>}, in production order (one partition).
+{"case": ..., "expected": <the JSON logstream must make of it>, "key": <the key's JSON text, if any>}, in production order (one partition).
 """
 import datetime as dt
 import json
@@ -39,6 +40,7 @@ AVRO_V1 = {
     ],
 }
 AVRO_V2 = dict(AVRO_V1, fields=AVRO_V1["fields"] + [{"name": "tenant", "type": "string", "default": "none"}])
+AVRO_KEY = {"type": "record", "name": "LoginKey", "namespace": "sec.it", "fields": [{"name": "tenant", "type": "string"}, {"name": "n", "type": "int"}]}
 JSON_SCHEMA = {"$schema": "http://json-schema.org/draft-07/schema#", "title": "Alert", "type": "object",
                "properties": {"user": {"type": "string"}, "severity": {"type": "string"}, "n": {"type": "integer"}},
                "required": ["user"]}
@@ -60,10 +62,13 @@ def main():
     ctx = SerializationContext(topic, MessageField.VALUE)
     out = []
 
-    def send(case, value, expected):
-        producer.produce(topic, value=value, partition=0)
+    def send(case, value, expected, key=None, key_text=None):
+        producer.produce(topic, value=value, key=key, partition=0)
         producer.flush(30)
-        out.append({"case": case, "expected": expected})
+        out.append({"case": case, "expected": expected, **({"key": key_text} if key_text is not None else {})})
+
+    key_ser = AvroSerializer(registry, json.dumps(AVRO_KEY), conf={"auto.register.schemas": True, "subject.name.strategy": record_subject_name_strategy})
+    key_ctx = SerializationContext(topic, MessageField.KEY)
 
     for case in cases:
         if case in ("avro-v1", "avro-v2"):
@@ -75,7 +80,12 @@ def main():
                 if case == "avro-v2":
                     value["tenant"] = "acme"
                 expected = dict(value, when=millis_iso(when), bytes_out=exact(value["bytes_out"]))
-                send(case, ser(value, ctx), expected)
+                if case == "avro-v2":
+                    # An Avro record key, as logstream's KAFKA_KEY_FORMAT makes it: its JSON text.
+                    key = {"tenant": "acme", "n": i}
+                    send(case, ser(value, ctx), expected, key_ser(key, key_ctx), json.dumps(key, separators=(",", ":")))
+                else:
+                    send(case, ser(value, ctx), expected)
         elif case == "protobuf":
             with tempfile.TemporaryDirectory() as gen:
                 import grpc_tools
