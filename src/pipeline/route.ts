@@ -147,6 +147,8 @@ export class Route {
       rebalanceDrainMs: Math.min(this.#d.drainTimeoutMs, Math.floor((this.cfg.kafka.groupProtocol === 'consumer' ? this.cfg.kafka.rebalanceTimeoutMs : this.cfg.kafka.sessionTimeoutMs) / 2)),
       onFatal: (err) => {
         this.#setState('failed');
+        // Names the route (the process's own fatal line that follows does not).
+        this.#log.error({ group: this.cfg.kafka.groupId, err: oneLine(String(err?.message ?? err)) }, 'the route\'s consumer stopped for good');
         this.#d.onFatal(err);
       },
       onTopicRetention: (topic, ms) => this.#d.metrics.topicRetention.set({ topic }, ms < 0 ? -1 : ms / 1000),

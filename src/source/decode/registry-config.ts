@@ -35,6 +35,8 @@ export function parseSchemaRegistryConfig(env: Env): SchemaRegistryConfig | unde
   if (p.SCHEMA_REGISTRY_TOKEN && (p.SCHEMA_REGISTRY_USERNAME !== undefined || p.SCHEMA_REGISTRY_PASSWORD)) problems.push('SCHEMA_REGISTRY_TOKEN: set either a token or SCHEMA_REGISTRY_USERNAME/SCHEMA_REGISTRY_PASSWORD, not both');
   if ((p.SCHEMA_REGISTRY_USERNAME === undefined) !== (p.SCHEMA_REGISTRY_PASSWORD === undefined)) problems.push('SCHEMA_REGISTRY_PASSWORD: basic authentication needs both SCHEMA_REGISTRY_USERNAME and SCHEMA_REGISTRY_PASSWORD');
   const urls = p.SCHEMA_REGISTRY_URL;
+  // Not echoed: the URL would carry the password into the error.
+  if (urls?.some((u) => /^https?:\/\/[^/]*@/i.test(u))) problems.push('SCHEMA_REGISTRY_URL: credentials in the URL are not used (and would be logged): set SCHEMA_REGISTRY_USERNAME and SCHEMA_REGISTRY_PASSWORD, or SCHEMA_REGISTRY_TOKEN');
   if (!urls) {
     const set = Object.keys(schemaRegistryVars).flatMap((k) => [k, `${k}_FILE`]).filter((k) => !k.startsWith('SCHEMA_REGISTRY_URL') && env[k] !== undefined && env[k]!.trim() !== '');
     if (set.length > 0) problems.push(`SCHEMA_REGISTRY_URL: is not set, but ${set.join(', ')} is`);

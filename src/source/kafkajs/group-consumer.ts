@@ -94,6 +94,12 @@ export class KafkajsGroupConsumer implements GroupConsumer {
         return;
       }
       this.#joined = false;
+      // While this member stops (shutdown, or its route paused), a crash is its own close cutting a
+      // request short: not a fault.
+      if (this.#stopping) {
+        this.#log.debug({ err: err.message }, 'consumer crashed while stopping; ignored');
+        return;
+      }
       handlers.onFatal(err);
     });
     await consumer.connect();

@@ -179,7 +179,7 @@ export class PlatformaticGroupConsumer implements GroupConsumer {
     consumer.on('error', (err: Error) => {
       // A rejoin the library gave up on (its retries exhausted): the process exits, its partitions move.
       this.#joined = false;
-      handlers.onFatal(err);
+      this.#fatal(handlers, err);
     });
     consumer.topics.trackAll(...this.#cfg.topics);
     if (this.#cfg.groupProtocol === 'consumer') await this.#joinConsumerProtocol(consumer, handlers, base);
@@ -187,8 +187,22 @@ export class PlatformaticGroupConsumer implements GroupConsumer {
     this.#running = true;
     this.#loop = this.#run().catch((err: unknown) => {
       this.#joined = false;
-      handlers.onFatal(err instanceof Error ? err : new Error(String(err)));
+      this.#fatal(handlers, err instanceof Error ? err : new Error(String(err)));
     });
+  }
+
+  /**
+   * A failure that ends this member. Not while it stops (shutdown, or its route paused on purpose):
+   * what the library was doing then — a heartbeat, a rejoin, a metadata refresh — fails with the
+   * connections its close cuts ("Connection closed"), which once made pausing one route exit the whole
+   * process (the route isolation fault scenario, in CI).
+   */
+  #fatal(handlers: GroupHandlers, err: Error): void {
+    if (this.#stopping) {
+      this.#log.debug({ err: String(err.message) }, 'a Kafka request failed while this member stops; ignored');
+      return;
+    }
+    handlers.onFatal(err);
   }
 
   #onJoin(assignment: TopicPartitions[]): void {
@@ -283,7 +297,7 @@ export class PlatformaticGroupConsumer implements GroupConsumer {
         },
         fatal: (err) => {
           this.#joined = false;
-          handlers.onFatal(err);
+          this.#fatal(handlers, err);
         },
       },
     });
