@@ -11,6 +11,7 @@ import { RateLimit } from '../delivery/rate-limit.ts';
 import type { SinkRunner } from '../delivery/sink-runner.ts';
 import type { CompiledQuery } from '../query/index.ts';
 import type { GroupConsumer, GroupHandlers, SourceRecord, TopicPartitions } from '../source/kafka/interface.ts';
+import { decodedMeta, valueIsJson } from '../source/kafka/decode.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
 
@@ -153,8 +154,8 @@ export class Pipeline implements GroupHandlers {
     let fields = decoded.fields;
     // A JSON object the query did not change (`*`, or only `where` and other reads: apply() returns
     // its input itself then) is shipped as its original bytes, without re-serialising it.
-    let unchanged = !decoded.raw && decoded.converted !== true;
-    if (decoded.schema !== undefined || decoded.key !== undefined) meta = { ...meta, ...(decoded.schema ? { schema: decoded.schema } : {}), ...(decoded.key !== undefined ? { key: decoded.key } : {}) };
+    let unchanged = valueIsJson(decoded);
+    meta = decodedMeta(meta, decoded);
     if (!this.#o.query.isPassThrough) {
       let out: Record<string, unknown> | null;
       try {

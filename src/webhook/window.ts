@@ -6,7 +6,7 @@ import type { PipelineRecord, RecordMeta } from '../core/record.ts';
 import { REPLAY_ROUTE_HEADER } from '../delivery/dead-letter.ts';
 import { encodeJson } from '../sinks/json-lines.ts';
 import type { CompiledQuery } from '../query/index.ts';
-import { messageMeta } from '../source/kafka/decode.ts';
+import { decodedMeta, messageMeta, valueIsJson } from '../source/kafka/decode.ts';
 import type { Decoded, FetchedMessage, PartitionOffsets, PartitionReader, RecordDecoder } from '../source/kafka/interface.ts';
 import type { WebhookCursor } from './cursor-log.ts';
 
@@ -107,9 +107,9 @@ export function processMessage(query: CompiledQuery, decoder: RecordDecoder, top
 function afterDecode(query: CompiledQuery, recordMeta: RecordMeta, m: FetchedMessage, decoded: Decoded): RecordOutcome {
   const size = m.value?.length ?? 0;
   if (!decoded.ok) return { kind: 'dead-letter', record: { meta: recordMeta, raw: m.value, fields: {}, size, unchanged: false }, stage: 'webhook', code: decoded.code, message: decoded.message };
-  const meta = decoded.schema === undefined && decoded.key === undefined ? recordMeta : { ...recordMeta, ...(decoded.schema ? { schema: decoded.schema } : {}), ...(decoded.key !== undefined ? { key: decoded.key } : {}) };
+  const meta = decodedMeta(recordMeta, decoded);
   let fields = decoded.fields;
-  let unchanged = !decoded.raw && decoded.converted !== true;
+  let unchanged = valueIsJson(decoded);
   if (!query.isPassThrough) {
     try {
       const out = query.apply(fields, meta);

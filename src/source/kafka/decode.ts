@@ -53,6 +53,15 @@ export function decoderFor(query: { readonly filterFields: readonly string[] | u
   return query.filterFields === undefined ? jsonDecoder : filterDecoder(query.filterFields);
 }
 
+/** The record's metadata as decoding completed it: the registry schema, and the key as KAFKA_KEY_FORMAT read it. */
+export function decodedMeta(meta: RecordMeta, decoded: Extract<Decoded, { ok: true }>): RecordMeta {
+  if (decoded.schema === undefined && decoded.key === undefined) return meta;
+  return { ...meta, ...(decoded.schema ? { schema: decoded.schema } : {}), ...(decoded.key !== undefined ? { key: decoded.key } : {}) };
+}
+
+/** True when the value's bytes are the JSON of the decoded fields (a JSON object, not `_raw` text nor a schema-registry format). */
+export const valueIsJson = (decoded: Extract<Decoded, { ok: true }>): boolean => !decoded.raw && decoded.converted !== true;
+
 export function messageMeta(topic: string, partition: number, m: FetchedMessage): RecordMeta {
   const headers: Record<string, string> = {};
   if (m.headers) {
