@@ -11,14 +11,21 @@ import { defineConfig } from 'vitest/config';
 //               rsyslog, ElasticMQ (Java), MinIO (Go) as each test's peers
 //   faults      test/faults/**/*.faults.test.ts: the fault-injection suite (`npm run faults`; small
 //               counts by default, FAULTS_FULL=1 for the full run), its own broker, one file at a time.
-//               npm test runs it in a second vitest process beside unit + tools + integration
+//               npm test runs it in its own vitest process beside unit + tools + integration
 //               (scripts/run-tests.ts): in one process vitest runs two one-file-at-a-time projects one
 //               after the other.
 //   faults-quick the short fault scenarios (poison input, secrets): npm test runs them in the first process
-//               after the integration tests, so that both processes end at about the same time (the fault
-//               process is CI's long pole); `npm run faults` runs both fault projects.
+//               after the integration tests; `npm run faults` runs the three fault projects.
+//   outages     the integration tests whose peer is down for a minute (S3, SQS, form POST, HEC) and
+//   faults-network  the network fault scenario: the tests that mostly wait on timers. npm test runs these
+//               two in a third process (scripts/run-tests.ts), so that the three end at about the same
+//               time on 2 cores.
 /** Fault scenarios of about a minute each (see faults-quick above). */
 const QUICK_FAULTS = ['test/faults/poison.faults.test.ts', 'test/faults/secrets.faults.test.ts'];
+/** The network fault scenario (see faults-network above). */
+const NETWORK_FAULTS = ['test/faults/network.faults.test.ts'];
+/** Integration tests with a minute-long peer outage in them (see outages above). */
+const OUTAGES = ['s3', 'sqs', 'form-post', 'splunk-hec'].map((name) => `test/integration/${name}.integration.test.ts`);
 /** Integration tests that need a program (helm, rsyslog) but no Kafka broker (see tools above). */
 const TOOLS = ['test/helm/**/*.integration.test.ts', 'test/rsyslog-peer/**/*.integration.test.ts'];
 
@@ -48,7 +55,16 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/**/*.integration.test.ts'],
-          exclude: [...TOOLS, '**/node_modules/**'],
+          exclude: [...TOOLS, ...OUTAGES, '**/node_modules/**'],
+          globalSetup: ['test/support/global-setup.ts'],
+          fileParallelism: false,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'outages',
+          include: OUTAGES,
           globalSetup: ['test/support/global-setup.ts'],
           fileParallelism: false,
         },
@@ -58,7 +74,7 @@ export default defineConfig({
         test: {
           name: 'faults',
           include: ['test/faults/**/*.faults.test.ts'],
-          exclude: [...QUICK_FAULTS, '**/node_modules/**'],
+          exclude: [...QUICK_FAULTS, ...NETWORK_FAULTS, '**/node_modules/**'],
           globalSetup: ['test/support/global-setup.ts'],
           fileParallelism: false,
         },
@@ -68,6 +84,15 @@ export default defineConfig({
         test: {
           name: 'faults-quick',
           include: QUICK_FAULTS,
+          globalSetup: ['test/support/global-setup.ts'],
+          fileParallelism: false,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'faults-network',
+          include: NETWORK_FAULTS,
           globalSetup: ['test/support/global-setup.ts'],
           fileParallelism: false,
         },

@@ -1,13 +1,16 @@
-// `npm test`'s runner: the unit, tools and integration projects (vitest.config.ts) in one vitest
-// process and the fault suite in a second, side by side. (In one process vitest runs the two
-// one-file-at-a-time projects one after the other: 27 minutes instead of the longer of the two.) Both
-// mostly wait on brokers, peers and timers, each has its own Kafka broker (test/support/global-setup.ts).
-// The fault suite's output goes to .cache/faults-output.log and is printed when it ends, so the two
-// reports do not interleave; then the fault table (scripts/faults-summary.ts) and one closing line with
-// the totals of both.
+// `npm test`'s runner: the vitest projects (vitest.config.ts) in three vitest processes side by side,
+// each with its own Kafka broker (test/support/global-setup.ts):
+//   main     unit, tools, integration, then the short fault scenarios (faults-quick); its output is live
+//   outages  the integration tests with a minute-long peer outage, then the network fault scenario:
+//            they mostly wait on timers
+//   faults   the other fault scenarios
+// (In one process vitest runs one-file-at-a-time projects one after the other: 40 minutes instead of
+// the longest of the three, about 17.) The two other processes' output goes to .cache/<lane>-output.log
+// and is printed when each ends, so the reports do not interleave; then the fault table
+// (scripts/faults-summary.ts), every failure again, and one closing line with the totals.
 //
 //   node scripts/run-tests.ts [vitest arguments…]   (npm test runs it after the typecheck; arguments go
-//                                                    to both vitest runs, e.g. a file filter)
+//                                                    to every vitest run, e.g. a file filter)
 import { spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -59,24 +62,26 @@ function failureDigest(reports: Array<Report | undefined>): string {
   return out.length === 0 ? '' : `failed (${out.length}):\n${out.join('\n')}\n`;
 }
 
-/** Lines of the fault suite's own failure report repeated at the end. */
+/** Lines of a side process's own failure report repeated at the end. */
 const FAILED_SECTION_LINES = 40;
 
 /**
- * The fault suite's failure report (vitest's "Failed Suites" / "Failed Tests" blocks), repeated at the
+ * A side process's failure report (vitest's "Failed Suites" / "Failed Tests" blocks), repeated at the
  * end: an error in a hook (a broker that did not start) is in no test's result, only there.
  */
-function failedSection(log: string): string {
-  const lines = log.replace(/\x1b\[[0-9;]*m/g, '').split('\n');
+function failedSection(lane: string, logFile: string): string {
+  const lines = readFileSync(logFile, 'utf8').replace(/\x1b\[[0-9;]*m/g, '').split('\n');
   const from = lines.findIndex((l) => /Failed (Suites|Tests) \d+/.test(l));
   if (from < 0) return '';
   const to = lines.findIndex((l, i) => i > from && /^\s*Test Files\s/.test(l));
   const section = lines.slice(from, to < 0 ? undefined : to).filter((l) => l.trim() !== '' && !/^\s+at .*(node_modules|node:internal)/.test(l));
-  return `the fault suite's failures (${faultsLog}):\n${section.slice(0, FAILED_SECTION_LINES).map((l) => `    ${l}`).join('\n')}\n`;
+  return `the ${lane} process's failures (${logFile}):\n${section.slice(0, FAILED_SECTION_LINES).map((l) => `    ${l}`).join('\n')}\n`;
 }
 
 function vitest(projects: string[], json: string, output: 'inherit' | string): Promise<number> {
-  const args = ['run', ...projects.flatMap((p) => ['--project', p]), '--reporter=default', '--reporter=json', `--outputFile.json=${json}`, ...process.argv.slice(2)];
+  // With a file filter a process may have nothing to run: that is not a failure.
+  const filter = process.argv.slice(2);
+  const args = ['run', ...projects.flatMap((p) => ['--project', p]), '--reporter=default', '--reporter=json', `--outputFile.json=${json}`, ...(filter.length > 0 ? ['--passWithNoTests'] : []), ...filter];
   const child = spawn(process.execPath, [VITEST, ...args], { cwd: ROOT, stdio: output === 'inherit' ? 'inherit' : ['ignore', 'pipe', 'pipe'], env: process.env });
   if (output !== 'inherit') {
     const file = createWriteStream(output);
@@ -94,31 +99,51 @@ function report(path: string): Report | undefined {
   }
 }
 
+interface Lane {
+  name: string;
+  projects: string[];
+  /** Where its output goes until it ends; the main lane's is live. */
+  log?: string;
+  json: string;
+}
+
+/** The three processes (vitest.config.ts names the projects); each ends in 15–20 minutes on 2 cores. */
+const LANES: Lane[] = [
+  { name: 'main', projects: ['unit', 'tools', 'integration', 'faults-quick'], json: join(CACHE, 'test-results.json') },
+  { name: 'outages', projects: ['outages', 'faults-network'], log: join(CACHE, 'outages-output.log'), json: join(CACHE, 'test-results-outages.json') },
+  { name: 'faults', projects: ['faults'], log: join(CACHE, 'faults-output.log'), json: join(CACHE, 'test-results-faults.json') },
+];
+
 mkdirSync(CACHE, { recursive: true });
-const mainJson = join(CACHE, 'test-results.json');
-const faultsJson = join(CACHE, 'test-results-faults.json');
-const faultsLog = join(CACHE, 'faults-output.log');
 const t0 = Date.now();
-const faults = vitest(['faults'], faultsJson, faultsLog).then((code) => {
-  process.stdout.write(`\n[faults] the fault suite ended (exit ${code}) after ${Math.round((Date.now() - t0) / 1000)} s; its output (${faultsLog}):\n`);
-  process.stdout.write(readFileSync(faultsLog, 'utf8'));
-  return code;
-});
-process.stdout.write(`[faults] the fault suite runs beside the unit, tools and integration tests; its output follows when it ends\n`);
-// The tests that need programs but no broker (tools) run with the unit tests, the short fault scenarios
-// after the integration tests, in the first process (vitest.config.ts).
-const [mainCode, faultsCode] = await Promise.all([vitest(['unit', 'tools', 'integration', 'faults-quick'], mainJson, 'inherit'), faults]);
+const side = LANES.filter((l) => l.log).map((l) => l.name).join(' and ');
+process.stdout.write(`[${side}] these run beside the unit, tools and integration tests; the output of each follows when it ends\n`);
+const codes = await Promise.all(
+  LANES.map((lane) =>
+    vitest(lane.projects, lane.json, lane.log ?? 'inherit').then((code) => {
+      if (lane.log) {
+        process.stdout.write(`\n[${lane.name}] ${lane.projects.join(' + ')} ended (exit ${code}) after ${Math.round((Date.now() - t0) / 1000)} s; its output (${lane.log}):\n`);
+        process.stdout.write(readFileSync(lane.log, 'utf8'));
+      } else {
+        process.stdout.write(`\n[${lane.name}] ended (exit ${code}) after ${Math.round((Date.now() - t0) / 1000)} s\n`);
+      }
+      return code;
+    }),
+  ),
+);
 
 const summary = spawn(process.execPath, [join(ROOT, 'scripts', 'faults-summary.ts')], { cwd: ROOT, stdio: 'inherit' });
 const summaryCode = await new Promise<number>((resolve) => summary.once('close', (code) => resolve(code ?? 1)));
 
-const reports = [report(mainJson), report(faultsJson)];
+const reports = LANES.map((l) => report(l.json));
 const sum = (k: 'numPassedTests' | 'numFailedTests' | 'numPendingTests' | 'numTodoTests'): number => reports.reduce((a, r) => a + (r?.[k] ?? 0), 0);
 const passed = sum('numPassedTests');
 const failed = sum('numFailedTests');
 const skipped = sum('numPendingTests') + sum('numTodoTests');
 const missing = reports.some((r) => r === undefined);
 process.stdout.write(failureDigest(reports));
-if (faultsCode !== 0) process.stdout.write(failedSection(readFileSync(faultsLog, 'utf8')));
+LANES.forEach((lane, i) => {
+  if (lane.log && codes[i] !== 0) process.stdout.write(failedSection(lane.name, lane.log));
+});
 process.stdout.write(`tests: ${passed} passed, ${failed} failed, ${skipped} skipped${missing ? ' (a vitest run wrote no report)' : ''}; ${Math.round((Date.now() - t0) / 1000)} s\n`);
-process.exitCode = mainCode !== 0 || faultsCode !== 0 || summaryCode !== 0 || failed > 0 || passed === 0 || missing ? 1 : 0;
+process.exitCode = codes.some((c) => c !== 0) || summaryCode !== 0 || failed > 0 || passed === 0 || missing ? 1 : 0;
