@@ -49,7 +49,7 @@ export class Pipeline implements GroupHandlers {
   readonly #unacked = new PendingCount();
   readonly committer: Committer;
   /** Per-record counts, flushed to prom-client once per fetched batch (label lookups are not free). */
-  #counts = { received: 0, bytes: 0, raw: 0, filtered: 0, replay: 0 };
+  #counts = { received: 0, bytes: 0, raw: 0, replay: 0 };
   readonly #rate: RateLimit | undefined;
   /** Metric series this route set, removed when the assignment changes (other routes keep theirs). */
   #lagSeries = new Set<string>();
@@ -167,7 +167,7 @@ export class Pipeline implements GroupHandlers {
         return;
       }
       if (out === null) {
-        counts.filtered++;
+        // Dropped by `where` or `sample`: the query counts which (onProgress).
         tracker.track(offset, 0);
         return;
       }
@@ -209,9 +209,13 @@ export class Pipeline implements GroupHandlers {
     if (c.received) m.receivedEvents.inc({ route, topic }, c.received);
     if (c.bytes) m.receivedBytes.inc({ route, topic }, c.bytes);
     if (c.raw) m.rawEvents.inc({ route, topic }, c.raw);
-    if (c.filtered) m.filteredEvents.inc({ route, reason: 'where' }, c.filtered);
     if (c.replay) m.filteredEvents.inc({ route, reason: 'replay' }, c.replay);
-    this.#counts = { received: 0, bytes: 0, raw: 0, filtered: 0, replay: 0 };
+    this.#counts = { received: 0, bytes: 0, raw: 0, replay: 0 };
+    const q = this.#o.query.stats.take();
+    if (q.dropped.where) m.filteredEvents.inc({ route, reason: 'where' }, q.dropped.where);
+    if (q.dropped.sample) m.filteredEvents.inc({ route, reason: 'sample' }, q.dropped.sample);
+    if (q.truncated) m.fieldsTrimmed.inc({ route, action: 'truncated' }, q.truncated);
+    if (q.emptyRemoved) m.fieldsTrimmed.inc({ route, action: 'empty_removed' }, q.emptyRemoved);
     this.updateGauges();
   }
 

@@ -86,7 +86,9 @@ export type Instruction =
       greedy: boolean;
       mode: 'overwrite' | 'preserve';
       regexp: StringArg | null;
-    });
+    })
+  | (InstrBase & { kind: 'sample'; rate: number; seed: string; by: FieldRef[]; only: Expr | null })
+  | (InstrBase & { kind: 'trim-fields'; maxLength: number; dropEmpty: boolean; fields: FieldRef[] });
 
 export interface Statement {
   text: string;

@@ -5,7 +5,7 @@
  * a later reference to `c` is a mistake we report at start-up instead of a
  * filter that silently drops everything.
  */
-import type { FieldRef, Instruction, Statement } from './ast.ts';
+import type { Expr, FieldRef, Instruction, Statement } from './ast.ts';
 import { checkError, checkExpr, literalCharSpan, type ExprCheckContext } from './check-expr.ts';
 import type { Span } from './errors.ts';
 import type { FunctionEnv } from './functions/registry.ts';
@@ -73,17 +73,20 @@ function checkUnique(ctx: Ctx, fields: FieldRef[], what: string): void {
   }
 }
 
+function checkCondition(ctx: Ctx, cond: Expr, what: string): void {
+  const t = checkExpr(exprCtx(ctx), cond);
+  if (t !== 'boolean' && t !== 'any' && t !== 'null') {
+    const kind = { string: 'text', number: 'a number', timestamp: 'a timestamp', json: 'an array/object' }[t];
+    checkError(ctx, `${what} needs a condition (true/false), but this expression is ${kind}`, cond.span);
+  }
+}
+
 function checkInstruction(ctx: Ctx, ins: Instruction): void {
   const s = ctx.schema;
   switch (ins.kind) {
-    case 'where': {
-      const t = checkExpr(exprCtx(ctx), ins.cond);
-      if (t !== 'boolean' && t !== 'any' && t !== 'null') {
-        const what = { string: 'text', number: 'a number', timestamp: 'a timestamp', json: 'an array/object' }[t];
-        checkError(ctx, `where needs a condition (true/false), but this expression is ${what}`, ins.cond.span);
-      }
+    case 'where':
+      checkCondition(ctx, ins.cond, 'where');
       return;
-    }
     case 'extend':
       checkUnique(ctx, ins.assignments.map((a) => a.target), 'extend target');
       for (const a of ins.assignments) checkExpr(exprCtx(ctx), a.expr);
@@ -181,6 +184,15 @@ function checkInstruction(ctx: Ctx, ins: Instruction): void {
         checkError(ctx, 'the key/value separator must not be one of the pair delimiters', ins.span);
       }
       addPrefixed(s, ins.prefix);
+      return;
+    case 'sample':
+      checkUnique(ctx, ins.by, 'sample key');
+      for (const f of ins.by) requireField(ctx, f);
+      if (ins.only) checkCondition(ctx, ins.only, 'sample … where');
+      return;
+    case 'trim-fields':
+      checkUnique(ctx, ins.fields, 'field');
+      for (const f of ins.fields) requireField(ctx, f);
       return;
   }
 }

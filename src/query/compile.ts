@@ -19,7 +19,10 @@ import { compileParseJson } from './instructions/parse-json.ts';
 import { compileParseKv } from './instructions/parse-kv.ts';
 import { compileParseRegexp } from './instructions/parse-regexp.ts';
 import { compileProject, compileProjectAway, compileProjectRename } from './instructions/project.ts';
+import { compileSample } from './instructions/sample.ts';
 import { writable, type Step } from './instructions/step.ts';
+import { compileTrimFields } from './instructions/trim-fields.ts';
+import { QueryStats } from './stats.ts';
 import { tokenize } from './lexer.ts';
 import { parseExpression } from './parse-expr.ts';
 import { parseStatement } from './parser.ts';
@@ -63,11 +66,15 @@ function compileExtend(text: string, ins: Extract<Instruction, { kind: 'extend' 
   };
 }
 
-function compileInstruction(text: string, ins: Instruction): Step {
+function compileInstruction(text: string, ins: Instruction, stats: QueryStats): Step {
   switch (ins.kind) {
     case 'where': {
       const test = compileCondition({ text }, ins.cond);
-      return (rec, meta) => (test(rec, meta) === true ? rec : null);
+      return (rec, meta) => {
+        if (test(rec, meta) === true) return rec;
+        stats.dropped.where++;
+        return null;
+      };
     }
     case 'extend':
       return compileExtend(text, ins);
@@ -85,6 +92,10 @@ function compileInstruction(text: string, ins: Instruction): Step {
       return compileParseCsv(ins, where(text, ins));
     case 'parse-kv':
       return compileParseKv(ins, where(text, ins));
+    case 'sample':
+      return compileSample(text, ins, stats);
+    case 'trim-fields':
+      return compileTrimFields(ins, stats);
   }
 }
 
@@ -111,17 +122,25 @@ function pipeline(steps: Step[]): (record: Rec, meta?: QueryMeta) => Rec | null 
 export function compileQuery(text: string, options?: CompileOptions): CompiledQuery {
   const statement = parseStatement(text);
   checkStatement(statement, envOf(options));
-  const steps = statement.instructions.map((ins) => compileInstruction(text, ins));
+  const stats = new QueryStats();
+  const steps = statement.instructions.map((ins) => compileInstruction(text, ins, stats));
   const isPassThrough = steps.length === 0;
   const apply = isPassThrough ? (record: Rec) => record : pipeline(steps);
-  return { text, isPassThrough, filterFields: filterFields(text, statement.instructions, envOf(options)), apply };
+  return { text, isPassThrough, filterFields: filterFields(text, statement.instructions, envOf(options)), apply, stats };
 }
 
 /** The top-level fields a filter-only query reads (conditions read fields only through field
- *  references: functions get evaluated arguments, never the record); undefined when it writes. */
+ *  references: functions get evaluated arguments, never the record); undefined when it writes.
+ *  `sample` only reads too: its keys, or none (the record's coordinates). */
 function filterFields(text: string, instructions: readonly Instruction[], env: FunctionEnv): string[] | undefined {
   const names = new Set<string>();
   for (const ins of instructions) {
+    if (ins.kind === 'sample') {
+      // Without `by` and without Kafka metadata the hash is of the whole record.
+      for (const f of ins.by) names.add(f.path[0] as string);
+      if (ins.only) checkExpr({ text, env, onField: (e) => void names.add(e.field.path[0] as string) }, ins.only);
+      continue;
+    }
     if (ins.kind !== 'where') return undefined;
     checkExpr({ text, env, onField: (e) => void names.add(e.field.path[0] as string) }, ins.cond);
   }

@@ -3,3 +3,4 @@ export type { QueryMeta, CompiledQuery, CompileOptions } from './types.ts';
 export { compileQuery, compileExpression } from './compile.ts';
 export { QueryError, QueryRuntimeError } from './errors.ts';
 export { ALL_FUNCTIONS } from './functions/index.ts';
+export type { DropReason, QueryCounts, QueryStats } from './stats.ts';

@@ -21,6 +21,8 @@ export const INSTRUCTIONS = [
   'parse-regexp',
   'parse-csv',
   'parse-kv',
+  'sample',
+  'trim-fields',
 ] as const;
 
 // Recognised SLS instructions we deliberately do not offer, with the reason shown to the user.
@@ -211,6 +213,30 @@ function parseInstruction(c: Cursor): Instruction {
     }
     case 'parse-kv':
       return parseKv(c, name, span, options);
+    case 'sample': {
+      const opts = optionTable(c, name, options, { seed: 'value' });
+      const t = c.peek();
+      if (t.kind !== 'number') c.unexpected('the fraction of records to keep, e.g. 0.1');
+      c.next();
+      const rate = Number(t.value);
+      if (!(rate > 0 && rate <= 1)) c.fail(`the fraction to keep must be more than 0 and at most 1, found ${t.value}`, t);
+      const by = c.acceptKeyword('by') ? fieldList(c, 'a field to sample by') : [];
+      const only = c.acceptKeyword('where') ? parseExpression(c) : null;
+      return { kind: 'sample', span, rate, seed: opts.value('seed')?.value ?? '', by, only };
+    }
+    case 'trim-fields': {
+      const opts = optionTable(c, name, options, { 'max-length': 'value', 'drop-empty': 'flag' });
+      const ml = opts.value('max-length');
+      let maxLength = 0;
+      if (ml) {
+        maxLength = Number(ml.value);
+        if (!Number.isInteger(maxLength) || maxLength < 1) c.fail(`-max-length must be a whole number of characters, at least 1, found '${ml.value ?? ''}'`, ml.span);
+      }
+      if (!ml && !opts.flag('drop-empty')) c.fail('trim-fields needs -max-length=N, -drop-empty or both', span);
+      const t = c.peek();
+      const fields = t.kind === 'eof' || c.isOp('|') || c.isOp(';') ? [] : fieldList(c, 'a field to trim');
+      return { kind: 'trim-fields', span, maxLength, dropEmpty: opts.flag('drop-empty'), fields };
+    }
   }
 }
 

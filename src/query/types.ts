@@ -1,4 +1,5 @@
 /** Public types of the query module (re-exported by index.ts). */
+import type { QueryStats } from './stats.ts';
 
 /** Kafka metadata of the record being processed, readable as __topic__, __partition__, ... */
 export interface QueryMeta {
@@ -26,6 +27,8 @@ export interface CompiledQuery {
    * runtime error that must dead-letter the record.
    */
   apply(record: Record<string, unknown>, meta?: QueryMeta): Record<string, unknown> | null;
+  /** Records dropped by reason and fields trimmed, since the caller last took them. */
+  readonly stats: QueryStats;
 }
 
 export interface CompileOptions {

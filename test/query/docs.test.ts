@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { compileQuery, QueryError } from '../../src/query/index.ts';
+import { INSTRUCTIONS } from '../../src/query/parser.ts';
 
 const doc = readFileSync(new URL('../../docs/query.md', import.meta.url), 'utf8');
 const splBlocks = [...doc.matchAll(/```spl\n([\s\S]*?)```/g)].map((m) => m[1] as string);
@@ -10,7 +11,7 @@ const splBlocks = [...doc.matchAll(/```spl\n([\s\S]*?)```/g)].map((m) => m[1] as
 describe('docs/query.md', () => {
   it('has spl examples for every instruction', () => {
     expect(splBlocks.length).toBeGreaterThanOrEqual(10);
-    for (const ins of ['where', 'extend', 'project', 'project-away', 'project-rename', 'parse-json', 'parse-regexp', 'parse-csv', 'parse-kv']) {
+    for (const ins of INSTRUCTIONS) {
       expect(splBlocks.some((b) => b.includes(`| ${ins} `)), ins).toBe(true);
     }
   });

@@ -1,0 +1,163 @@
+// sample and trim-fields: what they keep, that they are deterministic, what they count, their errors.
+import { describe, expect, it } from 'vitest';
+import { compileQuery, QueryError, type QueryMeta } from '../../src/query/index.ts';
+import { sampleHash } from '../../src/query/instructions/sample.ts';
+
+const meta = (offset: number, partition = 0): QueryMeta => ({ topic: 'auth', partition, offset: String(offset), timestamp: 0, key: null, headers: {} });
+
+function errorOf(query: string): QueryError {
+  try {
+    compileQuery(query);
+  } catch (e) {
+    if (e instanceof QueryError) return e;
+    throw e;
+  }
+  throw new Error(`${query} compiled`);
+}
+
+describe('sample', () => {
+  it('keeps about the fraction asked for, and the same records every time (a replay samples alike)', () => {
+    const q = compileQuery('* | sample 0.1');
+    const kept = (): number[] => {
+      const out: number[] = [];
+      for (let o = 0; o < 100_000; o++) if (q.apply({ n: o }, meta(o)) !== null) out.push(o);
+      return out;
+    };
+    const first = kept();
+    // Binomial(100 000, 0.1): the standard deviation is about 95 records; 1 % is more than 10 of them.
+    expect(first.length).toBeGreaterThan(9_000);
+    expect(first.length).toBeLessThan(11_000);
+    expect(kept()).toEqual(first);
+    // A new compile (a restart) keeps the same offsets.
+    const again = compileQuery('* | sample 0.1');
+    expect(first.every((o) => again.apply({ n: o }, meta(o)) !== null)).toBe(true);
+    const counts = q.stats.take();
+    expect(counts.dropped.sample).toBe(2 * (100_000 - first.length));
+    expect(counts.dropped.where).toBe(0);
+    expect(q.stats.take().dropped.sample).toBe(0);
+  });
+
+  it('by fields: every record of one key is kept or dropped together, and about the fraction of keys is kept', () => {
+    const q = compileQuery('* | sample 0.25 by user, src_ip');
+    let keptKeys = 0;
+    for (let u = 0; u < 4000; u++) {
+      const results = new Set<boolean>();
+      for (let i = 0; i < 5; i++) results.add(q.apply({ user: `u${u}`, src_ip: '10.0.0.1', i }, meta(u * 5 + i)) !== null);
+      expect(results.size).toBe(1);
+      if (results.has(true)) keptKeys++;
+    }
+    // Binomial(4000, 0.25): sd ≈ 27.
+    expect(keptKeys).toBeGreaterThan(850);
+    expect(keptKeys).toBeLessThan(1150);
+  });
+
+  it('the type of a key is part of it, a missing field is a key of its own, and -seed picks another subset', () => {
+    const a = compileQuery('* | sample 0.5 by id');
+    const b = compileQuery("* | sample -seed='siem-b' 0.5 by id");
+    let differs = 0;
+    let typeDiffers = 0;
+    for (let i = 0; i < 2000; i++) {
+      if ((a.apply({ id: i }) === null) !== (b.apply({ id: i }) === null)) differs++;
+      if ((a.apply({ id: i }) === null) !== (a.apply({ id: String(i) }) === null)) typeDiffers++;
+    }
+    expect(differs).toBeGreaterThan(800);
+    expect(typeDiffers).toBeGreaterThan(800);
+    const missing = a.apply({}) === null;
+    expect(a.apply({ other: 1 }) === null).toBe(missing);
+    expect(a.apply({ id: null }) === null).toBe(missing);
+  });
+
+  it('1 keeps everything; the hash is stable across versions (pinned values)', () => {
+    const q = compileQuery('* | sample 1');
+    for (let o = 0; o < 100; o++) expect(q.apply({ o }, meta(o))).toEqual({ o });
+    // These pin the hash (values computed by a Python FNV-1a + murmur3 fmix32): changing it would
+    // change which records every deployed rate keeps.
+    expect(sampleHash('')).toBe(2872998923);
+    expect(sampleHash('a')).toBe(444641715);
+    expect(sampleHash('auth\u00010\u00017')).toBe(3615545004);
+    expect(sampleHash('s10.0.0.1')).toBe(3072356089);
+  });
+
+  it('is a filter: the record returned is the input itself, and the query still only filters', () => {
+    const q = compileQuery("* | where action = 'login' | sample 0.5 by user");
+    expect([...(q.filterFields ?? [])].sort()).toEqual(['action', 'user']);
+    const rec = { action: 'login', user: 'x', other: 1 };
+    for (let i = 0; i < 50; i++) {
+      const r = { ...rec, user: `u${i}` };
+      const out = q.apply(r, meta(i));
+      if (out !== null) expect(out).toBe(r);
+    }
+    const s = q.stats.take();
+    expect(s.dropped.where).toBe(0);
+    expect(s.dropped.sample).toBeGreaterThan(0);
+    q.apply({ action: 'logout', user: 'y' }, meta(99));
+    expect(q.stats.take().dropped).toEqual({ where: 1, sample: 0 });
+  });
+
+  it('sample … where samples only the records the condition selects; the others all pass', () => {
+    const q = compileQuery("* | sample 0.1 by src_ip where action = 'allowed' and severity = 'info'");
+    let allowedKept = 0;
+    for (let i = 0; i < 2000; i++) {
+      const ip = `10.0.${i >> 8}.${i & 255}`;
+      expect(q.apply({ action: 'blocked', severity: 'info', src_ip: ip })).not.toBeNull();
+      expect(q.apply({ action: 'allowed', severity: 'high', src_ip: ip })).not.toBeNull();
+      expect(q.apply({ action: 'allowed', src_ip: ip })).not.toBeNull(); // condition null: not selected
+      if (q.apply({ action: 'allowed', severity: 'info', src_ip: ip }) !== null) allowedKept++;
+    }
+    expect(allowedKept).toBeGreaterThan(140);
+    expect(allowedKept).toBeLessThan(260);
+    expect(q.stats.take().dropped).toEqual({ where: 0, sample: 2000 - allowedKept });
+    expect([...(q.filterFields ?? [])].sort()).toEqual(['action', 'severity', 'src_ip']);
+  });
+
+  it('errors point at the problem', () => {
+    expect(errorOf("* | sample 0.1 where lower(action)").message).toMatch(/sample … where needs a condition \(true\/false\), but this expression is text/);
+    expect(errorOf('* | sample 0').message).toMatch(/^line 1, column 12: the fraction to keep must be more than 0 and at most 1, found 0/);
+    expect(errorOf('* | sample 1.5').message).toMatch(/at most 1, found 1.5/);
+    expect(errorOf('* | sample by user').message).toMatch(/the fraction of records to keep/);
+    expect(errorOf('* | sample 0.1 by user, user').message).toMatch(/sample key 'user' appears twice/);
+    expect(errorOf('* | project a | sample 0.1 by b').message).toMatch(/unknown field 'b'/);
+    expect(errorOf("* | sample -rate='0.1' 0.1").message).toMatch(/unknown option -rate for sample \(allowed: -seed\)/);
+  });
+});
+
+describe('trim-fields', () => {
+  it('cuts long text to -max-length everywhere (never splitting a surrogate pair) and counts each cut', () => {
+    const q = compileQuery('* | trim-fields -max-length=5');
+    const input = { msg: 'abcdefgh', short: 'abc', n: 1234567, nested: { cmd: '0123456789', list: ['xxxxxxx', 'y'] }, emoji: 'abcd😀x' };
+    const out = q.apply(input);
+    expect(out).toEqual({ msg: 'abcde', short: 'abc', n: 1234567, nested: { cmd: '01234', list: ['xxxxx', 'y'] }, emoji: 'abcd' });
+    // The input is untouched.
+    expect(input.nested.cmd).toBe('0123456789');
+    expect(input.nested.list[0]).toBe('xxxxxxx');
+    expect(q.stats.take()).toMatchObject({ truncated: 4, emptyRemoved: 0 });
+    const same = { a: 'abc', b: { c: 'd' } };
+    expect(q.apply(same)).toBe(same);
+  });
+
+  it('-drop-empty removes null, empty text, empty arrays and objects (and objects left empty), at any depth', () => {
+    const q = compileQuery('* | trim-fields -drop-empty');
+    const out = q.apply({ a: '', b: null, c: [], d: {}, e: { f: '', g: { h: null } }, keep: 0, f: false, arr: ['', 'x'] });
+    expect(out).toEqual({ keep: 0, f: false, arr: ['', 'x'] });
+    // a, b, c, d, e.f, e.g.h, e.g (left empty), e (left empty)
+    expect(q.stats.take().emptyRemoved).toBe(8);
+  });
+
+  it('listed fields only, both options together', () => {
+    const q = compileQuery("* | trim-fields -max-length=3 -drop-empty msg, detail.cmd, gone");
+    expect(q.apply({ msg: 'abcdef', other: 'abcdef', empty: '', detail: { cmd: '', x: 'abcdef' }, gone: null })).toEqual({
+      msg: 'abc',
+      other: 'abcdef',
+      empty: '',
+      detail: { x: 'abcdef' },
+    });
+    expect(q.stats.take()).toMatchObject({ truncated: 1, emptyRemoved: 2 });
+  });
+
+  it('errors point at the problem', () => {
+    expect(errorOf('* | trim-fields').message).toMatch(/^line 1, column 5: trim-fields needs -max-length=N, -drop-empty or both/);
+    expect(errorOf("* | trim-fields -max-length='x'").message).toMatch(/-max-length must be a whole number of characters, at least 1, found 'x'/);
+    expect(errorOf('* | trim-fields -max-length=0').message).toMatch(/at least 1, found '0'/);
+    expect(errorOf('* | project a | trim-fields -drop-empty b').message).toMatch(/unknown field 'b'/);
+  });
+});
