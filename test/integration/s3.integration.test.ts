@@ -80,7 +80,7 @@ async function cli(args: string[], env: Record<string, string>): Promise<CliResu
 }
 
 describe('S3 sink (real broker, real MinIO)', () => {
-  it('50 000 records of three log types: the exact key layout, every record once, no object over the limits', async () => {
+  it('20 000 records of three log types: the exact key layout, every record once, no object over the limits', async () => {
     const s = await newGroupSetup('s3-all', 4);
     const b = await bucket();
     const prefix = 'sdm/logs';
@@ -88,11 +88,13 @@ describe('S3 sink (real broker, real MinIO)', () => {
     const inst = [start('s1', env('s1')), start('s2', env('s2'))];
     await waitForStableGroup(inst, 4);
     const run = uniqueName('run');
-    const n = 50_000;
-    const t0 = Date.UTC(2024, 1, 1, 18, 57, 30); // 5 ms apart: 18:57 to 19:01
+    // (50 000 until 2026-12-04: the CPU of the 2-core CI machine is the test suite's bound, and 20 000
+    // fill the same five minute folders and more objects than the limits allow in one.)
+    const n = 20_000;
+    const t0 = Date.UTC(2024, 1, 1, 18, 57, 30); // 12 ms apart: 18:57 to 19:01
     const when = new Map<number, number>();
     const records: TestRecord[] = ledgerRecords(run, n, 4).map((r, i) => {
-      const ms = t0 + i * 5;
+      const ms = t0 + i * 12;
       when.set(i, ms);
       const v = { ...(r.value as object), logType: TYPES[i % 3] } as Record<string, unknown>;
       // The time in four shapes: RFC 3339 with nanoseconds, with a +05:30 offset, epoch ms, none (the Kafka timestamp).
@@ -103,7 +105,7 @@ describe('S3 sink (real broker, real MinIO)', () => {
       return { ...r, value: v, timestamp: shape === 3 ? ms : Date.now() };
     });
     await produceJson(s.bootstrap, s.topic, records, { batchSize: 2000 });
-    await waitUntil('50 000 committed', async () => (await committedTotal(s)) === BigInt(n), 150_000, 1000);
+    await waitUntil('20 000 committed', async () => (await committedTotal(s)) === BigInt(n), 150_000, 1000);
     await Promise.all(inst.map((i) => i.stop()));
 
     const objs = await objects(b, prefix);
