@@ -2,8 +2,12 @@
 // (no JSON parsing, no I/O), measured both as CPU time (process.cpuUsage, all threads
 // of the process, so GC helpers count) and as wall time.
 // Run directly: `node bench/query.bench.ts`; `npm run bench` calls runQueryBench().
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { compileQuery } from '../src/query/index.ts';
+import { Enrichment } from '../src/enrich/enrichment.ts';
+import { compileQuery, type CompileOptions } from '../src/query/index.ts';
 import { prng } from '../test/support/prng.ts';
 
 export interface QueryBenchRow {
@@ -59,6 +63,28 @@ interface Case {
   query: string;
 }
 
+/**
+ * The enrichment the enrich cases read: a 1 280-row CIDR asset table (/16 and /24 networks of 10/8,
+ * so most addresses match at one of two lengths) and the small MaxMind-format test databases of
+ * test/enrich/fixtures (a real City or ASN database is deeper: its lookups cost more, and the
+ * per-address cache hides that only for addresses seen before).
+ */
+function benchEnrichment(): { options: CompileOptions; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), 'logstream-query-bench-'));
+  const rows = ['network,owner,site,criticality'];
+  for (let a = 0; a < 256; a++) rows.push(`10.${a}.0.0/16,team-${a % 17},site-${a % 5},${a % 3 === 0 ? 'high' : 'normal'}`);
+  for (let a = 0; a < 256; a++) for (const b of [1, 7, 42, 99]) rows.push(`10.${a}.${b}.0/24,owner-${a}-${b},dc-${b},critical`);
+  writeFileSync(join(dir, 'assets.csv'), `${rows.join('\n')}\n`);
+  const fixtures = join(import.meta.dirname, '..', 'test', 'enrich', 'fixtures');
+  const e = new Enrichment({
+    lookups: [{ name: 'assets', file: join(dir, 'assets.csv'), format: 'csv', key: undefined, match: 'cidr' }],
+    reloadIntervalMs: 60_000,
+    geoipDbFile: join(fixtures, 'city.mmdb'),
+    asnDbFile: join(fixtures, 'asn.mmdb'),
+  });
+  return { options: { lookups: e, geoip: e.geo }, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
 export const QUERY_BENCH_CASES: Case[] = [
   { name: 'where in', query: "* | where severity in ('critical','high')" },
   {
@@ -69,6 +95,13 @@ export const QUERY_BENCH_CASES: Case[] = [
     name: 'parse-regexp 200 B',
     query:
       "* | parse-regexp message, '^(\\S+) (\\S+) (\\w+)\\[(\\d+)\\]: (\\w+) (\\w+) for (\\S+) from ([\\d.]+) port (\\d+)' as ts, host, proc, pid, action, method, login, ip, port",
+  },
+  { name: 'sample 0.1 by user', query: '* | sample 0.1 by user' },
+  { name: 'trim-fields 64 + drop empty', query: '* | trim-fields -max-length=64 -drop-empty' },
+  { name: 'lookup CIDR (1 280 rows)', query: "* | lookup -prefix='asset_' -default='unknown' assets on src_ip" },
+  {
+    name: 'lookup + geoip + asn + where',
+    query: "* | lookup -prefix='asset_' -default='unknown' assets on src_ip | extend src_geo = geoip(src_ip), dst_country = geoip(dst_ip, 'country_code') | where asset_criticality != 'normal'",
   },
 ];
 
@@ -98,16 +131,25 @@ export async function runQueryBench(options: { minMs?: number } = {}): Promise<Q
   const rnd = prng(42);
   // Power-of-two pool so the loop indexes with a mask; 4096 distinct records defeat trivial caching.
   const pool = Array.from({ length: 4096 }, (_, i) => makeRecord(i, rnd));
+  // Some addresses the test databases know (81.2.69.0/24, 198.51.100.0/24, 2001:db8::/32), as dst_ip.
+  pool.forEach((r, i) => {
+    if (i % 4 === 1) r['dst_ip'] = `81.2.69.${i % 256}`;
+    else if (i % 4 === 2) r['dst_ip'] = `198.51.100.${i % 256}`;
+    else if (i % 4 === 3) r['dst_ip'] = `2001:db8::${(i % 65536).toString(16)}`;
+  });
+  const enrich = benchEnrichment();
   const rows: QueryBenchRow[] = [];
   for (const c of QUERY_BENCH_CASES) {
-    const q = compileQuery(c.query);
+    const q = compileQuery(c.query, enrich.options);
     // Sanity: the query must do real work on this data, or the number means nothing.
     const sample = q.apply(pool[0] as Record<string, unknown>);
     if (c.name.startsWith('parse') && (sample === null || sample.ip === undefined)) throw new Error(`bench query matched nothing: ${c.query}`);
+    if (c.name.startsWith('lookup') && !pool.some((p) => q.apply(p)?.['asset_owner'] !== undefined && q.apply(p)?.['asset_owner'] !== 'unknown')) throw new Error(`bench query matched nothing: ${c.query}`);
     const r = measure((rec) => q.apply(rec), pool, options.minMs ?? 1500);
     rows.push({ name: c.name, recordsPerSecPerCore: r.recordsPerSecPerCore, recordsPerSecWall: r.recordsPerSecWall });
     await new Promise((resolve) => setImmediate(resolve));
   }
+  enrich.cleanup();
   return rows;
 }
 

@@ -9,6 +9,7 @@ import { parseVars, v, type Env, type VarSpecs } from './config/vars.ts';
 import { parseDeliveryConfig, deliveryVars, DELIVERY_DEFAULTS, type DeliveryConfig } from './delivery/config.ts';
 import { SINKS, findSink } from './sinks/index.ts';
 import type { AnySinkDefinition } from './delivery/sink.ts';
+import { enrichVars, isLookupVariable, parseEnrichConfig, type EnrichConfig } from './enrich/config.ts';
 import { parseSchemaRegistryConfig, schemaRegistryVars, type SchemaRegistryConfig } from './source/decode/registry-config.ts';
 import { usesRegistry } from './source/decode/formats.ts';
 import { KAFKA_ROUTE_VARS, kafkaVars, parseKafkaConfig, type KafkaSourceConfig } from './source/kafka/config.ts';
@@ -73,6 +74,8 @@ export interface AppConfig {
   webhook: WebhookConfig | undefined;
   /** The schema registry (SCHEMA_REGISTRY_URL), shared by every route. */
   schemaRegistry: SchemaRegistryConfig | undefined;
+  /** Lookup tables and MaxMind databases, shared by every route's query and the webhook's. */
+  enrich: EnrichConfig;
   inflightMaxRecords: number;
   inflightMaxBytes: number;
   drainTimeoutMs: number;
@@ -127,7 +130,7 @@ function namesOf(specs: VarSpecs): string[] {
 export const PER_ROUTE_VARS: ReadonlySet<string> = new Set([...APP_ROUTE_VARS, ...KAFKA_ROUTE_VARS, ...SINKS.flatMap((d) => namesOf(sinkVarSpecs(d)))]);
 
 /** Every variable logstream reads. */
-const KNOWN_VARS: ReadonlySet<string> = new Set([...PER_ROUTE_VARS, ...namesOf(appVars), ...namesOf(kafkaVars), ...namesOf(webhookVars), ...namesOf(schemaRegistryVars)]);
+const KNOWN_VARS: ReadonlySet<string> = new Set([...PER_ROUTE_VARS, ...namesOf(appVars), ...namesOf(kafkaVars), ...namesOf(webhookVars), ...namesOf(schemaRegistryVars), ...namesOf(enrichVars)]);
 
 /** First words of logstream's variable names: an unknown variable starting with one is reported. */
 const PREFIXES = [...new Set([...KNOWN_VARS].filter((n) => !n.startsWith('ROUTE')).map((n) => n.split('_')[0]!)), 'ROUTES'];
@@ -217,6 +220,7 @@ export function loadConfig(env: Env): AppConfig {
   if (routeNames && new Set(routeNames).size !== routeNames.length) problems.push('ROUTES: a route is named twice');
   const webhook = collect(problems, () => parseWebhookConfig(env));
   const schemaRegistry = collect(problems, () => parseSchemaRegistryConfig(env));
+  const enrich = collect(problems, () => parseEnrichConfig(env));
   const webhookOn = present(env['WEBHOOK_PRODUCTS']);
   // Without ROUTES and without SINKS, an instance may serve only the webhook.
   const consuming = routed || present(env['ROUTES']) || present(env['SINKS']) || !webhookOn;
@@ -226,7 +230,8 @@ export function loadConfig(env: Env): AppConfig {
   const routesUnreadable = !routed && present(env['ROUTES']);
   const names = routesUnreadable ? [] : (routeNames ?? (consuming ? [DEFAULT_ROUTE] : []));
   const loaded = names.map((n) => loadRoute(env, n, routed, problems));
-  const unknown = unknownVariables(env, routeNames, KNOWN_VARS, PER_ROUTE_VARS, PREFIXES);
+  // LOOKUP_<NAME>_* are checked by parseEnrichConfig.
+  const unknown = unknownVariables(Object.fromEntries(Object.entries(env).filter(([n]) => !isLookupVariable(n))), routeNames, KNOWN_VARS, PER_ROUTE_VARS, PREFIXES);
   if (!routesUnreadable) problems.push(...unknown.errors);
   const routes: RouteConfig[] = [];
   if (app && loaded.every((r) => r !== undefined)) {
@@ -243,7 +248,7 @@ export function loadConfig(env: Env): AppConfig {
       if (usesRegistry(k.keyFormat)) problems.push(`${prefix}KAFKA_KEY_FORMAT: ${k.keyFormat} reads schemas from a registry: set SCHEMA_REGISTRY_URL`);
     }
   }
-  if (problems.length > 0 || !kafka || !app) throw new ConfigError([...new Set(problems)]);
+  if (problems.length > 0 || !kafka || !app || !enrich) throw new ConfigError([...new Set(problems)]);
   return {
     kafka,
     query,
@@ -251,6 +256,7 @@ export function loadConfig(env: Env): AppConfig {
     routed,
     webhook,
     schemaRegistry,
+    enrich,
     inflightMaxRecords: app.INFLIGHT_MAX_RECORDS,
     inflightMaxBytes: app.INFLIGHT_MAX_BYTES,
     drainTimeoutMs: app.DRAIN_TIMEOUT,

@@ -6,6 +6,7 @@
 import type { AppConfig } from './app-config.ts';
 import { oneLine } from './core/errors.ts';
 import { DeadLetterQueue } from './delivery/dead-letter.ts';
+import { Enrichment } from './enrich/enrichment.ts';
 import { HttpServer, type Readiness } from './http/server.ts';
 import { compileRouteQuery, Route, type RouteStatus } from './pipeline/route.ts';
 import { compileQuery } from './query/index.ts';
@@ -35,6 +36,7 @@ export class App {
   readonly #webhook: Webhook | undefined;
   readonly #control: ControlTopic | undefined;
   readonly #schemaRegistry: SchemaRegistry | undefined;
+  readonly #enrichment: Enrichment;
   #fatal: ((err: Error) => void) | undefined;
   #stopping: Promise<void> | undefined;
   #started = false;
@@ -44,9 +46,12 @@ export class App {
   constructor(cfg: AppConfig, logger: Logger, kafka: KafkaClient) {
     this.#cfg = cfg;
     this.#log = logger;
-    // Every query compiles before any I/O (QueryError with line and column, and the route's name).
-    const queries = cfg.routes.map((r) => compileRouteQuery(r, cfg.routed));
-    const webhookQuery = compileQuery(cfg.query);
+    // Lookup tables and databases are read first (a bad file names its variable), then every query
+    // compiles before any other I/O (QueryError with line and column, and the route's name).
+    this.#enrichment = new Enrichment(cfg.enrich);
+    const compileOptions = { lookups: this.#enrichment, geoip: this.#enrichment.geo };
+    const queries = cfg.routes.map((r) => compileRouteQuery(r, cfg.routed, compileOptions));
+    const webhookQuery = compileQuery(cfg.query, compileOptions);
     this.metrics = createMetrics();
     this.#kafka = kafka;
     if (cfg.schemaRegistry) {
@@ -116,6 +121,13 @@ export class App {
   }
 
   async start(): Promise<void> {
+    const m = this.metrics;
+    const enrichLog = this.#log.child({ component: 'enrich' });
+    this.#enrichment.start({
+      reload: (source, result) => m.enrichmentReloads.inc({ source, result }),
+      size: (source, rows) => m.enrichmentRows.set({ source }, rows),
+      log: (level, fields, message) => enrichLog[level](fields, message),
+    });
     for (const route of this.routes) await route.startSinks();
     this.httpPort = await this.#http.listen(this.#cfg.httpPort, this.#cfg.httpHost);
     // A connection problem names the endpoint (a message that names its variable already says enough).
@@ -194,6 +206,7 @@ export class App {
     for (const r of this.routes) await r.closeSinks();
     for (const p of this.#dlqPublishers.values()) await p.stop().catch(() => undefined);
     this.#schemaRegistry?.close();
+    this.#enrichment.stop();
     await this.#http.close();
     this.#log.info({ drained: drained.every(Boolean) }, 'stopped');
   }

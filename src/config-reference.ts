@@ -3,6 +3,7 @@
 import { appVars } from './app-config.ts';
 import type { VarSpecs } from './config/vars.ts';
 import { deliveryVars, DELIVERY_DEFAULTS } from './delivery/config.ts';
+import { enrichVars, LOOKUP_TABLE_VARS } from './enrich/config.ts';
 import { schemaRegistryVars } from './source/decode/registry-config.ts';
 import { kafkaVars } from './source/kafka/config.ts';
 import { SINKS } from './sinks/index.ts';
@@ -45,6 +46,16 @@ export function configReference(): string {
   out.push('### Kafka source', '', 'How to connect to each service, and the access rights logstream needs: [kafka.md](kafka.md).', '', ...header, ...rows(kafkaVars), '');
   out.push('### Schema registry', '', 'For `KAFKA_VALUE_FORMAT` avro, protobuf, json-schema and auto: how values are read, what each type becomes, and what happens when the registry fails: [schema-registry.md](schema-registry.md).', '', ...header, ...rows(schemaRegistryVars), '');
   out.push('### Pipeline, HTTP, logging', '', ...header, ...rows(appVars), '');
+  out.push(
+    '### Enrichment: lookup tables and MaxMind databases',
+    '',
+    'For `lookup()`, the `lookup` instruction and `geoip()` in queries ([query.md](query.md#enrichment-lookup-tables-and-geoip)). Any number of tables, each named by its variables: `LOOKUP_ASSETS_FILE` defines the table `assets`.',
+    '',
+    ...header,
+    ...rows(enrichVars),
+    ...Object.entries(LOOKUP_TABLE_VARS).map(([suffix, doc]) => `| \`LOOKUP_<NAME>_${suffix}\` | ${suffix === 'FILE' ? '' : suffix === 'MATCH' ? '`exact`' : ''} | ${doc} |`),
+    '',
+  );
   for (const sink of SINKS) {
     if (Object.keys(sink.vars).length === 0) continue;
     const page = `sinks/${sinkPage(sink.type)}.md`;

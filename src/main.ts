@@ -43,7 +43,7 @@ async function main(argv: string[]): Promise<number | undefined> {
     }
     case 'query': {
       const { queryCommand } = await import('./cli/query.ts');
-      return queryCommand(rest, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
+      return queryCommand(rest, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env });
     }
     case 'webhook': {
       const { webhookCommand } = await import('./cli/webhook.ts');

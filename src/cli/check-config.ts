@@ -3,12 +3,16 @@
 // with secrets masked. Variables nothing reads are listed as warnings on stderr.
 import { loadConfig } from '../app-config.ts';
 import { compileRouteQuery } from '../pipeline/route.ts';
+import { Enrichment } from '../enrich/enrichment.ts';
 import { compileQuery } from '../query/index.ts';
 
 export function checkConfigCommand(env: NodeJS.ProcessEnv, out: NodeJS.WritableStream, err?: NodeJS.WritableStream): void {
   const cfg = loadConfig(env);
-  for (const r of cfg.routes) compileRouteQuery(r, cfg.routed);
-  compileQuery(cfg.query);
+  // The lookup tables and databases are read (a bad file names its variable) and the queries use them.
+  const enrichment = new Enrichment(cfg.enrich);
+  const options = { lookups: enrichment, geoip: enrichment.geo };
+  for (const r of cfg.routes) compileRouteQuery(r, cfg.routed, options);
+  compileQuery(cfg.query, options);
   const { routes, warnings, kafka, ...shared } = cfg;
   const { topics: _t, groupId: _g, startFrom: _s, commitIntervalMs: _c, fetchMaxWaitMs: _f, maxBytesPerPartition: _m, dlqTopic: _d, dlqPartitions: _p, ...kafkaShared } = kafka;
   const printable = {

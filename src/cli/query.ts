@@ -4,16 +4,23 @@
  * the summary (in, out, dropped, errors) and per-record runtime errors go to
  * stderr so stdout stays pipeable. A line that is not a JSON object becomes
  * {"_raw": "<line>"}, as in the daemon. Blank lines are skipped. Kafka
- * metadata (__topic__ ...) reads as null here: there is no message.
+ * metadata (__topic__ ...) reads as null here: there is no message. Lookup tables and MaxMind
+ * databases come from the same variables as the daemon's (LOOKUP_<NAME>_FILE, GEOIP_DB_FILE,
+ * ASN_DB_FILE), so a query that enriches can be tried on sample records.
  */
 import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
-import { compileQuery, QueryError, QueryRuntimeError, type CompiledQuery } from '../query/index.ts';
+import { ConfigError } from '../core/errors.ts';
+import { parseEnrichConfig } from '../enrich/config.ts';
+import { Enrichment } from '../enrich/enrichment.ts';
+import { compileQuery, QueryError, QueryRuntimeError, type CompiledQuery, type CompileOptions } from '../query/index.ts';
 
 export interface QueryIo {
   stdin: NodeJS.ReadableStream;
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream;
+  /** For the lookup tables and databases (default: none). */
+  env?: NodeJS.ProcessEnv;
 }
 
 const USAGE = `usage: logstream query '<spl>' [--file q.spl] < records.jsonl
@@ -157,9 +164,18 @@ export async function queryCommand(argv: string[], io: QueryIo): Promise<number>
       return 2;
     }
   }
+  let options: CompileOptions = {};
+  try {
+    const enrichment = new Enrichment(parseEnrichConfig(io.env ?? {}));
+    options = { lookups: enrichment, geoip: enrichment.geo };
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    io.stderr.write(`logstream query: ${err.message}\n`);
+    return 2;
+  }
   let query: CompiledQuery;
   try {
-    query = compileQuery(text);
+    query = compileQuery(text, options);
   } catch (err) {
     if (!(err instanceof QueryError)) throw err;
     io.stderr.write(`logstream query: ${err.code}: ${err.message}\n`);

@@ -7,7 +7,7 @@ import type { RouteConfig } from '../app-config.ts';
 import { oneLine } from '../core/errors.ts';
 import { DeadLetterQueue, type DeadLetterPublisher } from '../delivery/dead-letter.ts';
 import { SinkRunner } from '../delivery/sink-runner.ts';
-import { compileQuery, QueryError, type CompiledQuery } from '../query/index.ts';
+import { compileQuery, QueryError, type CompiledQuery, type CompileOptions } from '../query/index.ts';
 import { usesRegistry, valueDecoder, withKeys } from '../source/decode/formats.ts';
 import type { SchemaRegistry } from '../source/decode/registry.ts';
 import { decoderFor, jsonDecoder } from '../source/kafka/decode.ts';
@@ -45,9 +45,9 @@ export interface RouteStatus {
 }
 
 /** Compiles a route's query; with ROUTES set, an error names the route (line and column stay). */
-export function compileRouteQuery(cfg: RouteConfig, routed: boolean): CompiledQuery {
+export function compileRouteQuery(cfg: RouteConfig, routed: boolean, options?: CompileOptions): CompiledQuery {
   try {
-    return compileQuery(cfg.query);
+    return compileQuery(cfg.query, options);
   } catch (err) {
     if (routed && err instanceof QueryError) err.message = `route ${cfg.name}: query ${err.message}`;
     throw err;

@@ -190,6 +190,18 @@ function checkInstruction(ctx: Ctx, ins: Instruction): void {
       for (const f of ins.by) requireField(ctx, f);
       if (ins.only) checkCondition(ctx, ins.only, 'sample … where');
       return;
+    case 'lookup': {
+      requireField(ctx, ins.source);
+      const table = ctx.env.lookups?.table(ins.table.name);
+      if (!table) {
+        const known = ctx.env.lookups?.names() ?? [];
+        checkError(ctx, `no lookup table '${ins.table.name}': set LOOKUP_${ins.table.name.toUpperCase()}_FILE${known.length ? ` (tables: ${known.join(', ')})` : ''}`, ins.table.span);
+      }
+      for (const col of table!.current().columns) s.names.add(ins.prefix + col);
+      // A new version of the file may bring columns of its own.
+      addPrefixed(s, ins.prefix);
+      return;
+    }
     case 'trim-fields':
       checkUnique(ctx, ins.fields, 'field');
       for (const f of ins.fields) requireField(ctx, f);

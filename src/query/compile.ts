@@ -19,6 +19,7 @@ import { compileParseJson } from './instructions/parse-json.ts';
 import { compileParseKv } from './instructions/parse-kv.ts';
 import { compileParseRegexp } from './instructions/parse-regexp.ts';
 import { compileProject, compileProjectAway, compileProjectRename } from './instructions/project.ts';
+import { compileLookup } from './instructions/lookup.ts';
 import { compileSample } from './instructions/sample.ts';
 import { writable, type Step } from './instructions/step.ts';
 import { compileTrimFields } from './instructions/trim-fields.ts';
@@ -30,7 +31,7 @@ import type { CompiledQuery, CompileOptions, QueryMeta } from './types.ts';
 import { toRecordValue, type Value } from './values.ts';
 
 function envOf(options?: CompileOptions): FunctionEnv {
-  return { now: options?.now ?? Date.now };
+  return { now: options?.now ?? Date.now, lookups: options?.lookups, geoip: options?.geoip };
 }
 
 function where(text: string, ins: Instruction): string {
@@ -66,7 +67,7 @@ function compileExtend(text: string, ins: Extract<Instruction, { kind: 'extend' 
   };
 }
 
-function compileInstruction(text: string, ins: Instruction, stats: QueryStats): Step {
+function compileInstruction(text: string, ins: Instruction, stats: QueryStats, env: FunctionEnv): Step {
   switch (ins.kind) {
     case 'where': {
       const test = compileCondition({ text }, ins.cond);
@@ -96,6 +97,9 @@ function compileInstruction(text: string, ins: Instruction, stats: QueryStats): 
       return compileSample(text, ins, stats);
     case 'trim-fields':
       return compileTrimFields(ins, stats);
+    case 'lookup':
+      // The checker made sure the table exists.
+      return compileLookup(ins, env.lookups!.table(ins.table.name)!);
   }
 }
 
@@ -123,7 +127,8 @@ export function compileQuery(text: string, options?: CompileOptions): CompiledQu
   const statement = parseStatement(text);
   checkStatement(statement, envOf(options));
   const stats = new QueryStats();
-  const steps = statement.instructions.map((ins) => compileInstruction(text, ins, stats));
+  const env = envOf(options);
+  const steps = statement.instructions.map((ins) => compileInstruction(text, ins, stats, env));
   const isPassThrough = steps.length === 0;
   const apply = isPassThrough ? (record: Rec) => record : pipeline(steps);
   return { text, isPassThrough, filterFields: filterFields(text, statement.instructions, envOf(options)), apply, stats };

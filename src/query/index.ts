@@ -4,3 +4,5 @@ export { compileQuery, compileExpression } from './compile.ts';
 export { QueryError, QueryRuntimeError } from './errors.ts';
 export { ALL_FUNCTIONS } from './functions/index.ts';
 export type { DropReason, QueryCounts, QueryStats } from './stats.ts';
+export type { Lookups, LookupTable, LookupContents } from './lookups.ts';
+export type { GeoIp, GeoIpResult } from './geoip.ts';

@@ -23,6 +23,7 @@ export const INSTRUCTIONS = [
   'parse-kv',
   'sample',
   'trim-fields',
+  'lookup',
 ] as const;
 
 // Recognised SLS instructions we deliberately do not offer, with the reason shown to the user.
@@ -223,6 +224,15 @@ function parseInstruction(c: Cursor): Instruction {
       const by = c.acceptKeyword('by') ? fieldList(c, 'a field to sample by') : [];
       const only = c.acceptKeyword('where') ? parseExpression(c) : null;
       return { kind: 'sample', span, rate, seed: opts.value('seed')?.value ?? '', by, only };
+    }
+    case 'lookup': {
+      const opts = optionTable(c, name, options, { prefix: 'value', default: 'value' });
+      const t = c.peek();
+      if (t.kind !== 'ident' && t.kind !== 'string') c.unexpected('the name of a lookup table (LOOKUP_<NAME>_FILE)');
+      c.next();
+      c.expectKeyword('on');
+      const source = c.fieldRef('the field holding the key');
+      return { kind: 'lookup', span, table: { name: t.value, span: { start: t.start, end: t.end } }, source, prefix: opts.value('prefix')?.value ?? '', fallback: opts.value('default')?.value ?? null };
     }
     case 'trim-fields': {
       const opts = optionTable(c, name, options, { 'max-length': 'value', 'drop-empty': 'flag' });

@@ -1,4 +1,6 @@
 /** Public types of the query module (re-exported by index.ts). */
+import type { GeoIp } from './geoip.ts';
+import type { Lookups } from './lookups.ts';
 import type { QueryStats } from './stats.ts';
 
 /** Kafka metadata of the record being processed, readable as __topic__, __partition__, ... */
@@ -34,4 +36,8 @@ export interface CompiledQuery {
 export interface CompileOptions {
   /** Clock for now(), in ms since the epoch (tests pin it). Default Date.now. */
   now?: () => number;
+  /** Lookup tables for lookup() and the lookup instruction (src/enrich/). */
+  lookups?: Lookups | undefined;
+  /** MaxMind-format databases for geoip() (src/enrich/). */
+  geoip?: GeoIp | undefined;
 }

@@ -332,7 +332,7 @@ describe('helm template with full values', () => {
     const rule = one(objs, 'PrometheusRule');
     const alerts = (rule.spec.groups as Array<{ rules: Array<{ alert: string; expr: string }> }>).flatMap((g) => g.rules);
     expect(alerts.map((a) => a.alert)).toEqual(expect.arrayContaining([
-      'LogstreamConsumerLagHigh', 'LogstreamDeadLetters', 'LogstreamSinkErrors', 'LogstreamSinkUnhealthy', 'LogstreamInstanceNotReady', 'LogstreamPartitionsUnowned', 'LogstreamCommitErrors', 'LogstreamSchemaRegistryDown',
+      'LogstreamConsumerLagHigh', 'LogstreamDeadLetters', 'LogstreamSinkErrors', 'LogstreamSinkUnhealthy', 'LogstreamInstanceNotReady', 'LogstreamPartitionsUnowned', 'LogstreamCommitErrors', 'LogstreamSchemaRegistryDown', 'LogstreamEnrichmentReloadFailed',
     ]));
     // the job label of the ServiceMonitor's series is the Service name
     for (const a of alerts.filter((x) => x.expr.includes('logstream_'))) expect(a.expr, a.alert).toContain('job="ls-logstream"');

@@ -4,6 +4,10 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { compileQuery, QueryError } from '../../src/query/index.ts';
 import { INSTRUCTIONS } from '../../src/query/parser.ts';
+import { exampleCompileOptions } from '../enrich/example-data.ts';
+
+/** The lookup and geoip examples read the test data in test/enrich/fixtures. */
+const ENRICH = exampleCompileOptions();
 
 const doc = readFileSync(new URL('../../docs/query.md', import.meta.url), 'utf8');
 const splBlocks = [...doc.matchAll(/```spl\n([\s\S]*?)```/g)].map((m) => m[1] as string);
@@ -20,7 +24,7 @@ describe('docs/query.md', () => {
     // A block may hold several one-line statements; a statement continues on lines starting with | or spaces.
     const statements = block.split(/\n(?=\*)/).filter((s) => s.trim() !== '' && !/^\s*(--[^\n]*)?$/.test(s));
     expect(statements.length).toBeGreaterThan(0);
-    for (const s of statements) expect(() => compileQuery(s)).not.toThrow();
+    for (const s of statements) expect(() => compileQuery(s, ENRICH)).not.toThrow();
   });
 
   const errorExamples = [

@@ -6,8 +6,11 @@ import { describe, expect, it } from 'vitest';
 import { compileExpression } from '../../src/query/compile.ts';
 import { ALL_FUNCTIONS } from '../../src/query/index.ts';
 import { toRecordValue } from '../../src/query/values.ts';
+import { exampleCompileOptions } from '../enrich/example-data.ts';
 
 const NOW = Date.parse('2024-05-01T12:00:00Z');
+/** lookup() and geoip() examples read test/enrich/fixtures (a CIDR table `assets`, small MaxMind databases). */
+const ENRICH = exampleCompileOptions();
 const examples = ALL_FUNCTIONS.flatMap((fn) => fn.examples.map((ex) => ({ fn: fn.name, ...ex })));
 
 describe('built-in function examples', () => {
@@ -29,7 +32,7 @@ describe('built-in function examples', () => {
   });
 
   it.each(examples)('$fn: $expr → $result', ({ expr, input, result }) => {
-    const value = compileExpression(expr, { now: () => NOW })(input ?? {});
+    const value = compileExpression(expr, { now: () => NOW, ...ENRICH })(input ?? {});
     expect(toRecordValue(value)).toEqual(result);
   });
 

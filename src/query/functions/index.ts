@@ -1,5 +1,6 @@
 /** The function table: every family, looked up by lower-case name. */
 import { conditionalFunctions } from './conditional.ts';
+import { enrichFunctions } from './enrich.ts';
 import { hashFunctions } from './hash.ts';
 import { jsonFunctions } from './json.ts';
 import { maskFunctions } from './mask.ts';
@@ -18,6 +19,7 @@ export const ALL_FUNCTIONS: readonly FunctionDef[] = [
   ...maskFunctions,
   ...mathFunctions,
   ...conditionalFunctions,
+  ...enrichFunctions,
 ];
 
 const BY_NAME = new Map(ALL_FUNCTIONS.map((f) => [f.name, f]));

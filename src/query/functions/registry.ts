@@ -4,6 +4,8 @@
  * next to the implementation; test/query/function-examples.test.ts runs every
  * example and docs/query.md is checked to mention every function.
  */
+import type { GeoIp } from '../geoip.ts';
+import type { Lookups } from '../lookups.ts';
 import type { StaticType, Value } from '../values.ts';
 
 /** How an argument is converted before the implementation sees it (see values.ts). */
@@ -21,6 +23,10 @@ export interface FunctionExample {
 export interface FunctionEnv {
   /** Clock in ms since the epoch (CompileOptions.now, or Date.now). */
   now: () => number;
+  /** The lookup tables (CompileOptions.lookups). */
+  lookups?: Lookups | undefined;
+  /** The MaxMind-format databases (CompileOptions.geoip). */
+  geoip?: GeoIp | undefined;
 }
 
 /** Reports a bad literal argument at compile time; `offset` points inside a string literal. */

@@ -1,0 +1,162 @@
+// Enrich and reduce on one topic (real broker, the daemon as a child process): the archive route gets
+// every record unchanged; the siem route gets each record with its asset owner (a CIDR lookup table),
+// country and ASN (MaxMind-format databases), one source address in five of the allowed informational
+// traffic, long text cut and empty fields removed. A new version of the lookup table, swapped in the way
+// the kubelet updates a ConfigMap, is used for the records after it without a restart. The expected
+// output is computed here from the fixtures' contents, not by the query engine.
+import { mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { sampleHash } from '../../src/query/instructions/sample.ts';
+import { FIXTURES } from '../enrich/example-data.ts';
+import { Instance, readJsonLines, tmpDir, waitUntil } from '../support/instance.ts';
+import { committedOffsets, createTopic, kafkaBootstrap, produceJson, uniqueName, type TestRecord } from '../support/kafka.ts';
+
+const running: Instance[] = [];
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((i) => i.stop()));
+});
+
+/** Source addresses and what the fixtures say of each: [owner v1, owner v2, country, asn]. */
+const ADDRESSES: Record<string, [string, string, string | undefined, number | undefined]> = {
+  '10.1.2.3': ['payments-team', 'payments-team', undefined, undefined],
+  '10.1.2.77': ['payments-team', 'payments-team', undefined, undefined],
+  '10.9.0.5': ['it-ops', 'platform', undefined, undefined],
+  '10.200.1.1': ['it-ops', 'platform', undefined, undefined],
+  '81.2.69.142': ['unknown', 'unknown', 'GB', 64500],
+  '81.2.69.1': ['unknown', 'unknown', 'GB', 64500],
+  '198.51.100.7': ['unknown', 'unknown', 'US', 64501],
+  '2001:db8::1': ['unknown', 'unknown', 'DE', undefined],
+  '2001:db8::42': ['unknown', 'unknown', 'DE', undefined],
+  '192.0.2.9': ['unknown', 'unknown', undefined, undefined],
+};
+const IPS = Object.keys(ADDRESSES);
+const QUERY = [
+  "* | lookup -prefix='asset_' -default='unknown' assets on src_ip",
+  "  | extend src_country = geoip(src_ip, 'country_code'), src_asn = geoip(src_ip, 'asn')",
+  "  | sample 0.2 by src_ip where action = 'allowed' and severity = 'info'",
+  '  | trim-fields -max-length=64 -drop-empty',
+].join('\n');
+
+function records(run: string, from: number, n: number): TestRecord[] {
+  return Array.from({ length: n }, (_, k) => {
+    const id = from + k;
+    const value: Record<string, unknown> = {
+      run,
+      id,
+      src_ip: IPS[id % IPS.length],
+      action: id % 3 === 0 ? 'blocked' : 'allowed',
+      severity: id % 7 === 0 ? 'high' : 'info',
+      msg: id % 5 === 0 ? `long ${'x'.repeat(200)}` : `event ${id}`,
+      referer: id % 2 === 0 ? '' : 'https://example.com/',
+    };
+    return { partition: id % 3, value };
+  });
+}
+
+/** What the siem route must deliver for one input record, or null when it is sampled out. */
+function expected(value: Record<string, unknown>, version: 0 | 1): Record<string, unknown> | null {
+  const ip = value.src_ip as string;
+  const [owner1, owner2, country, asn] = ADDRESSES[ip]!;
+  if (value.action === 'allowed' && value.severity === 'info' && sampleHash(`s${ip}`) >= Math.floor(0.2 * 2 ** 32)) return null;
+  const out: Record<string, unknown> = { ...value };
+  out.asset_owner = version === 0 ? owner1 : owner2;
+  // `site` is in the table's header: a miss gives it the default; an empty cell adds nothing.
+  const site = version === 0 ? { '10.1.2': 'fra1' } : { '10.1.2': 'fra1', '10.9': 'ber2', '10.200': 'ber2' };
+  const s = Object.entries(site).find(([p]) => ip.startsWith(`${p}.`))?.[1];
+  if (s !== undefined) out.asset_site = s;
+  else if (out.asset_owner === 'unknown') out.asset_site = 'unknown';
+  if (country !== undefined) out.src_country = country;
+  if (asn !== undefined) out.src_asn = asn;
+  if (typeof out.msg === 'string' && out.msg.length > 64) out.msg = out.msg.slice(0, 64);
+  if (out.referer === '') delete out.referer;
+  return out;
+}
+
+describe('enrich and reduce (real broker)', () => {
+  it('archive gets every record unchanged; siem gets them enriched, sampled and trimmed, and a new table version without a restart', async () => {
+    const bootstrap = kafkaBootstrap();
+    const topic = uniqueName('enrich');
+    await createTopic(bootstrap, topic, 3);
+    const dir = tmpDir('enrich');
+    // The ConfigMap layout: assets.csv -> ..data/assets.csv, ..data -> ..v1 (swapped to ..v2 later).
+    mkdirSync(join(dir, 'cm', '..v1'), { recursive: true });
+    writeFileSync(join(dir, 'cm', '..v1', 'assets.csv'), readFileSync(join(FIXTURES, 'assets.csv')));
+    symlinkSync('..v1', join(dir, 'cm', '..data'));
+    symlinkSync('..data/assets.csv', join(dir, 'cm', 'assets.csv'));
+    const group = uniqueName('enrich-g');
+    const i = new Instance('enrich', {
+      KAFKA_BROKERS: bootstrap,
+      KAFKA_TOPICS: topic,
+      KAFKA_GROUP_ID: group,
+      KAFKA_DLQ_TOPIC: uniqueName('enrich-dlq'),
+      KAFKA_CONTROL_TOPIC: uniqueName('enrich-control'),
+      KAFKA_COMMIT_INTERVAL: '1s',
+      ROUTES: 'archive,siem',
+      SINKS: 'file',
+      FILE_MAX_BYTES: '0',
+      ROUTE_ARCHIVE_FILE_PATH: join(dir, 'archive.jsonl'),
+      ROUTE_SIEM_FILE_PATH: join(dir, 'siem.jsonl'),
+      ROUTE_SIEM_QUERY: QUERY,
+      LOOKUP_ASSETS_FILE: join(dir, 'cm', 'assets.csv'),
+      LOOKUP_ASSETS_MATCH: 'cidr',
+      LOOKUP_RELOAD_INTERVAL: '200ms',
+      GEOIP_DB_FILE: join(FIXTURES, 'city.mmdb'),
+      ASN_DB_FILE: join(FIXTURES, 'asn.mmdb'),
+    });
+    running.push(i);
+    await i.waitForLog((l) => l.msg === 'logstream started');
+    const committed = async (route: string): Promise<number> => Number([...(await committedOffsets(bootstrap, `${group}.${route}`, topic)).values()].reduce((a, b) => a + b, 0n));
+
+    const run = uniqueName('er');
+    const first = records(run, 0, 3000);
+    await produceJson(bootstrap, topic, first);
+    await waitUntil('both routes committed the first 3000', async () => (await committed('archive')) === 3000 && (await committed('siem')) === 3000, 90_000, 250);
+
+    // A new version of the table: 10.0.0.0/8 now belongs to platform, with a site.
+    mkdirSync(join(dir, 'cm', '..v2'));
+    writeFileSync(join(dir, 'cm', '..v2', 'assets.csv'), 'network,owner,site\n10.1.2.0/24,payments-team,fra1\n10.0.0.0/8,platform,ber2\n');
+    symlinkSync('..v2', join(dir, 'cm', '..data_tmp'));
+    renameSync(join(dir, 'cm', '..data_tmp'), join(dir, 'cm', '..data'));
+    await i.waitForLog((l) => /LOOKUP_ASSETS_FILE: a new version of .* is in use \(2 rows\)/.test(String(l.msg)), 30_000);
+    const second = records(run, 3000, 3000);
+    await produceJson(bootstrap, topic, second);
+    await waitUntil('both routes committed all 6000', async () => (await committed('archive')) === 6000 && (await committed('siem')) === 6000, 90_000, 250);
+
+    // The archive: every record once, byte for byte as produced.
+    const archiveLines = readFileSync(join(dir, 'archive.jsonl'), 'utf8').split('\n').filter(Boolean);
+    const produced = new Set([...first, ...second].map((r) => JSON.stringify(r.value)));
+    expect(archiveLines.length).toBe(6000);
+    expect(new Set(archiveLines).size).toBe(6000);
+    expect(archiveLines.every((l) => produced.has(l))).toBe(true);
+
+    // The siem route: exactly the expected records, with exactly the expected fields.
+    const want = new Map<number, Record<string, unknown>>();
+    for (const [batch, version] of [[first, 0], [second, 1]] as const) {
+      for (const r of batch) {
+        const e = expected(r.value as Record<string, unknown>, version);
+        if (e) want.set(e.id as number, e);
+      }
+    }
+    const got = readJsonLines(join(dir, 'siem.jsonl'));
+    expect(got.length).toBe(want.size);
+    for (const r of got) expect(r, `id ${String(r.id)}`).toEqual(want.get(r.id as number));
+    const sampledOut = 6000 - want.size;
+    // The sampling kept some and dropped some of the allowed informational traffic (the key set is fixed).
+    expect(sampledOut).toBeGreaterThan(1000);
+    expect(want.size).toBeGreaterThan(2000);
+
+    // What the route dropped and trimmed, for the cost report.
+    const metrics = await i.metrics();
+    const value = (name: string, labels: string): number => Number(metrics.split('\n').find((l) => l.startsWith(`${name}{`) && labels.split(',').every((p) => l.includes(p)))?.split(' ').pop() ?? 'NaN');
+    expect(value('logstream_query_filtered_events_total', 'route="siem",reason="sample"')).toBe(sampledOut);
+    const kept = [...want.values()];
+    const inputs = new Map([...first, ...second].map((r) => [(r.value as { id: number }).id, r.value as Record<string, unknown>]));
+    expect(value('logstream_query_fields_trimmed_total', 'route="siem",action="truncated"')).toBe(kept.filter((r) => (inputs.get(r.id as number)!.msg as string).length > 64).length);
+    expect(value('logstream_query_fields_trimmed_total', 'route="siem",action="empty_removed"')).toBe(kept.filter((r) => inputs.get(r.id as number)!.referer === '').length);
+    expect(value('logstream_enrichment_reloads_total', 'source="assets",result="ok"')).toBe(1);
+    expect(value('logstream_enrichment_rows', 'source="assets"')).toBe(2);
+    expect(value('logstream_sink_sent_events_total', 'route="archive",sink="file"')).toBe(6000);
+    expect(value('logstream_sink_sent_events_total', 'route="siem",sink="file"')).toBe(want.size);
+  });
+});
