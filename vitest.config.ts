@@ -5,7 +5,8 @@ import { defineConfig } from 'vitest/config';
 //               no program but Node; `npm run test:unit`, under a minute)
 //   tools       the *.integration.test.ts that need programs but no broker: helm and kube-validate
 //               (test/helm/, built by `node scripts/helm.ts fetch`), rsyslog and openssl
-//               (test/rsyslog-peer/); `npm run test:tools`
+//               (test/rsyslog-peer/), the OCSF validator (test/ocsf/, `node scripts/ocsf-validator.ts
+//               fetch`); `npm run test:tools`
 //   integration the other *.integration.test.ts; one real Kafka broker for the run
 //               (test/support/global-setup.ts), files one at a time (2-core machines); openssl, kcat,
 //               rsyslog, ElasticMQ (Java), MinIO (Go) as each test's peers
@@ -25,7 +26,7 @@ const QUICK_FAULTS = ['test/faults/poison.faults.test.ts', 'test/faults/secrets.
 /** Integration tests with a minute-long peer outage in them (see outages above). */
 const OUTAGES = ['s3', 'sqs', 'form-post', 'splunk-hec'].map((name) => `test/integration/${name}.integration.test.ts`);
 /** Integration tests that need a program (helm, rsyslog) but no Kafka broker (see tools above). */
-const TOOLS = ['test/helm/**/*.integration.test.ts', 'test/rsyslog-peer/**/*.integration.test.ts'];
+const TOOLS = ['test/helm/**/*.integration.test.ts', 'test/rsyslog-peer/**/*.integration.test.ts', 'test/ocsf/**/*.integration.test.ts'];
 
 export default defineConfig({
   test: {

@@ -18,14 +18,15 @@
  *   node scripts/schema-registry.ts start [--port N]   prints SCHEMA_REGISTRY_URL=… and runs until SIGINT/SIGTERM.
  */
 import { execFile } from 'node:child_process';
-import { appendFile, copyFile, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { appendFile, copyFile, mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { err, out, portArg, runMain } from './cli.ts';
 import { freePort } from './kafka-broker.ts';
 import { serveUntilSignal } from './serve-until-signal.ts';
+import { ensureVenv } from './python-venv.ts';
 import { fileTail, startSupervised, type PeerProcess } from './supervised-child.ts';
 
 export const APICURIO_VERSION = '2.4.2.Final';
@@ -89,20 +90,10 @@ export async function ensureRegistryJar(): Promise<string> {
 
 /** The Python packages of the test producer (test/support/registry-producer/produce.py), pinned. */
 export const PRODUCER_PACKAGES = ['confluent-kafka[avro,protobuf,json,schemaregistry]==2.16.1', 'grpcio-tools==1.85.1'];
-const PRODUCER_VENV = join(REPO_ROOT, '.cache', 'registry-producer', 'venv');
 
-/** Makes the test producer's virtualenv unless it is there; returns its python. */
-export async function ensureProducerPython(): Promise<string> {
-  const python = join(PRODUCER_VENV, 'bin', 'python');
-  const marker = join(PRODUCER_VENV, '.logstream-complete');
-  const wanted = PRODUCER_PACKAGES.join('\n');
-  if (existsSync(marker) && (await readFile(marker, 'utf8')) === wanted) return python;
-  await rm(PRODUCER_VENV, { recursive: true, force: true });
-  await mkdir(dirname(PRODUCER_VENV), { recursive: true });
-  await run('python3', ['-m', 'venv', PRODUCER_VENV], REPO_ROOT, 'python3 -m venv');
-  await run(python, ['-m', 'pip', 'install', '-q', '--disable-pip-version-check', ...PRODUCER_PACKAGES], REPO_ROOT, `pip install ${PRODUCER_PACKAGES.join(' ')}`);
-  await writeFile(marker, wanted);
-  return python;
+/** Makes the test producer's virtualenv (.cache/registry-producer/venv) unless it is there; returns its python. */
+export function ensureProducerPython(): Promise<string> {
+  return ensureVenv('registry-producer', PRODUCER_PACKAGES);
 }
 
 export interface SchemaRegistryServer extends PeerProcess {

@@ -18,6 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileQuery } from '../../src/query/index.ts';
 import { CONFIG_DIR, QUERIES_DIR, SECRET_VARS, baseName, materialise } from '../support/config-examples.ts';
 import { REPO_ROOT } from '../support/instance.ts';
+import { SDM_ALL, SDM_REPLAY } from '../support/strongdm-seed.ts';
 import { makeNodeTestPki } from '../support/node-pki.ts';
 import type { TestPki } from '../support/pki.ts';
 
@@ -281,16 +282,6 @@ describe('config/queries/*.spl', () => {
     });
   });
 });
-
-// The StrongDM Log Stream seed's own records (../shared/seeds/004…: activity, query and replay examples).
-const SDM_ACTIVITIES = [
-  { formatVersion: 'v1.0.0', id: 'at-33faa6fb65df876a', logType: 'activities', activity: 'user logged into the Admin UI', actorAccountID: 'a-0abcdabcdab00000', actorEmail: 'alice.glick@strongdm.com', actorFirstName: 'Alice', actorLastName: 'Glick', actorExternalID: 'e-bca5454', description: 'Alice Glick (alice.glick@strongdm.com) logged into the Admin UI.', ipAddress: '123.123.123.123', userAgent: 'strongdm-cli/1.2.3', entities: [{ type: 'user', id: 'a-0abcdabcdab00000', email: 'alice.glick@strongdm.com' }], timestamp: '2024-02-01T18:50:04.782960647Z' },
-  { formatVersion: 'v1.0.0', id: 'at-44faa6fb65df876b', logType: 'activities', activity: 'User added to role', actorAccountID: 'a-0abcdabcdab00000', actorEmail: 'alice.glick@strongdm.com', actorFirstName: 'Alice', actorLastName: 'Glick', actorExternalID: 'e-bca5454', description: 'Alice Glick (alice.glick@strongdm.com) assigned Bob Belcher (bob.belcher@strongdm.com) to DEVROLE.', ipAddress: '123.123.123.123', userAgent: 'strongdm-cli/1.2.3', entities: [{ type: 'user', id: 'a-0abcdabcdab00000', email: 'alice.glick@strongdm.com' }], timestamp: '2024-02-01T18:50:05.782960648Z' },
-  { formatVersion: 'v1.0.0', id: 'at-55faa6fb65df876c', logType: 'activities', activity: 'user logged into the Admin UI', actorAccountID: 'a-0defgdefgde00001', actorEmail: 'bob.belcher@strongdm.com', actorFirstName: 'Bob', actorLastName: 'Belcher', actorExternalID: 'e-def1212', description: 'Bob Belcher (bob.belcher@strongdm.com) logged into the Admin UI.', ipAddress: '456.456.456.456', userAgent: 'strongdm-cli/1.2.3', entities: [{ type: 'user', id: 'a-0defgdefgde00001', email: 'bob.belcher@strongdm.com' }], timestamp: '2024-02-02T18:50:04.782960646Z' },
-];
-const SDM_QUERY = { formatVersion: 'v1.0.0', logType: 'queries', actorAccountID: 'a-0abcdabcdab00000', actorFirstName: 'Bob', actorLastName: 'Belcher', actorEmail: 'bob.belcher@strongdm.com', actorExternalID: 'e-def1212', durationMs: '20', hash: '0da22222ba9b212ecfed33a17147c466ae0929ca', query: 'select name from users', queryCategory: 'cloud', resourceID: 'rs-0cegcegcegceg00', resourceName: 'MySQL', resourceTags: { env: 'dev' }, resourceType: 'mysql', sourceIp: '1.11.222.333', timestamp: '2024-02-01T13:13:20.895597162Z', uuid: '0CEGCEGCEGCEGCEGCEGCE1234ceg' };
-const SDM_REPLAY = { formatVersion: 'v1.0.0', logType: 'replays', chunkID: '1', events: [{ data: 'base64binarydata', durationMs: '46' }], hash: '0da22222ba9b212ecfed33a17147c466ae0929fb', queryUUID: 'sABCDABCDABCDABCDABCD1234abc', timestamp: '2024-02-26T21:14:12.377835194Z' };
-const SDM_ALL = [...SDM_ACTIVITIES, SDM_QUERY, SDM_REPLAY];
 
 describe('the queries on the seeds\' StrongDM records', () => {
   const run = (file: string) => {

@@ -3,6 +3,7 @@
  * ASN_DB_FILE). The table and the field are named by literals, checked when the query compiles; the
  * contents are the files' current version (they are read again when they change).
  */
+import { isIP } from 'node:net';
 import { GEOIP_FIELDS, type GeoIpResult } from '../geoip.ts';
 import { def, type ArgFail, type FunctionDef, type FunctionEnv } from './registry.ts';
 
@@ -20,6 +21,21 @@ function boundTable(literals: unknown[], env: FunctionEnv, fail: ArgFail) {
 }
 
 export const enrichFunctions: FunctionDef[] = [
+  def({
+    name: 'is_ip',
+    family: 'enrich',
+    signature: 'is_ip(s) → boolean',
+    summary: 'True when the text is an IPv4 address (dotted quad) or an IPv6 address (any RFC 4291 form, a zone allowed); false for anything else, such as a host name or an address out of range.',
+    params: ['string'],
+    returns: 'boolean',
+    impl: (s: string) => isIP(s) !== 0,
+    examples: [
+      { expr: "is_ip('10.1.2.3')", result: true },
+      { expr: "is_ip('2001:db8::1')", result: true },
+      { expr: "is_ip('456.456.456.456')", result: false },
+      { expr: 'is_ip(src)', input: {}, result: null },
+    ],
+  }),
   def({
     name: 'lookup',
     family: 'enrich',

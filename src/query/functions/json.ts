@@ -5,7 +5,7 @@
  */
 import { QueryRuntimeError } from '../errors.ts';
 import { evalJsonPath, JsonPathError, parseJsonPath, type PathStep } from '../json-path.ts';
-import type { Value } from '../values.ts';
+import { toRecordValue, type Value } from '../values.ts';
 import { def, type ArgFail, type FunctionDef } from './registry.ts';
 
 const INVALID = Symbol('invalid-json');
@@ -116,6 +116,62 @@ export const jsonFunctions: FunctionDef[] = [
     examples: [
       { expr: 'json_format(obj)', input: { obj: { a: [1, true] } }, result: '{"a":[1,true]}' },
       { expr: "json_format('x')", result: '"x"' },
+    ],
+  }),
+  def({
+    name: 'json_object',
+    family: 'json',
+    signature: 'json_object(key1, value1[, key2, value2, ...]) → json',
+    summary:
+      'Builds an object from key/value pairs (keys are text literals). A null value leaves its key out, so a missing field adds nothing; values keep their types (a timestamp becomes ISO 8601 text). The safe way to build nested output such as OCSF objects: no text is pasted into JSON.',
+    params: ['string', 'any'],
+    minArgs: 2,
+    rest: 'any',
+    nulls: 'pass',
+    returns: 'json',
+    impl: () => null,
+    prepare: (literals, _env, fail) => {
+      if (literals.length % 2 !== 0) return fail(literals.length - 1, 'needs key/value pairs: the last key has no value');
+      const keys: string[] = [];
+      for (let i = 0; i < literals.length; i += 2) {
+        const k = literals[i];
+        if (typeof k !== 'string' || k === '') return fail(i, 'each key must be a text literal');
+        if (keys.includes(k)) return fail(i, `key '${k}' appears twice`);
+        keys.push(k);
+      }
+      return (...args: Value[]) => {
+        const out: Record<string, unknown> = {};
+        for (let i = 0; i < keys.length; i++) {
+          const v = args[2 * i + 1];
+          if (v === null || v === undefined) continue;
+          const key = keys[i] as string;
+          const value = toRecordValue(v);
+          if (key === '__proto__') Object.defineProperty(out, key, { value, writable: true, enumerable: true, configurable: true });
+          else out[key] = value;
+        }
+        return out;
+      };
+    },
+    examples: [
+      { expr: "json_object('ip', src, 'port', 443)", input: { src: '10.0.0.1' }, result: { ip: '10.0.0.1', port: 443 } },
+      { expr: "json_object('name', user, 'uid', uid)", input: { user: 'alice' }, result: { name: 'alice' } },
+      { expr: "json_object('user', json_object('name', 'a\"b'))", result: { user: { name: 'a"b' } } },
+    ],
+  }),
+  def({
+    name: 'json_array',
+    family: 'json',
+    signature: 'json_array(v1[, v2, ...]) → json',
+    summary: 'Builds an array of the values that are not null (in order); values keep their types.',
+    params: ['any'],
+    minArgs: 1,
+    rest: 'any',
+    nulls: 'pass',
+    returns: 'json',
+    impl: (...args: Value[]) => args.filter((v) => v !== null && v !== undefined).map((v) => toRecordValue(v)),
+    examples: [
+      { expr: "json_array(json_object('type_id', 2, 'value', ip), json_object('type_id', 5, 'value', email))", input: { ip: '10.0.0.1' }, result: [{ type_id: 2, value: '10.0.0.1' }, { type_id: 5 }] },
+      { expr: 'json_array(a, b, 3)', input: { b: 'x' }, result: ['x', 3] },
     ],
   }),
   def({
