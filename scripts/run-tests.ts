@@ -1,12 +1,12 @@
-// `npm test`'s runner: the vitest projects (vitest.config.ts) in three vitest processes side by side,
+// `npm test`'s runner: the vitest projects (vitest.config.ts) in two vitest processes side by side,
 // each with its own Kafka broker (test/support/global-setup.ts):
-//   main     unit, tools, integration, then the short fault scenarios (faults-quick); its output is live
-//   outages  the integration tests with a minute-long peer outage: they mostly wait on timers
+//   main     unit, tools, integration and the short fault scenarios (faults-quick); its output is live
 //   faults   the other fault scenarios
 // (In one process vitest runs one-file-at-a-time projects one after the other: 40 minutes instead of
-// the longest of the three. The machine has 2 cores: only tests that wait gain from a third process.) The two other processes' output goes to .cache/<lane>-output.log
-// and is printed when each ends, so the reports do not interleave; then the fault table
-// (scripts/faults-summary.ts), every failure again, and one closing line with the totals.
+// the longer of the two. A third process made the run longer: the machine's 2 cores are the bound.)
+// The fault process's output goes to .cache/faults-output.log and is printed when it ends, so the
+// reports do not interleave; then the fault table (scripts/faults-summary.ts), every failure again, and
+// one closing line with the totals.
 //
 //   node scripts/run-tests.ts [vitest arguments…]   (npm test runs it after the typecheck; arguments go
 //                                                    to every vitest run, e.g. a file filter)
@@ -106,10 +106,9 @@ interface Lane {
   json: string;
 }
 
-/** The three processes (vitest.config.ts names the projects). */
+/** The processes (vitest.config.ts names the projects). */
 const LANES: Lane[] = [
   { name: 'main', projects: ['unit', 'tools', 'integration', 'faults-quick'], json: join(CACHE, 'test-results.json') },
-  { name: 'outages', projects: ['outages'], log: join(CACHE, 'outages-output.log'), json: join(CACHE, 'test-results-outages.json') },
   { name: 'faults', projects: ['faults'], log: join(CACHE, 'faults-output.log'), json: join(CACHE, 'test-results-faults.json') },
 ];
 

@@ -51,7 +51,7 @@ describe('sqs sink against ElasticMQ (real broker)', () => {
     process.stdout.write(`sqs 20 000: messages=${msgs.length} lost=${t.lost} dup=${t.dup} altered=${t.altered}\n`);
     expect(t).toEqual({ delivered: n, lost: 0, dup: 0, altered: 0, foreign: 0 });
     const tricky = rows.filter((r) => r.note !== undefined);
-    expect(tricky).toHaveLength(10);
+    expect(tricky).toHaveLength(n / 5000);
     for (const r of tricky) expect(r.note).toBe(TRICKY);
     for (const [k, m] of msgs.entries()) {
       const r = rows[k]!;
