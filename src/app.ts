@@ -51,7 +51,7 @@ export class App {
     this.#enrichment = new Enrichment(cfg.enrich);
     const compileOptions = { lookups: this.#enrichment, geoip: this.#enrichment.geo };
     const queries = cfg.routes.map((r) => compileRouteQuery(r, cfg.routed, compileOptions));
-    const webhookQuery = compileQuery(cfg.query, compileOptions);
+    const webhookQuery = compileQuery(cfg.query, { ...compileOptions, stateless: cfg.webhook !== undefined });
     this.metrics = createMetrics();
     this.#kafka = kafka;
     if (cfg.schemaRegistry) {

@@ -12,7 +12,7 @@ export function checkConfigCommand(env: NodeJS.ProcessEnv, out: NodeJS.WritableS
   const enrichment = new Enrichment(cfg.enrich);
   const options = { lookups: enrichment, geoip: enrichment.geo };
   for (const r of cfg.routes) compileRouteQuery(r, cfg.routed, options);
-  compileQuery(cfg.query, options);
+  compileQuery(cfg.query, { ...options, stateless: cfg.webhook !== undefined });
   const { routes, warnings, kafka, ...shared } = cfg;
   const { topics: _t, groupId: _g, startFrom: _s, commitIntervalMs: _c, fetchMaxWaitMs: _f, maxBytesPerPartition: _m, dlqTopic: _d, dlqPartitions: _p, ...kafkaShared } = kafka;
   const printable = {

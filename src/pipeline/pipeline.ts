@@ -214,6 +214,8 @@ export class Pipeline implements GroupHandlers {
     const q = this.#o.query.stats.take();
     if (q.dropped.where) m.filteredEvents.inc({ route, reason: 'where' }, q.dropped.where);
     if (q.dropped.sample) m.filteredEvents.inc({ route, reason: 'sample' }, q.dropped.sample);
+    if (q.dropped.suppress) m.filteredEvents.inc({ route, reason: 'suppress' }, q.dropped.suppress);
+    if (q.suppressStateFull) m.suppressStateFull.inc({ route }, q.suppressStateFull);
     if (q.truncated) m.fieldsTrimmed.inc({ route, action: 'truncated' }, q.truncated);
     if (q.emptyRemoved) m.fieldsTrimmed.inc({ route, action: 'empty_removed' }, q.emptyRemoved);
     this.updateGauges();

@@ -190,6 +190,14 @@ function checkInstruction(ctx: Ctx, ins: Instruction): void {
       for (const f of ins.by) requireField(ctx, f);
       if (ins.only) checkCondition(ctx, ins.only, 'sample … where');
       return;
+    case 'suppress':
+      if (ctx.env.stateless) {
+        checkError(ctx, "suppress keeps state per partition as a route reads it; the pull webhook's query (QUERY with WEBHOOK_PRODUCTS) serves readers at different positions and cannot use it: suppress in a route's query", ins.span);
+      }
+      checkUnique(ctx, ins.by, 'suppress key');
+      for (const f of ins.by) requireField(ctx, f);
+      if (ins.only) checkCondition(ctx, ins.only, 'suppress … where');
+      return;
     case 'lookup': {
       requireField(ctx, ins.source);
       const table = ctx.env.lookups?.table(ins.table.name);

@@ -21,6 +21,7 @@ import { compileParseRegexp } from './instructions/parse-regexp.ts';
 import { compileProject, compileProjectAway, compileProjectRename } from './instructions/project.ts';
 import { compileLookup } from './instructions/lookup.ts';
 import { compileSample } from './instructions/sample.ts';
+import { compileSuppress } from './instructions/suppress.ts';
 import { writable, type Step } from './instructions/step.ts';
 import { compileTrimFields } from './instructions/trim-fields.ts';
 import { QueryStats } from './stats.ts';
@@ -31,7 +32,7 @@ import type { CompiledQuery, CompileOptions, QueryMeta } from './types.ts';
 import { toRecordValue, type Value } from './values.ts';
 
 function envOf(options?: CompileOptions): FunctionEnv {
-  return { now: options?.now ?? Date.now, lookups: options?.lookups, geoip: options?.geoip };
+  return { now: options?.now ?? Date.now, lookups: options?.lookups, geoip: options?.geoip, stateless: options?.stateless ?? false };
 }
 
 function where(text: string, ins: Instruction): string {
@@ -97,6 +98,8 @@ function compileInstruction(text: string, ins: Instruction, stats: QueryStats, e
       return compileSample(text, ins, stats);
     case 'trim-fields':
       return compileTrimFields(ins, stats);
+    case 'suppress':
+      return compileSuppress(text, ins, stats, env.now);
     case 'lookup':
       // The checker made sure the table exists.
       return compileLookup(ins, env.lookups!.table(ins.table.name)!);
@@ -136,11 +139,11 @@ export function compileQuery(text: string, options?: CompileOptions): CompiledQu
 
 /** The top-level fields a filter-only query reads (conditions read fields only through field
  *  references: functions get evaluated arguments, never the record); undefined when it writes.
- *  `sample` only reads too: its keys, or none (the record's coordinates). */
+ *  `sample` and `suppress` only read too: their keys (sample's may be none: the record's coordinates). */
 function filterFields(text: string, instructions: readonly Instruction[], env: FunctionEnv): string[] | undefined {
   const names = new Set<string>();
   for (const ins of instructions) {
-    if (ins.kind === 'sample') {
+    if (ins.kind === 'sample' || ins.kind === 'suppress') {
       // Without `by` and without Kafka metadata the hash is of the whole record.
       for (const f of ins.by) names.add(f.path[0] as string);
       if (ins.only) checkExpr({ text, env, onField: (e) => void names.add(e.field.path[0] as string) }, ins.only);

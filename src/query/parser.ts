@@ -10,6 +10,7 @@ import type { Span } from './errors.ts';
 import { tokenize, type Token } from './lexer.ts';
 import { parseExpression } from './parse-expr.ts';
 import { decodeCharEscapes } from './instructions/char-escapes.ts';
+import { parseWindow } from './instructions/suppress.ts';
 
 export const INSTRUCTIONS = [
   'where',
@@ -24,6 +25,7 @@ export const INSTRUCTIONS = [
   'sample',
   'trim-fields',
   'lookup',
+  'suppress',
 ] as const;
 
 // Recognised SLS instructions we deliberately do not offer, with the reason shown to the user.
@@ -224,6 +226,21 @@ function parseInstruction(c: Cursor): Instruction {
       const by = c.acceptKeyword('by') ? fieldList(c, 'a field to sample by') : [];
       const only = c.acceptKeyword('where') ? parseExpression(c) : null;
       return { kind: 'sample', span, rate, seed: opts.value('seed')?.value ?? '', by, only };
+    }
+    case 'suppress': {
+      const opts = optionTable(c, name, options, { window: 'value', 'max-keys': 'value' });
+      const w = opts.value('window');
+      if (!w) c.fail("suppress needs -window=<duration>: seconds (-window=60) or a duration (-window='5m')", span);
+      // A bare number is seconds; text is a duration with its unit.
+      const windowMs = /^\d+(\.\d+)?$/.test(w.value ?? '') ? Math.round(Number(w.value) * 1000) : parseWindow(w.value ?? '');
+      if (windowMs === undefined || windowMs < 1) c.fail(`-window must be a number of seconds or a duration such as '90s', '5m' or '1h', found '${w.value ?? ''}'`, w.span);
+      const mk = opts.value('max-keys');
+      const maxKeys = mk ? Number(mk.value) : 100_000;
+      if (!Number.isInteger(maxKeys) || maxKeys < 1) c.fail(`-max-keys must be a whole number, at least 1, found '${mk?.value ?? ''}'`, mk!.span);
+      c.expectKeyword('by');
+      const by = fieldList(c, 'a field the repeats share');
+      const only = c.acceptKeyword('where') ? parseExpression(c) : null;
+      return { kind: 'suppress', span, windowMs, maxKeys, by, only };
     }
     case 'lookup': {
       const opts = optionTable(c, name, options, { prefix: 'value', default: 'value' });

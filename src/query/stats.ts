@@ -5,7 +5,7 @@
  */
 
 /** Why apply() returned null. */
-export type DropReason = 'where' | 'sample';
+export type DropReason = 'where' | 'sample' | 'suppress';
 
 export interface QueryCounts {
   dropped: Record<DropReason, number>;
@@ -13,19 +13,23 @@ export interface QueryCounts {
   truncated: number;
   /** Empty fields removed by trim-fields -drop-empty. */
   emptyRemoved: number;
+  /** Records suppress let through because its state was full (fail open). */
+  suppressStateFull: number;
 }
 
 export class QueryStats {
-  dropped: Record<DropReason, number> = { where: 0, sample: 0 };
+  dropped: Record<DropReason, number> = { where: 0, sample: 0, suppress: 0 };
   truncated = 0;
   emptyRemoved = 0;
+  suppressStateFull = 0;
 
   /** The counts since the last take(), then zero. */
   take(): QueryCounts {
-    const out = { dropped: this.dropped, truncated: this.truncated, emptyRemoved: this.emptyRemoved };
-    this.dropped = { where: 0, sample: 0 };
+    const out = { dropped: this.dropped, truncated: this.truncated, emptyRemoved: this.emptyRemoved, suppressStateFull: this.suppressStateFull };
+    this.dropped = { where: 0, sample: 0, suppress: 0 };
     this.truncated = 0;
     this.emptyRemoved = 0;
+    this.suppressStateFull = 0;
     return out;
   }
 }

@@ -40,4 +40,6 @@ export interface CompileOptions {
   lookups?: Lookups | undefined;
   /** MaxMind-format databases for geoip() (src/enrich/). */
   geoip?: GeoIp | undefined;
+  /** The query serves readers at different positions (the pull webhook): suppress is refused. */
+  stateless?: boolean;
 }

@@ -32,6 +32,16 @@ describe('configuration errors at start', () => {
     expect(r.stderr).toMatch(/line 2, column \d+/);
   });
 
+  it('suppress in the pull webhook\'s query is refused at start; in a route\'s query it is accepted', () => {
+    const key = `sha256:${'a'.repeat(64)}`;
+    const webhook = { KAFKA_BROKERS: '127.0.0.1:1', WEBHOOK_PRODUCTS: 'web=logs-web', WEBHOOK_KEYS: `web=${key}` };
+    const refused = run({ ...webhook, QUERY: '* | suppress -window=60 by user' }, ['check-config']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/line 1, column 5: suppress keeps state per partition as a route reads it; the pull webhook's query/);
+    const routed = run({ ...webhook, ROUTES: 'siem', SINKS: 'stdout', KAFKA_TOPICS: 'logs', ROUTE_SIEM_QUERY: '* | suppress -window=60 by user' }, ['check-config']);
+    expect(routed.code, routed.stderr).toBe(0);
+  });
+
   it('check-config prints the resolved configuration with secrets masked', () => {
     const r = run({ ...ok, QUERY: "* | where severity = 'high'" }, ['check-config']);
     expect(r.code).toBe(0);

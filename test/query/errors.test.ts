@@ -27,7 +27,7 @@ describe('error messages', () => {
   it('points into the right line of a multi-line query', () => {
     const e = compileError("*\n| where a = 1\n| extnd b = 2");
     expect([e.code, e.line, e.column]).toEqual(['QUERY_SYNTAX', 3, 3]);
-    expect(e.message).toBe("line 3, column 3: unknown instruction 'extnd' (supported: where, extend, project, project-away, project-rename, parse-json, parse-regexp, parse-csv, parse-kv, sample, trim-fields, lookup)\n  | extnd b = 2\n    ^^^^^");
+    expect(e.message).toBe("line 3, column 3: unknown instruction 'extnd' (supported: where, extend, project, project-away, project-rename, parse-json, parse-regexp, parse-csv, parse-kv, sample, trim-fields, lookup, suppress)\n  | extnd b = 2\n    ^^^^^");
   });
 
   it('keeps tabs so the caret lines up', () => {

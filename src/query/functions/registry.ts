@@ -27,6 +27,8 @@ export interface FunctionEnv {
   lookups?: Lookups | undefined;
   /** The MaxMind-format databases (CompileOptions.geoip). */
   geoip?: GeoIp | undefined;
+  /** CompileOptions.stateless: instructions that keep state across records are refused. */
+  stateless?: boolean;
 }
 
 /** Reports a bad literal argument at compile time; `offset` points inside a string literal. */
