@@ -52,51 +52,49 @@ export function parseCidr(text: string): { ip: Ip; bits: number } | undefined {
   return { ip, bits };
 }
 
-/**
- * Longest-prefix match: one map per prefix length present, tried from the longest. A lookup costs one
- * map read per distinct length (at most 33 or 129, a few in practice).
- */
-export class CidrTable<T> {
-  readonly #v4 = new Map<number, Map<number, T>>();
-  readonly #v6 = new Map<number, Map<bigint, T>>();
-  #lengths4: number[] = [];
-  #lengths6: number[] = [];
+/** The networks of one address family: one map per prefix length, and the lengths, longest first. */
+class PrefixMaps<K, T> {
+  readonly byLength = new Map<number, Map<K, T>>();
+  lengths: number[] = [];
 
-  /** False when this exact network is already in the table (the first one stays). */
-  add(cidr: { ip: Ip; bits: number }, value: T): boolean {
-    const { ip, bits } = cidr;
-    if (ip.v === 4) {
-      const key = bits === 0 ? 0 : ip.n >>> (32 - bits);
-      let m = this.#v4.get(bits);
-      if (!m) {
-        this.#v4.set(bits, (m = new Map()));
-        this.#lengths4 = [...this.#v4.keys()].sort((a, b) => b - a);
-      }
-      if (m.has(key)) return false;
-      m.set(key, value);
-      return true;
-    }
-    const key = ip.n >> BigInt(128 - bits);
-    let m = this.#v6.get(bits);
+  /** False when this exact network is already there (the first one stays). */
+  add(bits: number, key: K, value: T): boolean {
+    let m = this.byLength.get(bits);
     if (!m) {
-      this.#v6.set(bits, (m = new Map()));
-      this.#lengths6 = [...this.#v6.keys()].sort((a, b) => b - a);
+      this.byLength.set(bits, (m = new Map()));
+      this.lengths = [...this.byLength.keys()].sort((a, b) => b - a);
     }
     if (m.has(key)) return false;
     m.set(key, value);
     return true;
   }
+}
+
+/**
+ * Longest-prefix match: one map per prefix length present, tried from the longest. A lookup costs one
+ * map read per distinct length (at most 33 or 129, a few in practice).
+ */
+export class CidrTable<T> {
+  readonly #v4 = new PrefixMaps<number, T>();
+  readonly #v6 = new PrefixMaps<bigint, T>();
+
+  /** False when this exact network is already in the table (the first one stays). */
+  add(cidr: { ip: Ip; bits: number }, value: T): boolean {
+    const { ip, bits } = cidr;
+    if (ip.v === 4) return this.#v4.add(bits, bits === 0 ? 0 : ip.n >>> (32 - bits), value);
+    return this.#v6.add(bits, ip.n >> BigInt(128 - bits), value);
+  }
 
   match(ip: Ip): T | undefined {
     if (ip.v === 4) {
-      for (const bits of this.#lengths4) {
-        const hit = this.#v4.get(bits)!.get(bits === 0 ? 0 : ip.n >>> (32 - bits));
+      for (const bits of this.#v4.lengths) {
+        const hit = this.#v4.byLength.get(bits)!.get(bits === 0 ? 0 : ip.n >>> (32 - bits));
         if (hit !== undefined) return hit;
       }
       return undefined;
     }
-    for (const bits of this.#lengths6) {
-      const hit = this.#v6.get(bits)!.get(ip.n >> BigInt(128 - bits));
+    for (const bits of this.#v6.lengths) {
+      const hit = this.#v6.byLength.get(bits)!.get(ip.n >> BigInt(128 - bits));
       if (hit !== undefined) return hit;
     }
     return undefined;

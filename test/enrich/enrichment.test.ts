@@ -4,10 +4,10 @@ import { copyFileSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConfigError } from '../../src/core/errors.ts';
 import { parseEnrichConfig } from '../../src/enrich/config.ts';
 import { Enrichment, type EnrichmentEvents } from '../../src/enrich/enrichment.ts';
 import { compileQuery, QueryError } from '../../src/query/index.ts';
+import { problemsOf } from '../support/config-problems.ts';
 import { FIXTURES } from './example-data.ts';
 
 const dirs: string[] = [];
@@ -32,16 +32,6 @@ function recorder(): EnrichmentEvents & { reloads: string[]; sizes: Record<strin
   return r;
 }
 
-function configError(f: () => unknown): string[] {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof ConfigError) return e.problems;
-    throw e;
-  }
-  throw new Error('no ConfigError');
-}
-
 /** A later modification time, so the change is seen even on a file system with coarse times. */
 function touchLater(file: string, seconds: number): void {
   const t = Date.now() / 1000 + seconds;
@@ -62,7 +52,7 @@ describe('settings', () => {
 
   it('every problem names its variable', () => {
     expect(
-      configError(() =>
+      problemsOf(() =>
         parseEnrichConfig({ LOOKUP_A_FILE: '/a.csv', LOOKUP_A_MATCH: 'regex', LOOKUP_A_FORMAT: 'xml', LOOKUP_B_KEY: 'id', LOOKUP_C_FILE: '/c.jsonl', LOOKUP_X: '1', LOOKUP_RELOAD_INTERVAL: 'soon' }),
       ).sort(),
     ).toEqual([
@@ -79,7 +69,7 @@ describe('settings', () => {
     const d = tempDir();
     writeFileSync(join(d, 'bad.csv'), 'ip,owner\n10.0.0.0/8,a\nx,b\n');
     writeFileSync(join(d, 'notdb.mmdb'), 'not a database');
-    const problems = configError(
+    const problems = problemsOf(
       () =>
         new Enrichment({
           lookups: [
