@@ -124,7 +124,7 @@ export class App {
     const m = this.metrics;
     const enrichLog = this.#log.child({ component: 'enrich' });
     this.#enrichment.start({
-      reload: (source, result) => m.enrichmentReloads.inc({ source, result }),
+      reload: (source, result, count = 1) => m.enrichmentReloads.inc({ source, result }, count),
       size: (source, rows) => m.enrichmentRows.set({ source }, rows),
       log: (level, fields, message) => enrichLog[level](fields, message),
     });

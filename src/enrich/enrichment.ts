@@ -17,8 +17,8 @@ import { LookupFileError, parseLookupTable, type LookupSpec, type ParsedTable } 
 import { toGeoIpResult } from './geoip-result.ts';
 
 export interface EnrichmentEvents {
-  /** A file was read (again): ok, or error (the old version stays). */
-  reload(source: string, result: 'ok' | 'error'): void;
+  /** A file was read (again): ok, or error (the old version stays); `count` 0 declares the series. */
+  reload(source: string, result: 'ok' | 'error', count?: number): void;
   /** Rows of a table (or 1 for a database) after a load. */
   size(source: string, rows: number): void;
   log(level: 'info' | 'warn' | 'error', fields: Record<string, unknown>, message: string): void;
@@ -214,6 +214,11 @@ export class Enrichment implements Lookups {
 
   /** Reports the sizes loaded at start and checks the files every LOOKUP_RELOAD_INTERVAL. */
   start(events: EnrichmentEvents): void {
+    // The reload counters exist from the start, so an alert on their increase sees the first error.
+    for (const s of this.#sources()) {
+      events.reload(s.name, 'ok', 0);
+      events.reload(s.name, 'error', 0);
+    }
     for (const t of this.#tables.values()) {
       const c = t.source.current();
       events.size(t.name, c.rows);

@@ -25,7 +25,7 @@ function recorder(): EnrichmentEvents & { reloads: string[]; sizes: Record<strin
     reloads: [] as string[],
     sizes: {} as Record<string, number>,
     logs: [] as string[],
-    reload: (source: string, result: string) => void r.reloads.push(`${source}:${result}`),
+    reload: (source: string, result: string, count = 1) => void (count > 0 && r.reloads.push(`${source}:${result}`)),
     size: (source: string, rows: number) => void (r.sizes[source] = rows),
     log: (level: string, _f: Record<string, unknown>, message: string) => void r.logs.push(`${level} ${message}`),
   };

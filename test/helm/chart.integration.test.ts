@@ -13,6 +13,8 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { configReference } from '../../src/config-reference.ts';
+import { parseEnrichConfig } from '../../src/enrich/config.ts';
+import { Enrichment } from '../../src/enrich/enrichment.ts';
 import { loadConfig, PER_ROUTE_VARS, type AppConfig } from '../../src/app-config.ts';
 import { CHART, FULL_VALUES, KUBE_VERSION, helm, helmBin, kubeValidate, one, render, template, type K8sObject } from './helm-support.ts';
 
@@ -84,8 +86,9 @@ function unknownNames(env: Record<string, string>): string[] {
   const routes = (env['ROUTES'] ?? '').split(',').filter(Boolean);
   const prefixes = routes.map((r) => `ROUTE_${r.toUpperCase().replace(/-/g, '_')}_`);
   const secretFile = (name: string) => name.endsWith('_FILE') && KNOWN.has(name.slice(0, -'_FILE'.length));
+  const lookupVar = (name: string) => /^LOOKUP_[A-Z0-9_]+_(FILE|FORMAT|KEY|MATCH)$/.test(name);
   const routeVar = (name: string) => prefixes.some((p) => name.startsWith(p) && PER_ROUTE_VARS.has(name.slice(p.length)));
-  return Object.keys(env).filter((k) => !KNOWN.has(k) && !secretFile(k) && !routeVar(k));
+  return Object.keys(env).filter((k) => !KNOWN.has(k) && !secretFile(k) && !routeVar(k) && !lookupVar(k));
 }
 
 /** The values of every Secret (src/config/secret.ts) inside a parsed configuration. */
@@ -203,6 +206,44 @@ describe('helm template with default values', () => {
     expect(secretChanged['checksum/secret']).not.toBe(ann['checksum/secret']);
   });
 
+  it('lookups: a ConfigMap mounted as a directory (updated in place, no restart), LOOKUP_* variables, extra volumes', () => {
+    const values = valuesFile(
+      ['lookups:', '  assets:', '    match: cidr', '    content: |', '      network,owner', '      10.0.0.0/8,it-ops', '  teams:', '    format: jsonl', '    key: email', '    content: |', '      {"email": "a@example.com", "team": "red"}',
+        'extraVolumes: [{name: geoip, emptyDir: {}}]', 'extraVolumeMounts: [{name: geoip, mountPath: /var/lib/geoip}]'].join('\n'),
+    );
+    const withLookups = render(['-f', values]);
+    const tables = one(withLookups, 'ConfigMap', 'ls-logstream-lookups');
+    expect(Object.keys(tables.data!).sort()).toEqual(['assets.csv', 'teams.jsonl']);
+    const env = renderedEnv(withLookups);
+    expect(env).toMatchObject({
+      LOOKUP_ASSETS_FILE: '/etc/logstream/lookups/assets.csv',
+      LOOKUP_ASSETS_MATCH: 'cidr',
+      LOOKUP_TEAMS_FILE: '/etc/logstream/lookups/teams.jsonl',
+      LOOKUP_TEAMS_FORMAT: 'jsonl',
+      LOOKUP_TEAMS_KEY: 'email',
+    });
+    const d = one(withLookups, 'Deployment');
+    const mounts = container(d)['volumeMounts'] as Array<Record<string, unknown>>;
+    // A subPath mount would never see an update of the ConfigMap.
+    expect(mounts.find((m) => m.name === 'lookups')).toEqual({ name: 'lookups', mountPath: '/etc/logstream/lookups', readOnly: true });
+    expect(mounts.find((m) => m.name === 'geoip')).toEqual({ name: 'geoip', mountPath: '/var/lib/geoip' });
+    const volumes = d.spec.template.spec.volumes as Array<Record<string, unknown>>;
+    expect(volumes.find((v) => v.name === 'lookups')).toEqual({ name: 'lookups', configMap: { name: 'ls-logstream-lookups' } });
+    expect(volumes.find((v) => v.name === 'geoip')).toEqual({ name: 'geoip', emptyDir: {} });
+    // A new table content does not restart the pods: logstream reads the updated file itself.
+    const changedTable = render(['-f', values, '--set', 'lookups.assets.content=network\\,owner\n10.0.0.0/8\\,platform\n']);
+    expect(one(changedTable, 'ConfigMap', 'ls-logstream-lookups').data!['assets.csv']).not.toBe(tables.data!['assets.csv']);
+    expect(one(changedTable, 'Deployment').spec.template.metadata.annotations).toEqual(d.spec.template.metadata.annotations);
+    // What the chart renders is what logstream reads: the settings parse and the tables load.
+    const dir = mkdtempSync(join(scratch, 'lookups-'));
+    for (const [name, content] of Object.entries(tables.data!)) writeFileSync(join(dir, name), content);
+    const cfg = parseEnrichConfig(Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v.replace('/etc/logstream/lookups', dir)])));
+    const e = new Enrichment(cfg);
+    expect(e.table('assets')!.current().match('10.9.9.9')).toEqual({ owner: 'it-ops' });
+    expect(e.table('teams')!.current().match('a@example.com')).toEqual({ team: 'red' });
+    expect(unknownNames(env)).toEqual([]);
+  });
+
   it('has a Service port "http" selecting the pods, a PDB with maxUnavailable 1, and topology spread over zones and nodes', () => {
     const podLabels = dep.spec.template.metadata.labels as Record<string, string>;
     const svc = one(objs, 'Service');
@@ -234,7 +275,7 @@ describe('helm template with full values', () => {
   });
 
   it('renders every optional object', () => {
-    expect(objs.map((o) => o.kind).sort()).toEqual(['ConfigMap', 'ConfigMap', 'Deployment', 'PodDisruptionBudget', 'PrometheusRule', 'ScaledObject', 'Secret', 'Secret', 'Service', 'ServiceAccount', 'ServiceMonitor']);
+    expect(objs.map((o) => o.kind).sort()).toEqual(['ConfigMap', 'ConfigMap', 'ConfigMap', 'Deployment', 'PodDisruptionBudget', 'PrometheusRule', 'ScaledObject', 'Secret', 'Secret', 'Service', 'ServiceAccount', 'ServiceMonitor']);
   });
 
   it('takes env from the ConfigMap, the chart Secret and the existingSecret; secret values are not in the ConfigMap', () => {
@@ -527,12 +568,12 @@ describe('PrometheusRule per route', () => {
   });
   const byName = (name: string) => rules.find((r) => r.alert === name)!;
 
-  it('aggregates every logstream pipeline metric by route (the topic retention gauge and the schema registry gauge, shared by the routes, have none)', () => {
+  it('aggregates every logstream pipeline metric by route (the topic retention gauge, the schema registry gauge and the enrichment reloads, shared by the routes, have none)', () => {
     for (const r of rules.filter((x) => x.expr.includes('logstream_'))) {
       const clauses = [...r.expr.matchAll(/by \(([^)]*)\) \(([^{]*)\{/g)];
       expect(clauses.length, r.alert).toBeGreaterThan(0);
       for (const [, labels, head] of clauses) {
-        if (head!.includes('logstream_topic_retention_seconds') || head!.includes('logstream_schema_registry_up')) continue;
+        if (['logstream_topic_retention_seconds', 'logstream_schema_registry_up', 'logstream_enrichment_reloads_total'].some((m) => head!.includes(m))) continue;
         expect(labels!.split(/,\s*/), `${r.alert}: by (${labels})`).toContain('route');
       }
     }
@@ -642,7 +683,7 @@ describe('helm template with static membership', () => {
 describe('Kubernetes types (strict decoding into k8s.io/api, test/helm/kube-validate)', () => {
   it.each([
     ['default values', [] as string[], 5],
-    ['full values', ['-f', FULL_VALUES], 8],
+    ['full values', ['-f', FULL_VALUES], 9],
     ['HPA', ['--set', 'autoscaling.enabled=true'], 6],
   ])('every built-in object of %s decodes strictly', (_name, args, builtIn) => {
     const r = template(args);
