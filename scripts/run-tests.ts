@@ -1,6 +1,6 @@
 // `npm test`'s runner: the vitest projects (vitest.config.ts) in two vitest processes side by side,
 // each with its own Kafka broker (test/support/global-setup.ts):
-//   main     unit, tools, integration and the short fault scenarios (faults-quick); its output is live
+//   main     unit, tools, integration and the secrets fault scenario (faults-quick); its output is live
 //   faults   the other fault scenarios
 // (In one process vitest runs one-file-at-a-time projects one after the other: 40 minutes instead of
 // the longer of the two. A third process made the run longer: the machine's 2 cores are the bound.)
