@@ -57,6 +57,10 @@ export function parseEnrichConfig(env: Env): EnrichConfig {
   const lookups: LookupSpec[] = [];
   for (const [table, vars] of [...byName].sort(([a], [b]) => a.localeCompare(b))) {
     const p = `LOOKUP_${table}_`;
+    if (table === 'GEOIP' || table === 'ASN') {
+      problems.push(`${p}FILE: the name ${table.toLowerCase()} is the MaxMind database's (${table === 'GEOIP' ? 'GEOIP_DB_FILE' : 'ASN_DB_FILE'}) in the enrichment metrics: name the table otherwise`);
+      continue;
+    }
     const file = vars['FILE'];
     if (file === undefined || file === '') {
       for (const what of Object.keys(vars)) problems.push(`${p}${what}: ${p}FILE is not set, so there is no table ${table.toLowerCase()}`);

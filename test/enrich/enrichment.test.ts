@@ -65,6 +65,13 @@ describe('settings', () => {
     ]);
   });
 
+  it('the names of the MaxMind databases are not table names (they share the metrics\' source label)', () => {
+    expect(problemsOf(() => parseEnrichConfig({ LOOKUP_GEOIP_FILE: '/g.csv', LOOKUP_ASN_FILE: '/a.csv' }))).toEqual([
+      "LOOKUP_ASN_FILE: the name asn is the MaxMind database's (ASN_DB_FILE) in the enrichment metrics: name the table otherwise",
+      "LOOKUP_GEOIP_FILE: the name geoip is the MaxMind database's (GEOIP_DB_FILE) in the enrichment metrics: name the table otherwise",
+    ]);
+  });
+
   it('a file that cannot be used stops the start, naming the variable and the line', () => {
     const d = tempDir();
     writeFileSync(join(d, 'bad.csv'), 'ip,owner\n10.0.0.0/8,a\nx,b\n');

@@ -170,6 +170,10 @@ describe('enrich and reduce (real broker)', () => {
     expect(value('logstream_query_fields_trimmed_total', 'route="siem",action="truncated"')).toBe(kept.filter((r) => (inputs.get(r.id as number)!.msg as string).length > 64).length);
     expect(value('logstream_query_fields_trimmed_total', 'route="siem",action="empty_removed"')).toBe(kept.filter((r) => inputs.get(r.id as number)!.referer === '').length);
     expect(value('logstream_enrichment_reloads_total', 'source="assets",result="ok"')).toBe(1);
+    // The error series exist from the start (an alert on their increase sees the first one).
+    expect(value('logstream_enrichment_reloads_total', 'source="assets",result="error"')).toBe(0);
+    expect(value('logstream_enrichment_reloads_total', 'source="geoip",result="error"')).toBe(0);
+    expect(value('logstream_enrichment_rows', 'source="asn"')).toBe(1);
     expect(value('logstream_enrichment_rows', 'source="assets"')).toBe(2);
     expect(value('logstream_sink_sent_events_total', 'route="archive",sink="file"')).toBe(6000);
     expect(value('logstream_sink_sent_events_total', 'route="siem",sink="file"')).toBe(want.size);
