@@ -15,6 +15,15 @@ import { createMetrics, type Metrics } from '../../src/telemetry/metrics.ts';
 
 const tick = (ms = 0) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Waits (up to 5 s) until `done()` holds: a retry comes after a 1–4 ms backoff, but on a busy 2-core CI
+ * machine a fixed 20 ms was once not enough (the resend had not happened yet). The test's assertions
+ * follow, so a state that never comes still fails, with its message.
+ */
+async function settled(done: () => boolean): Promise<void> {
+  for (const end = Date.now() + 5000; !done() && Date.now() < end; ) await tick(5);
+}
+
 interface TestItem extends DeliveryItem {
   readonly acked: () => number;
 }
@@ -105,7 +114,7 @@ describe('SendLoop', () => {
     });
     const items = [item(0), item(1), item(2)];
     await t.loop.deliver('t/0', items);
-    await tick(20);
+    await settled(() => items.every((i) => i.acked() === 1));
     expect(seen).toEqual([[0, 1, 2], [0, 2]]);
     expect(t.dead.map((d) => d.headers['logstream.source.offset'])).toEqual(['0', '2']);
     expect(t.dead[0]!.headers['logstream.error.code']).toBe('REFUSED');
@@ -137,7 +146,7 @@ describe('SendLoop', () => {
     expect(items.map((i) => i.acked())).toEqual([0, 0]);
     expect(t.work()).toBe(1); // the pending confirmation keeps the runner busy
     confirm.reject(retriable('HEC_ACK_LOST', 'the channel was reset'));
-    await tick(20);
+    await settled(() => items.every((i) => i.acked() === 1) && t.work() === 0);
     expect(sends).toEqual([[0, 1], [0, 1]]);
     expect(items.map((i) => i.acked())).toEqual([1, 1]);
     expect(t.work()).toBe(0);
