@@ -5,7 +5,7 @@
  * An empty CSV cell is no value (the column is absent from that row). The first row of a key wins; the
  * later ones are counted as duplicates.
  */
-import type { LookupContents } from '../query/lookups.ts';
+import { lookupKey, type LookupContents } from '../query/lookups.ts';
 import { CidrTable, parseCidr, parseIp } from './ip.ts';
 
 export type LookupFormat = 'csv' | 'jsonl';
@@ -117,12 +117,6 @@ class Builder {
   }
 }
 
-function keyText(v: unknown): string | undefined {
-  if (typeof v === 'string') return v;
-  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
-  return undefined;
-}
-
 export function parseLookupTable(text: string, spec: LookupSpec): ParsedTable {
   const b = new Builder(spec.match);
   const columns = new Set<string>();
@@ -163,7 +157,7 @@ export function parseLookupTable(text: string, spec: LookupSpec): ParsedTable {
       }
       if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) throw new LookupFileError(`line ${i + 1}: not a JSON object`);
       const { [keyColumn]: key, ...rest } = obj as Record<string, unknown>;
-      const k = keyText(key);
+      const k = lookupKey(key);
       if (k === undefined) throw new LookupFileError(`line ${i + 1}: no ${JSON.stringify(keyColumn)} (the key column) of text or a number`);
       for (const c of Object.keys(rest)) columns.add(c);
       b.add(i + 1, k, Object.freeze(rest));

@@ -26,3 +26,10 @@ export interface Lookups {
   /** The configured table names, for messages. */
   names(): string[];
 }
+
+/** A value as a lookup key: text as it is, a number or boolean as its text, anything else no key. */
+export function lookupKey(v: unknown): string | undefined {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  return undefined;
+}

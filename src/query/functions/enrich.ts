@@ -5,9 +5,8 @@
  */
 import { isIP } from 'node:net';
 import { GEOIP_FIELDS, type GeoIpResult } from '../geoip.ts';
+import { lookupKey } from '../lookups.ts';
 import { def, type ArgFail, type FunctionDef, type FunctionEnv } from './registry.ts';
-
-const keyText = (v: unknown): string | null => (typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : null);
 
 function boundTable(literals: unknown[], env: FunctionEnv, fail: ArgFail) {
   const name = literals[0];
@@ -55,15 +54,15 @@ export const enrichFunctions: FunctionDef[] = [
         if (!columns.includes(column)) return fail(2, `table '${table.name}' has no column '${column}' (columns: ${columns.join(', ')})`);
         table.require(column);
         return (_t: unknown, key: unknown) => {
-          const k = keyText(key);
-          if (k === null) return null;
+          const k = lookupKey(key);
+          if (k === undefined) return null;
           const v = table.current().match(k)?.[column];
           return v === undefined ? null : v;
         };
       }
       return (_t: unknown, key: unknown) => {
-        const k = keyText(key);
-        return k === null ? null : (table.current().match(k) ?? null);
+        const k = lookupKey(key);
+        return k === undefined ? null : (table.current().match(k) ?? null);
       };
     },
     examples: [

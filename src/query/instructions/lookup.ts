@@ -6,7 +6,7 @@
  */
 import type { Instruction } from '../ast.ts';
 import { pathReader, setOwn, type Rec } from '../fields.ts';
-import type { LookupTable } from '../lookups.ts';
+import { lookupKey, type LookupTable } from '../lookups.ts';
 import { writable, type Step } from './step.ts';
 
 type LookupIns = Extract<Instruction, { kind: 'lookup' }>;
@@ -16,8 +16,7 @@ export function compileLookup(ins: LookupIns, table: LookupTable): Step {
   const prefix = ins.prefix;
   const fallback = ins.fallback;
   return (rec, _meta, owned) => {
-    const v = read(rec);
-    const key = typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : undefined;
+    const key = lookupKey(read(rec));
     const contents = table.current();
     const row = key === undefined ? undefined : contents.match(key);
     if (row === undefined) {

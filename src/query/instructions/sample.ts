@@ -32,24 +32,32 @@ export function sampleHash(text: string): number {
   return h >>> 0;
 }
 
-/** A field value as hash input: the type is part of it (404 and "404" differ), a missing field is its own token. */
-function keyPart(v: unknown): string {
+/** A field value as key text (sample's hash, suppress's state): the type is part of it (404 and "404" differ), a missing field is its own token. */
+export function keyPart(v: unknown): string {
   if (v === undefined || v === null) return '\u0000';
   if (typeof v === 'string') return `s${v}`;
   if (typeof v === 'number' || typeof v === 'boolean') return `${typeof v}${String(v)}`;
   return `j${JSON.stringify(v)}`;
 }
 
+/** Reads the key of a record from `paths` (sample's `by`, suppress's `by`) as one text. */
+export function keyOfFields(paths: ReadonlyArray<readonly string[]>): (rec: Rec) => string {
+  const readers = paths.map((p) => pathReader(p));
+  if (readers.length === 1) {
+    const read = readers[0] as (r: Rec) => unknown;
+    return (rec) => keyPart(read(rec));
+  }
+  return (rec) => readers.map((read) => keyPart(read(rec))).join('\u0001');
+}
+
 export function compileSample(text: string, ins: SampleIns, stats: QueryStats): Step {
   const threshold = Math.floor(ins.rate * TWO_32);
   const seed = ins.seed === '' ? '' : `${ins.seed}\u0001`;
-  const readers = ins.by.map((f) => pathReader(f.path));
+  const fieldsKey = ins.by.length === 0 ? undefined : keyOfFields(ins.by.map((f) => f.path));
   const keyOf =
-    readers.length === 0
+    fieldsKey === undefined
       ? (rec: Rec, meta: QueryMeta | undefined) => (meta ? `${seed}${meta.topic}\u0001${meta.partition}\u0001${meta.offset}` : `${seed}${JSON.stringify(rec)}`)
-      : readers.length === 1
-        ? (rec: Rec) => seed + keyPart((readers[0] as (r: Rec) => unknown)(rec))
-        : (rec: Rec) => seed + readers.map((read) => keyPart(read(rec))).join('\u0001');
+      : (rec: Rec) => seed + fieldsKey(rec);
   if (ins.rate >= 1) return (rec) => rec;
   const only = ins.only ? compileCondition({ text }, ins.only) : undefined;
   return (rec, meta) => {

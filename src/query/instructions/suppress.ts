@@ -14,8 +14,9 @@
  */
 import type { Instruction } from '../ast.ts';
 import { compileCondition } from '../compile-expr.ts';
-import { pathReader, type Rec } from '../fields.ts';
+import type { Rec } from '../fields.ts';
 import type { QueryStats } from '../stats.ts';
+import { keyOfFields } from './sample.ts';
 import type { QueryMeta } from '../types.ts';
 import type { Step } from './step.ts';
 
@@ -28,12 +29,10 @@ interface PartitionState {
   lastOffset: bigint;
 }
 
-const keyPart = (v: unknown): string => (v === undefined || v === null ? '\u0000' : typeof v === 'string' ? `s${v}` : `j${JSON.stringify(v)}`);
-
 export function compileSuppress(text: string, ins: SuppressIns, stats: QueryStats, now: () => number): Step {
   const windowMs = ins.windowMs;
   const maxKeys = ins.maxKeys;
-  const readers = ins.by.map((f) => pathReader(f.path));
+  const keyOf = keyOfFields(ins.by.map((f) => f.path));
   const only = ins.only ? compileCondition({ text }, ins.only) : undefined;
   const partitions = new Map<string, PartitionState>();
   let keys = 0;
@@ -69,7 +68,7 @@ export function compileSuppress(text: string, ins: SuppressIns, stats: QueryStat
     if (only !== undefined && only(rec, meta) !== true) return rec;
     const s = stateOf(meta);
     const t = meta && meta.timestamp > 0 ? meta.timestamp : now();
-    const key = readers.length === 1 ? keyPart((readers[0] as (r: Rec) => unknown)(rec)) : readers.map((read) => keyPart(read(rec))).join('\u0001');
+    const key = keyOf(rec);
     const start = s.windows.get(key);
     if (start !== undefined && t - start < windowMs && t >= start) {
       stats.dropped.suppress++;
