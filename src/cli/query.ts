@@ -114,6 +114,21 @@ type Counts = { in: number; out: number; dropped: number; errors: number };
 async function readLines(query: CompiledQuery, io: QueryIo, stdout: ReturnType<typeof makeWriter>, counts: Counts): Promise<void> {
   let lineNo = 0;
   let batch = '';
+  if (query.summaries) {
+    // suppress -summary: summaries are printed where their window closed, the rest at the end.
+    query.summaries.target = {
+      hold: () => undefined,
+      summary: (out) => {
+        if (out instanceof Error) {
+          counts.errors++;
+          io.stderr.write(`a suppress summary: ${out.message} (would be dead-lettered)\n`);
+        } else if (out !== null) {
+          counts.out++;
+          batch += `${JSON.stringify(out)}\n`;
+        }
+      },
+    };
+  }
   const lines = createInterface({ input: io.stdin, crlfDelay: Infinity });
   for await (const raw of lines) {
     lineNo++;
@@ -141,6 +156,7 @@ async function readLines(query: CompiledQuery, io: QueryIo, stdout: ReturnType<t
       if (!ok) break;
     }
   }
+  query.summaries?.flush();
   if (batch && !stdout.closed()) await stdout.write(batch);
 }
 

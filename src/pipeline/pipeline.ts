@@ -4,12 +4,13 @@
 import { oneLine } from '../core/errors.ts';
 import { JsonBytesRecord, type Ack, type PipelineRecord } from '../core/record.ts';
 import { PartitionTracker } from '../checkpoint/offset-tracker.ts';
+import { sharedAcks } from '../checkpoint/shared-ack.ts';
 import { Committer } from '../checkpoint/committer.ts';
 import { REPLAY_ROUTE_HEADER, REPLAY_SINK_HEADER, type DeadLetterQueue } from '../delivery/dead-letter.ts';
 import { InFlightLimit, PendingCount } from '../checkpoint/inflight.ts';
 import { RateLimit } from '../delivery/rate-limit.ts';
 import type { SinkRunner } from '../delivery/sink-runner.ts';
-import type { CompiledQuery } from '../query/index.ts';
+import type { CompiledQuery, QueryMeta, SummaryTarget } from '../query/index.ts';
 import type { GroupConsumer, GroupHandlers, SourceRecord, TopicPartitions } from '../source/kafka/interface.ts';
 import { decodedMeta, valueIsJson } from '../source/kafka/decode.ts';
 import type { Logger } from '../telemetry/logger.ts';
@@ -38,6 +39,12 @@ export interface PipelineOptions {
   onTopicRetention?: (topic: string, retentionMs: number) => void;
 }
 
+/** The commit a summary of `suppress -summary` holds back: its first repeat, tracked with one obligation. */
+interface Hold {
+  ack: Ack | undefined;
+  readonly size: number;
+}
+
 export class Pipeline implements GroupHandlers {
   readonly #o: PipelineOptions;
   readonly #log: Logger;
@@ -54,6 +61,8 @@ export class Pipeline implements GroupHandlers {
   /** Metric series this route set, removed when the assignment changes (other routes keep theirs). */
   #lagSeries = new Set<string>();
   #assignedTopics: string[] = [];
+  /** The record being applied, for a hold the query asks for while applying it. */
+  #applying: { size: number; hold: Hold | undefined } = { size: 0, hold: undefined };
 
   constructor(o: PipelineOptions) {
     this.#o = o;
@@ -67,10 +76,52 @@ export class Pipeline implements GroupHandlers {
     });
     this.#rate = o.rateLimit > 0 ? new RateLimit(o.rateLimit) : undefined;
     this.committer = new Committer((offsets) => o.source.commit(offsets), () => this.#trackers.values(), o.metrics, o.logger, o.route);
+    if (o.query.summaries) o.query.summaries.target = this.#summaryTarget();
+  }
+
+  /** Holds and summaries of the query's suppress -summary. */
+  #summaryTarget(): SummaryTarget {
+    return {
+      hold: () => (this.#applying.hold = { ack: undefined, size: this.#applying.size }),
+      summary: (out, input, meta, hold) => this.#summary(out, input, meta as QueryMeta, hold as Hold),
+    };
+  }
+
+  /** A summary record goes to every sink; when all have it (or it was dropped, or dead-lettered), the
+   *  repeat whose commit it held is acknowledged. */
+  #summary(out: Record<string, unknown> | null | Error, input: Record<string, unknown>, meta: QueryMeta, hold: Hold): void {
+    const ack: Ack = hold.ack ?? { done: () => undefined, live: true };
+    if (out === null) {
+      ack.done();
+      return;
+    }
+    if (out instanceof Error) {
+      this.#o.metrics.queryErrors.inc({ route: this.#o.route });
+      const raw = Buffer.from(JSON.stringify(input));
+      const e = out as { code?: string; message: string };
+      this.#writeDeadLetter({ meta, raw, fields: input, size: raw.length, unchanged: true }, ack, 'query', e.code ?? 'QUERY_RUNTIME', e.message);
+      return;
+    }
+    const runners = this.#o.runners;
+    const record: PipelineRecord = { meta, raw: Buffer.from(JSON.stringify(out)), fields: out, size: hold.size, unchanged: true };
+    const acks = sharedAcks(ack, runners.length);
+    for (let i = 0; i < runners.length; i++) runners[i]!.push(record, acks[i]!);
+  }
+
+  /** Summarises held repeats now, so their commits (and what is read after them) can go. */
+  #flushSummaries(): void {
+    const s = this.#o.query.summaries;
+    if (s !== undefined && s.held > 0) s.flush();
+  }
+
+  /** The clock's part of suppress -summary: repeats held for a window's length are summarised. */
+  tickSummaries(): void {
+    this.#o.query.summaries?.tick();
   }
 
   async waitForRoom(timeoutMs: number): Promise<boolean> {
     if (!this.inflight.hasRoom()) {
+      this.#flushSummaries();
       this.committer.commitSoon();
       if (!(await this.inflight.waitForRoom(timeoutMs))) {
         // No room in time: the source pauses this partition now (Kafka is the buffer).
@@ -84,6 +135,7 @@ export class Pipeline implements GroupHandlers {
 
   hasRoom(): boolean {
     if (!this.inflight.hasRoom()) {
+      this.#flushSummaries();
       this.committer.commitSoon();
       return false;
     }
@@ -158,6 +210,9 @@ export class Pipeline implements GroupHandlers {
     meta = decodedMeta(meta, decoded);
     if (!this.#o.query.isPassThrough) {
       let out: Record<string, unknown> | null;
+      const applying = this.#applying;
+      applying.size = size;
+      applying.hold = undefined;
       try {
         out = this.#o.query.apply(fields, meta);
       } catch (err) {
@@ -167,8 +222,17 @@ export class Pipeline implements GroupHandlers {
         return;
       }
       if (out === null) {
-        // Dropped by `where` or `sample`: the query counts which (onProgress).
-        tracker.track(offset, 0);
+        // Dropped by `where`, `sample` or `suppress`: the query counts which (onProgress).
+        const hold = applying.hold as Hold | undefined; // set by the query inside apply()
+        if (hold === undefined) tracker.track(offset, 0);
+        else {
+          // The first repeat of a window a summary will cover: committed once the summary is delivered.
+          applying.hold = undefined;
+          this.#acquire(size);
+          hold.ack = tracker.track(offset, 1, size, meta.timestamp)[0];
+          // What is read behind a hold stays uncommitted, and its entries in memory: bounded.
+        }
+        if (tracker.pending > this.#o.inflightMaxRecords) this.#flushSummaries();
         return;
       }
       if (out !== fields) unchanged = false;
@@ -192,6 +256,10 @@ export class Pipeline implements GroupHandlers {
   #deadLetter(tracker: PartitionTracker, offset: number, record: PipelineRecord, stage: string, code: string, message: string): void {
     this.#acquire(record.size);
     const [ack] = tracker.track(offset, 1, record.size, record.meta.timestamp) as [Ack];
+    this.#writeDeadLetter(record, ack, stage, code, message);
+  }
+
+  #writeDeadLetter(record: PipelineRecord, ack: Ack, stage: string, code: string, message: string): void {
     this.#o.metrics.deadLettered.inc({ route: this.#o.route, sink: stage, code });
     this.#log.warn({ topic: record.meta.topic, partition: record.meta.partition, offset: record.meta.offset, code }, `record dead-lettered at ${stage}: ${oneLine(message)}`);
     this.#o.dlq.write(record, { stage, error: { code, message, deliveryClass: 'permanent' } }).then(
@@ -216,6 +284,7 @@ export class Pipeline implements GroupHandlers {
     if (q.dropped.sample) m.filteredEvents.inc({ route, reason: 'sample' }, q.dropped.sample);
     if (q.dropped.suppress) m.filteredEvents.inc({ route, reason: 'suppress' }, q.dropped.suppress);
     if (q.suppressStateFull) m.suppressStateFull.inc({ route }, q.suppressStateFull);
+    if (q.summaries) m.suppressSummaries.inc({ route }, q.summaries);
     if (q.truncated) m.fieldsTrimmed.inc({ route, action: 'truncated' }, q.truncated);
     if (q.emptyRemoved) m.fieldsTrimmed.inc({ route, action: 'empty_removed' }, q.emptyRemoved);
     this.updateGauges();
@@ -271,6 +340,8 @@ export class Pipeline implements GroupHandlers {
   async drainAndRelease(timeoutMs: number, reason: string): Promise<boolean> {
     if (this.#trackers.size === 0) return true;
     const started = Date.now();
+    // Held repeats are summarised first: their summaries are part of what is delivered and committed.
+    this.#flushSummaries();
     for (const r of this.#o.runners) r.flush();
     let drained = await this.#unacked.waitForZero(timeoutMs);
     try {

@@ -115,7 +115,10 @@ export class Route {
   /** Joins the route's group and starts consuming, unless it starts paused. */
   async start(paused: boolean): Promise<void> {
     for (const t of this.cfg.kafka.topics) this.#d.metrics.topicRetention.set({ topic: t }, -1);
-    this.#gauges = setInterval(() => this.#run?.pipeline.updateGauges(), GAUGE_INTERVAL_MS);
+    this.#gauges = setInterval(() => {
+      this.#run?.pipeline.updateGauges();
+      this.#run?.pipeline.tickSummaries();
+    }, GAUGE_INTERVAL_MS);
     this.#gauges.unref();
     if (paused) {
       this.#setState('paused');

@@ -88,7 +88,7 @@ export type Instruction =
       regexp: StringArg | null;
     })
   | (InstrBase & { kind: 'sample'; rate: number; seed: string; by: FieldRef[]; only: Expr | null })
-  | (InstrBase & { kind: 'suppress'; windowMs: number; maxKeys: number; by: FieldRef[]; only: Expr | null })
+  | (InstrBase & { kind: 'suppress'; windowMs: number; maxKeys: number; summary: boolean; by: FieldRef[]; only: Expr | null })
   | (InstrBase & { kind: 'lookup'; table: { name: string; span: Span }; source: FieldRef; prefix: string; fallback: string | null })
   | (InstrBase & { kind: 'trim-fields'; maxLength: number; dropEmpty: boolean; fields: FieldRef[] });
 

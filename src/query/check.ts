@@ -13,6 +13,7 @@ import { JsonPathError, parseJsonPath } from './json-path.ts';
 import { lineColumn } from './errors.ts';
 import { compileRe2, RegexSyntaxError, type CompiledRegex } from './regex.ts';
 import { wildcardMatcher } from './instructions/project.ts';
+import { SUMMARY_FIELDS } from './instructions/suppress.ts';
 
 /** Which top-level fields may exist at a point in the pipeline. */
 interface Schema {
@@ -29,6 +30,8 @@ interface Ctx {
   text: string;
   env: FunctionEnv;
   schema: Schema;
+  /** A suppress -summary was seen. */
+  summary?: boolean;
 }
 
 function mayExist(s: Schema, name: string): boolean {
@@ -197,6 +200,12 @@ function checkInstruction(ctx: Ctx, ins: Instruction): void {
       checkUnique(ctx, ins.by, 'suppress key');
       for (const f of ins.by) requireField(ctx, f);
       if (ins.only) checkCondition(ctx, ins.only, 'suppress … where');
+      if (ins.summary) {
+        // One summary per dropped record: a second -summary would summarise summaries.
+        if (ctx.summary) checkError(ctx, 'only one suppress -summary per query: the summaries of the first would go through the second', ins.span);
+        ctx.summary = true;
+        for (const f of SUMMARY_FIELDS) s.names.add(f);
+      }
       return;
     case 'lookup': {
       requireField(ctx, ins.source);

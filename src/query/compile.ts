@@ -21,14 +21,14 @@ import { compileParseRegexp } from './instructions/parse-regexp.ts';
 import { compileProject, compileProjectAway, compileProjectRename } from './instructions/project.ts';
 import { compileLookup } from './instructions/lookup.ts';
 import { compileSample } from './instructions/sample.ts';
-import { compileSuppress } from './instructions/suppress.ts';
+import { compileSuppress, type RestOfQuery } from './instructions/suppress.ts';
 import { writable, type Step } from './instructions/step.ts';
 import { compileTrimFields } from './instructions/trim-fields.ts';
 import { QueryStats } from './stats.ts';
 import { tokenize } from './lexer.ts';
 import { parseExpression } from './parse-expr.ts';
 import { parseStatement } from './parser.ts';
-import type { CompiledQuery, CompileOptions, QueryMeta } from './types.ts';
+import type { CompiledQuery, CompileOptions, QueryMeta, Summaries } from './types.ts';
 import { toRecordValue, type Value } from './values.ts';
 
 function envOf(options?: CompileOptions): FunctionEnv {
@@ -68,7 +68,16 @@ function compileExtend(text: string, ins: Extract<Instruction, { kind: 'extend' 
   };
 }
 
-function compileInstruction(text: string, ins: Instruction, stats: QueryStats, env: FunctionEnv): Step {
+/** What compiling the instructions leaves besides the steps: the summaries of a suppress -summary. */
+interface Compiling {
+  stats: QueryStats;
+  env: FunctionEnv;
+  summaries?: { of: Summaries; rest: RestOfQuery; from: number };
+  index: number;
+}
+
+function compileInstruction(text: string, ins: Instruction, c: Compiling): Step {
+  const { stats, env } = c;
   switch (ins.kind) {
     case 'where': {
       const test = compileCondition({ text }, ins.cond);
@@ -98,23 +107,30 @@ function compileInstruction(text: string, ins: Instruction, stats: QueryStats, e
       return compileSample(text, ins, stats);
     case 'trim-fields':
       return compileTrimFields(ins, stats);
-    case 'suppress':
-      return compileSuppress(text, ins, stats, env.now);
+    case 'suppress': {
+      const rest: RestOfQuery = { run: (rec) => rec };
+      const { step, summaries } = compileSuppress(text, ins, stats, env.now, rest);
+      // The checker allows one -summary per query.
+      if (summaries) c.summaries = { of: summaries, rest, from: c.index + 1 };
+      return step;
+    }
     case 'lookup':
       // The checker made sure the table exists.
       return compileLookup(ins, env.lookups!.table(ins.table.name)!);
   }
 }
 
-function pipeline(steps: Step[]): (record: Rec, meta?: QueryMeta) => Rec | null {
-  if (steps.length === 1) {
-    const only = steps[0] as Step;
-    return (record, meta) => only(record, meta, false);
+/** Runs the steps from `from` on (a summary: from the instruction after suppress, on a record it built). */
+function pipeline(steps: Step[], from = 0, owns = false): (record: Rec, meta?: QueryMeta) => Rec | null {
+  if (steps.length - from === 0) return (record) => record;
+  if (steps.length - from === 1) {
+    const only = steps[from] as Step;
+    return (record, meta) => only(record, meta, owns);
   }
   return (record, meta) => {
     let cur: Rec | null = record;
-    let owned = false;
-    for (let i = 0; i < steps.length; i++) {
+    let owned = owns;
+    for (let i = from; i < steps.length; i++) {
       const next: Rec | null = (steps[i] as Step)(cur, meta, owned);
       if (next === null) return null;
       // A step that returned a different object built it: later steps may write in place.
@@ -129,12 +145,16 @@ function pipeline(steps: Step[]): (record: Rec, meta?: QueryMeta) => Rec | null 
 export function compileQuery(text: string, options?: CompileOptions): CompiledQuery {
   const statement = parseStatement(text);
   checkStatement(statement, envOf(options));
-  const stats = new QueryStats();
-  const env = envOf(options);
-  const steps = statement.instructions.map((ins) => compileInstruction(text, ins, stats, env));
+  const c: Compiling = { stats: new QueryStats(), env: envOf(options), index: 0 };
+  const steps: Step[] = [];
+  for (const ins of statement.instructions) {
+    steps.push(compileInstruction(text, ins, c));
+    c.index++;
+  }
+  if (c.summaries) c.summaries.rest.run = pipeline(steps, c.summaries.from, true);
   const isPassThrough = steps.length === 0;
   const apply = isPassThrough ? (record: Rec) => record : pipeline(steps);
-  return { text, isPassThrough, filterFields: filterFields(text, statement.instructions, envOf(options)), apply, stats };
+  return { text, isPassThrough, filterFields: filterFields(text, statement.instructions, envOf(options)), apply, stats: c.stats, summaries: c.summaries?.of };
 }
 
 /** The top-level fields a filter-only query reads (conditions read fields only through field
@@ -143,6 +163,8 @@ export function compileQuery(text: string, options?: CompileOptions): CompiledQu
 function filterFields(text: string, instructions: readonly Instruction[], env: FunctionEnv): string[] | undefined {
   const names = new Set<string>();
   for (const ins of instructions) {
+    // A summary is a record the query builds: the whole record is needed.
+    if (ins.kind === 'suppress' && ins.summary) return undefined;
     if (ins.kind === 'sample' || ins.kind === 'suppress') {
       // Without `by` and without Kafka metadata the hash is of the whole record.
       for (const f of ins.by) names.add(f.path[0] as string);

@@ -1,5 +1,5 @@
 /** The query language: public surface used by the pipeline, the daemon and the CLI. */
-export type { QueryMeta, CompiledQuery, CompileOptions } from './types.ts';
+export type { QueryMeta, CompiledQuery, CompileOptions, Summaries, SummaryTarget } from './types.ts';
 export { compileQuery, compileExpression } from './compile.ts';
 export { QueryError, QueryRuntimeError } from './errors.ts';
 export { ALL_FUNCTIONS } from './functions/index.ts';

@@ -228,7 +228,7 @@ function parseInstruction(c: Cursor): Instruction {
       return { kind: 'sample', span, rate, seed: opts.value('seed')?.value ?? '', by, only };
     }
     case 'suppress': {
-      const opts = optionTable(c, name, options, { window: 'value', 'max-keys': 'value' });
+      const opts = optionTable(c, name, options, { window: 'value', 'max-keys': 'value', summary: 'flag' });
       const w = opts.value('window');
       if (!w) c.fail("suppress needs -window=<duration>: seconds (-window=60) or a duration (-window='5m')", span);
       // A bare number is seconds; text is a duration with its unit.
@@ -240,7 +240,7 @@ function parseInstruction(c: Cursor): Instruction {
       c.expectKeyword('by');
       const by = fieldList(c, 'a field the repeats share');
       const only = c.acceptKeyword('where') ? parseExpression(c) : null;
-      return { kind: 'suppress', span, windowMs, maxKeys, by, only };
+      return { kind: 'suppress', span, windowMs, maxKeys, summary: opts.flag('summary'), by, only };
     }
     case 'lookup': {
       const opts = optionTable(c, name, options, { prefix: 'value', default: 'value' });

@@ -15,6 +15,8 @@ export interface QueryCounts {
   emptyRemoved: number;
   /** Records suppress let through because its state was full (fail open). */
   suppressStateFull: number;
+  /** Summary records suppress -summary emitted. */
+  summaries: number;
 }
 
 export class QueryStats {
@@ -22,14 +24,16 @@ export class QueryStats {
   truncated = 0;
   emptyRemoved = 0;
   suppressStateFull = 0;
+  summaries = 0;
 
   /** The counts since the last take(), then zero. */
   take(): QueryCounts {
-    const out = { dropped: this.dropped, truncated: this.truncated, emptyRemoved: this.emptyRemoved, suppressStateFull: this.suppressStateFull };
+    const out = { dropped: this.dropped, truncated: this.truncated, emptyRemoved: this.emptyRemoved, suppressStateFull: this.suppressStateFull, summaries: this.summaries };
     this.dropped = { where: 0, sample: 0, suppress: 0 };
     this.truncated = 0;
     this.emptyRemoved = 0;
     this.suppressStateFull = 0;
+    this.summaries = 0;
     return out;
   }
 }

@@ -21,6 +21,7 @@ export function createMetrics(registry = new client.Registry()) {
     filteredEvents: c('logstream_query_filtered_events_total', 'Records acknowledged without delivery: dropped by the query (reason where, sample or suppress), or a dead letter replayed for another route (reason replay).', ['route', 'reason'] as const),
     enrichmentReloads: c('logstream_enrichment_reloads_total', 'New versions of a lookup table or MaxMind database file read after start: in use (result ok), or refused with the previous version kept (result error; the log says why).', ['source', 'result'] as const),
     suppressStateFull: c('logstream_query_suppress_state_full_total', 'Records suppress let through because its key state was full (-max-keys) with nothing expired: it fails open, so a flood of distinct keys cannot hide a record.', ['route'] as const),
+    suppressSummaries: c('logstream_query_suppress_summaries_total', 'Summary records suppress -summary emitted (each stands for the repeats of one key in one window).', ['route'] as const),
     fieldsTrimmed: c('logstream_query_fields_trimmed_total', 'Fields changed by trim-fields: text cut to -max-length (action truncated), empty fields removed (action empty_removed).', ['route', 'action'] as const),
     queryErrors: c('logstream_query_errors_total', 'Records whose query evaluation failed (dead-lettered).', ['route'] as const),
     sentEvents: c('logstream_sink_sent_events_total', 'Records delivered by a sink.', ['route', 'sink'] as const),

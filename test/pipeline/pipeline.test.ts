@@ -144,12 +144,12 @@ function setup(o: { sinks?: Record<string, MemorySink>; query?: string; decoder?
   });
   /** The source hands over one record (offsets count up per partition unless given). */
   const next = new Map<number, number>();
-  const send = (value: unknown, opts: { partition?: number; headers?: Record<string, string> } = {}): number => {
+  const send = (value: unknown, opts: { partition?: number; headers?: Record<string, string>; timestamp?: number } = {}): number => {
     const partition = opts.partition ?? 0;
     const offset = next.get(partition) ?? 0;
     next.set(partition, offset + 1);
     const bytes = Buffer.from(typeof value === 'string' ? value : JSON.stringify(value));
-    pipeline.onRecord(sourceRecord(partition, { offset: String(offset), timestamp: String(Date.now()), key: null, value: bytes, ...(opts.headers ? { headers: opts.headers } : {}) }, decoder));
+    pipeline.onRecord(sourceRecord(partition, { offset: String(offset), timestamp: String(opts.timestamp ?? Date.now()), key: null, value: bytes, ...(opts.headers ? { headers: opts.headers } : {}) }, decoder));
     return offset;
   };
   const idle = () => Promise.all(runners.map((r) => (r.flush(), r.idle())));
@@ -362,5 +362,83 @@ describe('Pipeline', () => {
     await t.idle();
     await t.pipeline.committer.commitNow();
     expect(t.source.committed()).toBe(3);
+  });
+
+  describe('suppress -summary', () => {
+    const T0 = Date.UTC(2024, 0, 1);
+    const QUERY = "* | suppress -window=60 -summary by user where action = 'login_failed' | extend shipped = true";
+    const fail = (user: string, seconds: number) => [{ action: 'login_failed', user, s: seconds }, { timestamp: T0 + seconds * 1000 }] as const;
+
+    it("holds the commit at the first repeat until every sink has the window's summary; the summary carries that repeat's offset", async () => {
+      const siem = new MemorySink();
+      const archive = new MemorySink(true);
+      const t = setup({ sinks: { siem, archive }, query: QUERY });
+      t.send(...fail('bob', 0)); // 0 passes
+      t.send(...fail('bob', 1)); // 1 held
+      t.send(...fail('bob', 2)); // 2 dropped behind it
+      t.send(...fail('eve', 3)); // 3 passes
+      archive.release();
+      await t.idle();
+      expect(siem.offsets()).toEqual([0, 3]);
+      expect(await t.commit()).toBe(1);
+      expect(t.pipeline.inflight.records).toBe(2); // the hold, and offset 3 delivered behind it
+      archive.hold = true;
+      t.send(...fail('carol', 61)); // bob's window (0-60 s) is over: its summary goes out first
+      await until('the siem has the summary', () => siem.received.length === 4);
+      expect(siem.received.slice(2).map((r) => [r.meta.offset, r.fields])).toEqual([
+        ['1', { action: 'login_failed', user: 'bob', s: 1, suppressed_count: 2, suppressed_first_time: new Date(T0 + 1000).toISOString(), suppressed_last_time: new Date(T0 + 2000).toISOString(), shipped: true }],
+        ['4', { action: 'login_failed', user: 'carol', s: 61, shipped: true }],
+      ]);
+      expect(siem.received[2]!.raw!.toString()).toBe(JSON.stringify(siem.received[2]!.fields));
+      expect(await t.commit()).toBe(1); // the archive has not acknowledged the summary
+      archive.release();
+      await t.idle();
+      expect(await t.commit()).toBe(5);
+      expect(t.pipeline.inflight.records).toBe(0);
+      t.pipeline.onProgress(TOPIC, 0, '5', 5);
+      expect(await sample(t.metrics, 'filteredEvents', { route: ROUTE, reason: 'suppress' })).toBe(2);
+      expect(await sample(t.metrics, 'suppressSummaries', { route: ROUTE })).toBe(1);
+    });
+
+    it('a drain summarises what is held, delivers and commits it (a rebalance loses no summary)', async () => {
+      const sink = new MemorySink();
+      const t = setup({ sinks: { siem: sink }, query: QUERY });
+      for (const s of [0, 1, 2, 3]) t.send(...fail('bob', s));
+      t.send(...fail('eve', 4));
+      expect(await t.pipeline.drainAndRelease(2000, 'rebalance')).toBe(true);
+      expect(t.source.committed()).toBe(5);
+      expect(sink.received.map((r) => r.fields['suppressed_count'] ?? '-')).toEqual(['-', '-', 3]);
+    });
+
+    it('held commits that fill the in-flight share are summarised early, so intake goes on', async () => {
+      const sink = new MemorySink();
+      const t = setup({ sinks: { siem: sink }, query: QUERY, inflightMaxRecords: 4 });
+      t.send(...fail('a', 0));
+      t.send(...fail('a', 1)); // held
+      t.send(...fail('b', 2));
+      t.send(...fail('c', 3));
+      await t.idle();
+      expect(t.pipeline.hasRoom()).toBe(false); // four in flight: the limit; this summarises a's repeats
+      await until('the summary is delivered', () => sink.received.length === 4);
+      expect(await t.commit()).toBe(4);
+      expect(t.pipeline.hasRoom()).toBe(true);
+      // The window still suppresses: the next repeat is held again.
+      t.send(...fail('a', 5));
+      expect(await t.commit()).toBe(4);
+    });
+
+    it('a summary the rest of the query fails on is dead-lettered at stage query, then its hold is committed', async () => {
+      const sink = new MemorySink();
+      const t = setup({ sinks: { siem: sink }, query: '* | suppress -window=60 -summary by user | extend n = cast(v as bigint)' });
+      t.send({ user: 'a', v: '1' }, { timestamp: T0 });
+      t.send({ user: 'a', v: 'x' }, { timestamp: T0 + 1000 });
+      t.send({ user: 'b', v: '2' }, { timestamp: T0 + 61_000 });
+      await t.idle();
+      await until('the dead letter is written', () => t.dead.length === 1);
+      expect(await t.commit()).toBe(3);
+      expect(t.dead[0]!.headers).toMatchObject({ 'logstream.sink': 'query', 'logstream.source.offset': '1' });
+      expect(JSON.parse(t.dead[0]!.value!.toString())).toMatchObject({ user: 'a', v: 'x', suppressed_count: 1 });
+      expect(sink.received.map((r) => r.fields['n'])).toEqual([1, 2]);
+    });
   });
 });

@@ -35,6 +35,18 @@ describe('logstream query', () => {
     expect(r.err).toMatch(/^in 4, out 2, dropped 1, errors 1$/m);
   });
 
+  it('suppress -summary: the summaries of the windows still open at the end of the input are printed last', async () => {
+    const input = ['{"u":"a","n":1}', '{"u":"a","n":2}', '{"u":"b","n":3}', '{"u":"a","n":4}', '{"u":"a","n":"x"}'].join('\n');
+    const r = await run(['* | suppress -window=60 -summary by u | project u, n, suppressed_count'], input);
+    expect(r.code).toBe(0);
+    expect(r.out.trim().split('\n').map((l) => JSON.parse(l) as unknown)).toEqual([
+      { u: 'a', n: 1 },
+      { u: 'b', n: 3 },
+      { u: 'a', n: 2, suppressed_count: 3 },
+    ]);
+    expect(r.err).toMatch(/^in 5, out 3, dropped 3, errors 0$/m);
+  });
+
   it('reads the query from --file', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'logstream-query-'));
     const file = join(dir, 'q.spl');

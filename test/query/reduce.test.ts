@@ -1,6 +1,6 @@
 // sample and trim-fields: what they keep, that they are deterministic, what they count, their errors.
 import { describe, expect, it } from 'vitest';
-import { compileQuery, QueryError, type QueryMeta } from '../../src/query/index.ts';
+import { compileQuery, QueryError, QueryRuntimeError, type CompiledQuery, type QueryMeta } from '../../src/query/index.ts';
 import { sampleHash } from '../../src/query/instructions/sample.ts';
 
 const meta = (offset: number, partition = 0): QueryMeta => ({ topic: 'auth', partition, offset: String(offset), timestamp: 0, key: null, headers: {} });
@@ -237,5 +237,141 @@ describe('suppress', () => {
       message = (e as Error).message;
     }
     expect(message).toMatch(/^line 1, column 5: suppress keeps state per partition as a route reads it; the pull webhook's query/);
+  });
+});
+
+describe('suppress -summary', () => {
+  const T0 = Date.UTC(2024, 0, 1);
+  const at = (offset: number, seconds: number, partition = 0): QueryMeta => ({ ...meta(offset, partition), timestamp: T0 + seconds * 1000 });
+  const iso = (seconds: number) => new Date(T0 + seconds * 1000).toISOString();
+
+  /** A target like the pipeline's: holds are numbered; summaries are collected with the hold they release. */
+  function collect(q: CompiledQuery) {
+    const holds: Array<{ offset: string | undefined }> = [];
+    const out: Array<{ out: unknown; hold: unknown; offset: string | undefined }> = [];
+    q.summaries!.target = {
+      hold: (m) => {
+        const h = { offset: m?.offset };
+        holds.push(h);
+        return h;
+      },
+      summary: (o, _input, m, hold) => out.push({ out: o, hold, offset: m?.offset }),
+    };
+    return { holds, out };
+  }
+
+  it("a window's repeats become one summary when a later record of the partition passes its end: the first repeat with the count and times, through the rest of the query", () => {
+    let clock = T0;
+    const q = compileQuery("* | suppress -window=60 -summary by user, src_ip where action = 'login_failed' | extend seen = 'yes' | project-away action", { now: () => clock });
+    const { holds, out } = collect(q);
+    const login = (user: string, n: number) => ({ action: 'login_failed', user, src_ip: '10.0.0.1', n });
+    expect(q.apply(login('bob', 0), at(0, 0))).toEqual({ user: 'bob', src_ip: '10.0.0.1', n: 0, seen: 'yes' });
+    expect(q.apply(login('bob', 1), at(1, 5))).toBeNull();
+    expect(q.apply(login('eve', 2), at(2, 6))).not.toBeNull();
+    expect(q.apply(login('bob', 3), at(3, 30))).toBeNull();
+    expect(q.apply(login('bob', 4), at(4, 59))).toBeNull();
+    // One hold per window with repeats, asked for while its first repeat was applied.
+    expect(holds).toEqual([{ offset: '1' }]);
+    expect(q.summaries!.held).toBe(1);
+    expect(out).toEqual([]);
+    // A record of another key at 60 s: bob's window (from 0 s) is over; eve's (from 6 s) is not.
+    expect(q.apply({ action: 'logout', user: 'x' }, at(5, 60))).not.toBeNull();
+    expect(out).toEqual([
+      {
+        out: { user: 'bob', src_ip: '10.0.0.1', n: 1, seen: 'yes', suppressed_count: 3, suppressed_first_time: iso(5), suppressed_last_time: iso(59) },
+        hold: holds[0],
+        offset: '1',
+      },
+    ]);
+    expect(q.summaries!.held).toBe(0);
+    // eve had no repeat: no summary, no hold. bob's next record opens a new window.
+    expect(q.apply(login('bob', 6), at(6, 61))).not.toBeNull();
+    expect(q.apply(login('eve', 7), at(7, 100))).not.toBeNull();
+    expect(out).toHaveLength(1);
+    expect(q.stats.take()).toMatchObject({ dropped: { suppress: 3 }, summaries: 1 });
+    // Not a filter-only query any more: the summary is built from the whole record.
+    expect(q.filterFields).toBeUndefined();
+  });
+
+  it("the repeat that reopens a window closes it first: its summary comes out before the record", () => {
+    const q = compileQuery('* | suppress -window=10 -summary by k');
+    const { out } = collect(q);
+    q.apply({ k: 'a' }, at(0, 0));
+    q.apply({ k: 'a', i: 1 }, at(1, 1));
+    expect(out).toHaveLength(0);
+    // Out of order (before the window's start) reopens the window too.
+    expect(q.apply({ k: 'a', i: 2 }, at(2, -5))).not.toBeNull();
+    expect(out.map((o) => (o.out as { suppressed_count: number }).suppressed_count)).toEqual([1]);
+  });
+
+  it('tick(): repeats held for a window of the clock are summarised early (a quiet partition); the window keeps suppressing', () => {
+    let clock = T0;
+    const q = compileQuery("* | suppress -window='1m' -summary by k", { now: () => clock });
+    const { holds, out } = collect(q);
+    q.apply({ k: 'a' }, at(0, 0));
+    q.apply({ k: 'a' }, at(1, 1));
+    clock += 30_000;
+    q.apply({ k: 'b' }, at(2, 2));
+    q.apply({ k: 'b' }, at(3, 3));
+    q.summaries!.tick();
+    expect(out).toHaveLength(0);
+    clock += 30_000; // a has been held for 60 s of the clock, b for 30 s
+    q.summaries!.tick();
+    expect(out.map((o) => [o.offset, (o.out as { suppressed_count: number }).suppressed_count])).toEqual([['1', 1]]);
+    // a's window (record time 0-60 s) still suppresses; a new hold covers the next repeats.
+    expect(q.apply({ k: 'a' }, at(4, 4))).toBeNull();
+    expect(holds.map((h) => h.offset)).toEqual(['1', '3', '4']);
+    expect(q.summaries!.held).toBe(2);
+  });
+
+  it('flush(): every window with repeats is summarised now (before a rebalance, or when held commits fill the in-flight limit)', () => {
+    const q = compileQuery('* | suppress -window=60 -summary by k');
+    const { out } = collect(q);
+    for (const [i, k] of ['a', 'a', 'a', 'b', 'b', 'c'].entries()) q.apply({ k }, at(i, i));
+    q.summaries!.flush();
+    expect(out.map((o) => [(o.out as { k: string }).k, (o.out as { suppressed_count: number }).suppressed_count])).toEqual([
+      ['a', 2],
+      ['b', 1],
+    ]);
+    expect(q.summaries!.held).toBe(0);
+    q.summaries!.flush();
+    expect(out).toHaveLength(2);
+  });
+
+  it('the rest of the query may drop a summary (null) or fail on it (the error, to be dead-lettered)', () => {
+    const q = compileQuery("* | suppress -window=60 -summary by k | where suppressed_count is null or suppressed_count > 1 | extend n = cast(v as bigint)");
+    const { out } = collect(q);
+    q.apply({ k: 'a', v: '1' }, at(0, 0));
+    q.apply({ k: 'a', v: '2' }, at(1, 1)); // a: one repeat, dropped by the where
+    q.apply({ k: 'b', v: '1' }, at(2, 2));
+    q.apply({ k: 'b', v: 'x' }, at(3, 3));
+    q.apply({ k: 'b', v: '3' }, at(4, 4)); // b: two repeats, the first has v = 'x'
+    q.summaries!.flush();
+    expect(out[0]!.out).toBeNull();
+    expect(out[1]!.out).toBeInstanceOf(QueryRuntimeError);
+  });
+
+  it('a partition read again from an earlier offset forgets what it held (those holds went with the partition)', () => {
+    const q = compileQuery('* | suppress -window=60 -summary by k');
+    const { out } = collect(q);
+    q.apply({ k: 'a' }, at(10, 0));
+    q.apply({ k: 'a' }, at(11, 1));
+    expect(q.summaries!.held).toBe(1);
+    q.apply({ k: 'a' }, at(10, 0)); // read again after a rebalance
+    expect(q.summaries!.held).toBe(0);
+    q.summaries!.flush();
+    expect(out).toHaveLength(0);
+  });
+
+  it('the check knows the summary fields; one -summary per query; without a target summaries go nowhere', () => {
+    expect(() => compileQuery('* | project k | suppress -window=60 -summary by k | project k, suppressed_count, suppressed_first_time')).not.toThrow();
+    expect(errorOf('* | project k | suppress -window=60 by k | project k, suppressed_count').message).toMatch(/unknown field 'suppressed_count'/);
+    expect(errorOf('* | suppress -window=60 -summary by k | suppress -window=10 -summary by j').message).toMatch(/^line 1, column 41: only one suppress -summary per query: /);
+    const q = compileQuery('* | suppress -window=60 -summary by k');
+    q.apply({ k: 'a' }, at(0, 0));
+    expect(q.apply({ k: 'a' }, at(1, 1))).toBeNull();
+    q.summaries!.flush();
+    expect(q.stats.take().summaries).toBe(1);
+    expect(compileQuery('* | suppress -window=60 by k').summaries).toBeUndefined();
   });
 });
