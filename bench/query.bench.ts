@@ -2,7 +2,7 @@
 // (no JSON parsing, no I/O), measured both as CPU time (process.cpuUsage, all threads
 // of the process, so GC helpers count) and as wall time.
 // Run directly: `node bench/query.bench.ts`; `npm run bench` calls runQueryBench().
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -58,9 +58,51 @@ export function makeRecord(i: number, rnd: () => number): Record<string, unknown
   };
 }
 
+/** A web gateway hit in the SaaS log-streaming layout (config/queries/ocsf-web-hits.spl reads it), ~800 B. */
+export function makeWebHit(i: number, rnd: () => number): Record<string, unknown> {
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)] as T;
+  const blocked = rnd() < 0.2;
+  return {
+    visit_id: 30_000_000 + i,
+    utc_timestamp: `2024-05-01 10:${String(i % 60).padStart(2, '0')}:07.${String(i % 1_000_000).padStart(6, '0')}`,
+    tz_offset: pick([0, -60, 120]),
+    netbios_domain: 'CORP',
+    samaccountname: `user.${i % 97}`,
+    tag: 'HQ-GATEWAY',
+    ip_address: `10.${Math.floor(rnd() * 255)}.${Math.floor(rnd() * 255)}.${Math.floor(rnd() * 255)}`,
+    mac_address: '00:0C:29:D2:43:DD',
+    device_name: `DESKTOP-${(i % 500).toString(16).toUpperCase()}`,
+    dst_ip_address: pick(['81.2.69.142', '198.51.100.7', '93.93.131.124', '2001:db8::1']),
+    country_code: 'gb',
+    http_method: pick(['GET', 'GET', 'POST', 'CONNECT']),
+    url_scheme: 'https',
+    url_domain: pick(['polling.bbc.co.uk', 'the.earth.li', 'files.example.com', 'login.example.net']),
+    url_path: `/path/${i % 1000}/resource-${i}.html`,
+    url_query: i % 3 === 0 ? `q=${i}` : '',
+    browser: pick(['Firefox 109.0', 'Chrome 124.0']),
+    operating_system: pick(['Windows 10', 'macOS 14', 'iOS 17']),
+    device_type: pick(['Desktop', 'Laptop', 'Mobile']),
+    icap_agent: 'ussgateway',
+    filter_rule: blocked ? 'Blocked Sites' : 'Authorised Web Sites',
+    final_action: blocked ? 'Block' : 'Allow',
+    log_level: pick(['Normal', 'Normal', 'High']),
+    web_categories: [pick(['International News', 'Technology - Other', 'File Sharing'])],
+    matched_web_categories: [],
+    keywords: [],
+  };
+}
+
+/** A query file of config/queries without its comments and its leading `*`: `| …` to append to a query. */
+function queryTail(file: string): string {
+  const text = readFileSync(join(import.meta.dirname, '..', 'config', 'queries', file), 'utf8');
+  return text.split('\n').filter((l) => !l.startsWith('--')).join('\n').trim().replace(/^\*\s*/, '');
+}
+
 interface Case {
   name: string;
   query: string;
+  /** The records it runs over (default: the CloudSOC-like ones). */
+  records?: 'web';
 }
 
 /**
@@ -103,6 +145,14 @@ export const QUERY_BENCH_CASES: Case[] = [
     name: 'lookup + geoip + asn + where',
     query: "* | lookup -prefix='asset_' -default='unknown' assets on src_ip | extend src_geo = geoip(src_ip), dst_country = geoip(dst_ip, 'country_code') | where asset_criticality != 'normal'",
   },
+  { name: 'suppress 60 s by user, src_ip', query: '* | suppress -window=60 by user, src_ip' },
+  { name: 'web hits: where (plain)', query: "* | where final_action = 'Block'", records: 'web' },
+  { name: 'web hits: OCSF 6004 mapping', query: `* ${queryTail('ocsf-web-hits.spl')}`, records: 'web' },
+  {
+    name: 'web hits: lookup + geoip + OCSF 6004',
+    query: `* | lookup -prefix='asset_' -default='unknown' assets on ip_address | extend dst_geo = geoip(dst_ip_address) ${queryTail('ocsf-web-hits.spl')}`,
+    records: 'web',
+  },
 ];
 
 function measure(apply: (r: Record<string, unknown>) => unknown, pool: Array<Record<string, unknown>>, minMs: number): QueryBenchRow & { name: string; kept: number } {
@@ -137,15 +187,19 @@ export async function runQueryBench(options: { minMs?: number } = {}): Promise<Q
     else if (i % 4 === 2) r['dst_ip'] = `198.51.100.${i % 256}`;
     else if (i % 4 === 3) r['dst_ip'] = `2001:db8::${(i % 65536).toString(16)}`;
   });
+  const webPool = Array.from({ length: 4096 }, (_, i) => makeWebHit(i, rnd));
   const enrich = benchEnrichment();
   const rows: QueryBenchRow[] = [];
   for (const c of QUERY_BENCH_CASES) {
     const q = compileQuery(c.query, enrich.options);
+    const records = c.records === 'web' ? webPool : pool;
     // Sanity: the query must do real work on this data, or the number means nothing.
     const sample = q.apply(pool[0] as Record<string, unknown>);
     if (c.name.startsWith('parse') && (sample === null || sample.ip === undefined)) throw new Error(`bench query matched nothing: ${c.query}`);
     if (c.name.startsWith('lookup') && !pool.some((p) => q.apply(p)?.['asset_owner'] !== undefined && q.apply(p)?.['asset_owner'] !== 'unknown')) throw new Error(`bench query matched nothing: ${c.query}`);
-    const r = measure((rec) => q.apply(rec), pool, options.minMs ?? 1500);
+    if (c.name.includes('OCSF') && !webPool.every((p) => q.apply(p)?.['class_uid'] === 6004)) throw new Error(`bench query did not map every record: ${c.query}`);
+    // suppress keeps state per partition: without Kafka metadata every record is one partition's, at the clock's time.
+    const r = measure((rec) => q.apply(rec), records, options.minMs ?? 1500);
     rows.push({ name: c.name, recordsPerSecPerCore: r.recordsPerSecPerCore, recordsPerSecWall: r.recordsPerSecWall });
     await new Promise((resolve) => setImmediate(resolve));
   }
