@@ -5,12 +5,15 @@
 // long text cut and empty fields removed. A new version of the lookup table, swapped in the way
 // the kubelet updates a ConfigMap, is used for the records after it without a restart. The expected
 // output is computed here from the fixtures' contents, not by the query engine.
+// Then suppress -summary: the commit held at the first repeat, a SIGKILL before the summary (lost=0);
+// and web hits on one topic to an archive route and to a lake route that suppresses and summarises
+// repeated blocks, maps to OCSF with the shipped mapping and adds the asset row as an enrichment.
 import { mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sampleHash } from '../../src/query/instructions/sample.ts';
 import { FIXTURES } from '../enrich/example-data.ts';
-import { Instance, readJsonLines, sleep, tmpDir, waitUntil } from '../support/instance.ts';
+import { Instance, readJsonLines, REPO_ROOT, sleep, tmpDir, waitUntil } from '../support/instance.ts';
 import { committedOffsets, createTopic, kafkaBootstrap, produceJson, uniqueName, type TestRecord } from '../support/kafka.ts';
 
 const running: Instance[] = [];
@@ -191,6 +194,9 @@ describe('enrich and reduce (real broker)', () => {
       KAFKA_GROUP_ID: group,
       KAFKA_DLQ_TOPIC: uniqueName('summary-dlq'),
       KAFKA_COMMIT_INTERVAL: '500ms',
+      // The killed member's partitions move when its session times out.
+      KAFKA_SESSION_TIMEOUT: '6s',
+      KAFKA_HEARTBEAT_INTERVAL: '1s',
       SINKS: 'file',
       FILE_MAX_BYTES: '0',
       FILE_PATH: join(dir, file),
@@ -240,5 +246,115 @@ describe('enrich and reduce (real broker)', () => {
     expect(lost).toBe(0);
     expect(dup).toBe(0);
     expect(ids.sort((a, b) => Number(a) - Number(b))).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  }, 180_000);
+
+  it('one topic, two routes: the archive gets every web hit unchanged; the lake gets them OCSF-mapped, enriched, the repeated blocks suppressed and summarised (counts exact)', async () => {
+    const bootstrap = kafkaBootstrap();
+    const topic = uniqueName('lake');
+    await createTopic(bootstrap, topic, 2);
+    const dir = tmpDir('lake');
+    const group = uniqueName('lake-g');
+    // The lake's query: the repeats of a blocked user and site are summarised, the records mapped to
+    // OCSF by the shipped mapping, and the source address's asset row added as an OCSF enrichment.
+    const mapping = readFileSync(join(REPO_ROOT, 'config', 'queries', 'ocsf-web-hits.spl'), 'utf8');
+    writeFileSync(
+      join(dir, 'lake.spl'),
+      [
+        "* | suppress -window='1h' -summary by samaccountname, url_domain where final_action = 'Block'",
+        mapping.split('\n').filter((l) => !l.startsWith('--')).join('\n').trim().replace(/^\*\s*/, ''),
+        "  | extend enrichments = if(lookup('assets', src_endpoint.ip) is null, null,",
+        "        json_array(json_object('name', 'src_endpoint.ip', 'value', src_endpoint.ip, 'type', 'asset', 'data', lookup('assets', src_endpoint.ip))))",
+      ].join('\n'),
+    );
+    const IPS_OWNERS: Array<[string, string | undefined]> = [['10.1.2.3', 'payments-team'], ['10.9.0.5', 'it-ops'], ['192.0.2.9', undefined]];
+    const input = Array.from({ length: 400 }, (_, i) => ({
+      partition: i % 2,
+      value: {
+        visit_id: 9_000_000 + i,
+        utc_timestamp: `2024-05-01 10:00:${String(i % 60).padStart(2, '0')}.000000`,
+        samaccountname: `u${i % 4}`,
+        ip_address: IPS_OWNERS[i % 3]![0],
+        url_scheme: 'https',
+        url_domain: `d${i % 7}.example.com`,
+        url_path: `/p/${i}`,
+        http_method: 'GET',
+        final_action: i % 5 === 0 ? 'Block' : 'Allow',
+        log_level: 'Normal',
+      },
+    }));
+    const i = new Instance('lake', {
+      KAFKA_BROKERS: bootstrap,
+      KAFKA_TOPICS: topic,
+      KAFKA_GROUP_ID: group,
+      KAFKA_DLQ_TOPIC: uniqueName('lake-dlq'),
+      KAFKA_CONTROL_TOPIC: uniqueName('lake-control'),
+      KAFKA_COMMIT_INTERVAL: '500ms',
+      ROUTES: 'archive,lake',
+      SINKS: 'file',
+      FILE_MAX_BYTES: '0',
+      ROUTE_ARCHIVE_FILE_PATH: join(dir, 'archive.jsonl'),
+      ROUTE_LAKE_FILE_PATH: join(dir, 'lake.jsonl'),
+      ROUTE_LAKE_QUERY_FILE: join(dir, 'lake.spl'),
+      LOOKUP_ASSETS_FILE: join(FIXTURES, 'assets.csv'),
+      LOOKUP_ASSETS_MATCH: 'cidr',
+    });
+    running.push(i);
+    await i.waitForLog((l) => l.msg === 'logstream started');
+    await produceJson(bootstrap, topic, input);
+    const committed = async (route: string): Promise<number> => Number([...(await committedOffsets(bootstrap, `${group}.${route}`, topic)).values()].reduce((a, b) => a + b, 0n));
+    await waitUntil('the archive committed all 400', async () => (await committed('archive')) === 400, 90_000, 250);
+    const lakeReceived = async (): Promise<number> => Number((await i.metrics()).split('\n').find((l) => l.startsWith('logstream_source_received_events_total{') && l.includes('route="lake"'))?.split(' ').pop() ?? 0);
+    await waitUntil('the lake read all 400', async () => (await lakeReceived()) === 400, 60_000, 250);
+    // Held: the first repeat in each partition keeps the lake's commit below 400 until its summary is delivered.
+    await waitUntil('the lake committed what it could', async () => (await committed('lake')) > 0, 30_000, 250);
+    expect(await committed('lake')).toBeLessThan(400);
+    // The drain at shutdown summarises what is held, delivers and commits it.
+    expect((await i.stop()).code).toBe(0);
+    expect(await committed('lake')).toBe(400);
+
+    const archive = readFileSync(join(dir, 'archive.jsonl'), 'utf8').split('\n').filter(Boolean);
+    expect(archive.length).toBe(400);
+    expect(new Set(archive)).toEqual(new Set(input.map((r) => JSON.stringify(r.value))));
+
+    // What the lake must hold, computed from the input: per partition, the first block of a user and
+    // site passes; its repeats are one summary, carrying the first repeat.
+    const want = new Map<string, { activity: number; user: string; ip: string; count?: number }>();
+    const seen = new Map<string, { first: number; n: number }>();
+    for (const r of input) {
+      const v = r.value;
+      if (v.final_action !== 'Block') {
+        want.set(String(v.visit_id), { activity: 1, user: v.samaccountname, ip: v.ip_address });
+        continue;
+      }
+      const key = `${r.partition}/${v.samaccountname}/${v.url_domain}`;
+      const s = seen.get(key);
+      if (!s) {
+        seen.set(key, { first: -1, n: 0 });
+        want.set(String(v.visit_id), { activity: 2, user: v.samaccountname, ip: v.ip_address });
+      } else {
+        if (s.first < 0) s.first = v.visit_id;
+        s.n++;
+      }
+    }
+    let summaries = 0;
+    for (const s of seen.values()) {
+      if (s.n === 0) continue;
+      summaries++;
+      const first = input.find((r) => r.value.visit_id === s.first)!.value;
+      want.set(String(s.first), { activity: 2, user: first.samaccountname, ip: first.ip_address, count: s.n });
+    }
+    const lake = readJsonLines(join(dir, 'lake.jsonl'));
+    expect(lake.length).toBe(want.size);
+    expect(summaries).toBeGreaterThan(5);
+    for (const r of lake) {
+      const id = (r.metadata as { correlation_uid: string }).correlation_uid;
+      const w = want.get(id);
+      expect(w, `visit ${id}`).toBeDefined();
+      expect(r).toMatchObject({ class_uid: 6004, activity_id: w!.activity, actor: { user: { name: w!.user } }, src_endpoint: { ip: w!.ip } });
+      expect(r.count, `visit ${id}`).toBe(w!.count);
+      const owner = IPS_OWNERS.find(([ip]) => ip === w!.ip)![1];
+      expect(r.enrichments, `visit ${id}`).toEqual(owner === undefined ? undefined : [{ name: 'src_endpoint.ip', value: w!.ip, type: 'asset', data: { owner, ...(owner === 'payments-team' ? { site: 'fra1' } : {}) } }]);
+    }
+    expect(new Set(lake.map((r) => (r.metadata as { correlation_uid: string }).correlation_uid))).toEqual(new Set(want.keys()));
   }, 180_000);
 });
