@@ -1,11 +1,12 @@
 // Kafka → logstream (child processes) → a real MinIO (test/support/minio.ts, built from the Go module
 // proxy): the Log Stream key layout with every record exactly once, a 60-second outage, multipart
-// uploads, gzip with SSE-KMS, a missing bucket that halts without loss, and `logstream s3 test`.
+// uploads, gzip with SSE-KMS, a missing bucket that halts without loss, `logstream s3 test`, and S3
+// Object Lock (COMPLIANCE retention and legal hold on every object, a bucket without it refused).
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { HeadObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectLegalHoldCommand, GetObjectRetentionCommand, HeadObjectCommand, PutObjectLockConfigurationCommand } from '@aws-sdk/client-s3';
 import { parseS3Config } from '../../src/sinks/s3/config.ts';
 import { digestsOf } from '../../src/sinks/s3/encoder.ts';
 import { s3Fault } from '../../src/sinks/s3/faults.ts';
@@ -312,7 +313,10 @@ describe('S3 sink (real broker, real MinIO)', () => {
     const env = { ...minio.env(b, 'sdm/logs'), S3_SSE: 'AES256' };
     const ok = await cli(['s3', 'test'], env);
     expect(ok).toMatchObject({ code: 0, stderr: '' });
-    expect(ok.stdout).toBe(`Log Stream test successful: wrote s3://${b}/sdm/logs/test (${JSON.stringify(TEST_RECORD).length + 1} bytes; region ${REGION}, endpoint ${minio.endpoint})\n`);
+    expect(ok.stdout).toBe(
+      `Log Stream test successful: wrote s3://${b}/sdm/logs/test (${JSON.stringify(TEST_RECORD).length + 1} bytes; region ${REGION}, endpoint ${minio.endpoint})\n` +
+        `Object Lock: not enabled on ${b}: its objects can be deleted and overwritten (a bucket created with Object Lock, and S3_OBJECT_LOCK_*, make them write-once)\n`,
+    );
     const written = await minio.read(b, 'sdm/logs/test');
     expect(JSON.parse(written.text)).toEqual(TEST_RECORD);
     expect(written.head.ServerSideEncryption).toBe('AES256');
@@ -349,5 +353,55 @@ describe('S3 sink (real broker, real MinIO)', () => {
     const good = start('ts2', s3Env(s, 'ts2', b, 'onstart', { S3_TEST_ON_START: 'true' }));
     await good.waitForLog((l) => l.msg === 'S3 test object written (S3_TEST_ON_START)');
     expect(JSON.parse((await minio.read(b, 'onstart/test')).text)).toEqual(TEST_RECORD);
+  });
+
+  it('Object Lock: every log object is stored write-once (COMPLIANCE retention, legal hold); a bucket without Object Lock is refused at start and by `s3 test`', async () => {
+    const locked = uniqueName('s3lock').toLowerCase().slice(0, 63);
+    await minio.createBucket(locked, { objectLock: true });
+    const plain = await bucket();
+    const lockEnv = { S3_OBJECT_LOCK_MODE: 'COMPLIANCE', S3_OBJECT_LOCK_DAYS: '1', S3_OBJECT_LOCK_LEGAL_HOLD: 'true' };
+
+    // `s3 test` says what the bucket has and what the objects will get; a bucket without Object Lock fails.
+    const ok = await cli(['s3', 'test'], { ...minio.env(locked, 'worm'), ...lockEnv });
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout.split('\n')[1]).toBe(`Object Lock: enabled on ${locked} (no default retention); log objects get COMPLIANCE retention for 1 day and a legal hold`);
+    await minio.client.send(new PutObjectLockConfigurationCommand({ Bucket: locked, ObjectLockConfiguration: { ObjectLockEnabled: 'Enabled', Rule: { DefaultRetention: { Mode: 'GOVERNANCE', Days: 3 } } } }));
+    expect((await cli(['s3', 'test'], minio.env(locked, 'worm'))).stdout.split('\n')[1]).toBe(`Object Lock: enabled on ${locked} (default retention GOVERNANCE for 3 days)`);
+    const refused = await cli(['s3', 'test'], { ...minio.env(plain, 'worm'), ...lockEnv });
+    expect(refused).toMatchObject({ code: 1, stdout: '' });
+    expect(refused.stderr).toBe(`logstream: S3 test failed: S3_OBJECT_LOCK_MODE / S3_OBJECT_LOCK_LEGAL_HOLD are set, but bucket ${plain} does not have Object Lock enabled, so S3 would refuse every object. Object Lock is chosen when a bucket is created (it turns versioning on): write to a bucket created with it, or unset S3_OBJECT_LOCK_*\n`);
+    expect(await minio.list(plain, 'worm/')).toEqual([]); // nothing written
+
+    // The daemon refuses to start against the plain bucket, naming it.
+    const s = await newGroupSetup('s3-lock', 2);
+    const bad = start('lock-bad', s3Env(s, 'lock-bad', plain, 'worm', lockEnv));
+    expect((await bad.exited).code).toBe(1);
+    expect(bad.logs.some((l) => l.level === 'fatal' && l.msg.includes(`sink s3 failed to start: S3_OBJECT_LOCK_MODE / S3_OBJECT_LOCK_LEGAL_HOLD are set, but bucket ${plain} does not have Object Lock enabled`)), bad.tail()).toBe(true);
+
+    // Against the locked bucket: every object carries the retention and the hold.
+    const run = uniqueName('lockrun');
+    const before = Date.now();
+    const inst = start('lock', s3Env(s, 'lock', locked, 'worm', lockEnv));
+    await waitForStableGroup([inst], 2);
+    await produceJson(s.bootstrap, s.topic, ledgerRecords(run, 300, 2).map((r) => ({ ...r, value: { ...(r.value as object), logType: 'activities' } })));
+    await waitUntil('300 committed', async () => (await committedTotal(s)) === 300n, 60_000, 250);
+    expect((await inst.stop()).code).toBe(0);
+    const stored = await objects(locked, 'worm/activities');
+    expect(tally(run, 300, rowsOf(stored))).toMatchObject({ delivered: 300, lost: 0, dup: 0 });
+    for (const o of stored) {
+      const r = await minio.client.send(new GetObjectRetentionCommand({ Bucket: locked, Key: o.key }));
+      expect(r.Retention?.Mode).toBe('COMPLIANCE');
+      const until = r.Retention!.RetainUntilDate!.getTime();
+      expect(until).toBeGreaterThanOrEqual(before + 86_400_000 - 2000);
+      expect(until).toBeLessThanOrEqual(Date.now() + 86_400_000 + 2000);
+      expect((await minio.client.send(new GetObjectLegalHoldCommand({ Bucket: locked, Key: o.key }))).LegalHold?.Status).toBe('ON');
+    }
+    // Write-once: the stored version cannot be deleted.
+    const first = stored[0]!;
+    const err = await minio.client.send(new DeleteObjectCommand({ Bucket: locked, Key: first.key, VersionId: first.head.VersionId })).then(() => undefined, (e: Error) => e);
+    // AWS answers AccessDenied; MinIO answers InvalidRequest "Object is WORM protected and cannot be overwritten".
+    expect(err, 'deleting a locked version must fail').toBeDefined();
+    expect(`${err!.name}: ${err!.message}`).toMatch(/^(AccessDenied|InvalidRequest): .*WORM protected/);
+    expect((await minio.read(locked, first.key)).text).toBe(first.text);
   });
 });

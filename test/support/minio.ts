@@ -79,8 +79,9 @@ export class MinioPeer {
     };
   }
 
-  async createBucket(name: string): Promise<void> {
-    await this.client.send(new CreateBucketCommand({ Bucket: name }));
+  /** A bucket; with `objectLock`, created with Object Lock enabled (which turns versioning on). */
+  async createBucket(name: string, opts: { objectLock?: boolean } = {}): Promise<void> {
+    await this.client.send(new CreateBucketCommand({ Bucket: name, ...(opts.objectLock ? { ObjectLockEnabledForBucket: true } : {}) }));
   }
 
   /** Every object under `prefix`, in key order. */

@@ -15,6 +15,8 @@ export const STORAGE_CLASSES = [
 ] as const;
 export type StorageClass = (typeof STORAGE_CLASSES)[number];
 export const SSE_MODES = ['AES256', 'aws:kms', 'aws:kms:dsse'] as const;
+export const OBJECT_LOCK_MODES = ['GOVERNANCE', 'COMPLIANCE'] as const;
+export type ObjectLockMode = (typeof OBJECT_LOCK_MODES)[number];
 export type SseMode = (typeof SSE_MODES)[number];
 
 const endpointProblem = (s: string): string | undefined => {
@@ -49,6 +51,9 @@ export const s3Vars = {
   S3_MULTIPART_PART_SIZE: v.bytes({ doc: 'Part size of multipart uploads (5 MiB to 5 GiB).', default: 16 * MiB, min: S3_MIN_PART_BYTES, max: S3_MAX_PUT_BYTES }),
   S3_MULTIPART_CONCURRENCY: v.int({ doc: 'Parts of one object uploaded at once.', default: 4, min: 1, max: 64 }),
   S3_CONNECTIONS: v.int({ doc: 'HTTP keep-alive connections to S3 at most.', default: 64, min: 1, max: 1024 }),
+  S3_OBJECT_LOCK_MODE: v.oneOf(OBJECT_LOCK_MODES, { doc: 'S3 Object Lock retention of every log object (WORM): `GOVERNANCE` (users with s3:BypassGovernanceRetention may still delete or shorten it) or `COMPLIANCE` (nobody can, not even the root account, until it expires). Needs S3_OBJECT_LOCK_DAYS and a bucket created with Object Lock enabled (checked at start). Unset: the bucket\'s default retention, if any.', required: false }),
+  S3_OBJECT_LOCK_DAYS: v.int({ doc: 'Days each log object is retained under S3_OBJECT_LOCK_MODE, counted from its upload (retain-until date = upload time + days).', min: 1, max: 36_500, required: false }),
+  S3_OBJECT_LOCK_LEGAL_HOLD: v.bool({ doc: 'Put a legal hold on every log object: it cannot be deleted or overwritten until the hold is removed (s3:PutObjectLegalHold), whatever its retention. Needs a bucket with Object Lock enabled.', default: false }),
   S3_TEST_ON_START: v.bool({ doc: 'At start, write a test object to `<prefix>/test` (as `logstream s3 test` does) and refuse to start when that fails.', default: false }),
 };
 
@@ -70,6 +75,8 @@ export interface S3Config {
   checksum: 'sha256' | 'md5';
   multipart: { thresholdBytes: number; partBytes: number; concurrency: number };
   connections: number;
+  /** Object Lock of the log objects (not of the test object); undefined when neither retention nor a legal hold is set. */
+  objectLock: { retention: { mode: ObjectLockMode; days: number } | undefined; legalHold: boolean } | undefined;
   testOnStart: boolean;
 }
 
@@ -84,7 +91,10 @@ export function parseS3Config(env: Env): S3Config {
   if (p.S3_SSE_KMS_KEY_ID !== undefined && p.S3_SSE !== 'aws:kms' && p.S3_SSE !== 'aws:kms:dsse') problems.push('S3_SSE_KMS_KEY_ID: needs S3_SSE=aws:kms (or aws:kms:dsse)');
   if (p.S3_SSE_BUCKET_KEY !== undefined && p.S3_SSE !== 'aws:kms' && p.S3_SSE !== 'aws:kms:dsse') problems.push('S3_SSE_BUCKET_KEY: needs S3_SSE=aws:kms (or aws:kms:dsse)');
   if (p.S3_MULTIPART_PART_SIZE > p.S3_MULTIPART_THRESHOLD) problems.push(`S3_MULTIPART_PART_SIZE: must not exceed S3_MULTIPART_THRESHOLD (${p.S3_MULTIPART_THRESHOLD} bytes)`);
+  if (p.S3_OBJECT_LOCK_MODE !== undefined && p.S3_OBJECT_LOCK_DAYS === undefined) problems.push('S3_OBJECT_LOCK_DAYS: needed with S3_OBJECT_LOCK_MODE (how many days each object is retained)');
+  if (p.S3_OBJECT_LOCK_DAYS !== undefined && p.S3_OBJECT_LOCK_MODE === undefined) problems.push('S3_OBJECT_LOCK_MODE: needed with S3_OBJECT_LOCK_DAYS (GOVERNANCE or COMPLIANCE)');
   if (problems.length > 0) throw new ConfigError(problems);
+  const retention = p.S3_OBJECT_LOCK_MODE !== undefined && p.S3_OBJECT_LOCK_DAYS !== undefined ? { mode: p.S3_OBJECT_LOCK_MODE, days: p.S3_OBJECT_LOCK_DAYS } : undefined;
   const envRegion = env['AWS_REGION']?.trim() || env['AWS_DEFAULT_REGION']?.trim() || undefined;
   return {
     bucket: p.S3_BUCKET,
@@ -103,6 +113,7 @@ export function parseS3Config(env: Env): S3Config {
     checksum: p.S3_CHECKSUM,
     multipart: { thresholdBytes: p.S3_MULTIPART_THRESHOLD, partBytes: p.S3_MULTIPART_PART_SIZE, concurrency: p.S3_MULTIPART_CONCURRENCY },
     connections: p.S3_CONNECTIONS,
+    objectLock: retention !== undefined || p.S3_OBJECT_LOCK_LEGAL_HOLD ? { retention, legalHold: p.S3_OBJECT_LOCK_LEGAL_HOLD } : undefined,
     testOnStart: p.S3_TEST_ON_START,
   };
 }

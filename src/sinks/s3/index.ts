@@ -28,6 +28,7 @@ export const s3Sink: SinkDefinition<S3Config> = {
       batchKey: (record) => recordFolder(record, cfg),
       async start() {
         const t = await open();
+        await t.checkObjectLock();
         if (!cfg.testOnStart) return;
         const written = await t.writeTestObject();
         ctx.logger.info({ bucket: written.bucket, key: written.key }, 'S3 test object written (S3_TEST_ON_START)');

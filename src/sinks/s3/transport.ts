@@ -4,7 +4,7 @@
 // The SDK is built with maxAttempts 1: the delivery layer (src/delivery) does every retry, with its own
 // backoff and health reporting. The SDK's automatic CRC32 checksums are off (WHEN_REQUIRED): every PUT
 // and part carries its signed SHA-256 and the S3_CHECKSUM header instead (integrity.ts), computed once.
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectLockConfigurationCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DeliveryError, halt, oneLine } from '../../core/errors.ts';
 import type { Logger } from '../../telemetry/logger.ts';
 import type { Batch } from '../../delivery/sink.ts';
@@ -17,6 +17,15 @@ import { batchObjectId, objectKey, recordFolder, testObjectKey } from './object-
 
 /** The Test button's object (seeds/004): the same record StrongDM writes to <prefix>/test. */
 export const TEST_RECORD = { formatVersion: 'v1.0.0', logType: 'activities', actorAccountID: 'a-0000000000000000', timestamp: '0001-01-01T00:00:00Z' };
+
+const DAY_MS = 86_400_000;
+
+/** What the bucket says of Object Lock (GetObjectLockConfiguration). */
+export type BucketObjectLock =
+  | { enabled: true; defaultRetention: { mode: string; days?: number; years?: number } | undefined }
+  | { enabled: false }
+  /** The bucket could not be asked (e.g. no s3:GetBucketObjectLockConfiguration permission). */
+  | { enabled: undefined; why: string };
 
 export interface WrittenObject {
   bucket: string;
@@ -66,6 +75,44 @@ export class S3Transport {
     return h;
   }
 
+  /** A log object's Object Lock headers (S3_OBJECT_LOCK_*): retention until `now` + the days, legal hold. */
+  withObjectLock(head: ObjectHeaders, now = Date.now()): ObjectHeaders {
+    const lock = this.#cfg.objectLock;
+    if (lock === undefined) return head;
+    const out = { ...head };
+    if (lock.retention) {
+      out.ObjectLockMode = lock.retention.mode;
+      out.ObjectLockRetainUntilDate = new Date(now + lock.retention.days * DAY_MS);
+    }
+    if (lock.legalHold) out.ObjectLockLegalHoldStatus = 'ON';
+    return out;
+  }
+
+  /** Whether the bucket has Object Lock enabled, and its default retention. */
+  async bucketObjectLock(timeoutMs = 20_000): Promise<BucketObjectLock> {
+    try {
+      const r = await this.#client.send(new GetObjectLockConfigurationCommand({ Bucket: this.#cfg.bucket }), { abortSignal: AbortSignal.timeout(timeoutMs) });
+      const c = r.ObjectLockConfiguration;
+      if (c?.ObjectLockEnabled !== 'Enabled') return { enabled: false };
+      const d = c.Rule?.DefaultRetention;
+      return { enabled: true, defaultRetention: d?.Mode ? { mode: d.Mode, ...(d.Days ? { days: d.Days } : {}), ...(d.Years ? { years: d.Years } : {}) } : undefined };
+    } catch (err) {
+      // S3 answers 404 ObjectLockConfigurationNotFoundError for a bucket without Object Lock.
+      const name = (err as { name?: string }).name ?? '';
+      if (name === 'ObjectLockConfigurationNotFoundError') return { enabled: false };
+      return { enabled: undefined, why: explainS3Error(err, this.target) };
+    }
+  }
+
+  /** At start with S3_OBJECT_LOCK_* set: a bucket without Object Lock would refuse every object, so
+   *  starting is refused; a bucket that cannot be asked is logged and the first upload will tell. */
+  async checkObjectLock(): Promise<void> {
+    if (this.#cfg.objectLock === undefined) return;
+    const b = await this.bucketObjectLock();
+    if (b.enabled === false) throw new Error(objectLockMissing(this.#cfg.bucket));
+    if (b.enabled === undefined) this.#log.warn({ bucket: this.#cfg.bucket }, `cannot read the bucket's Object Lock configuration (${oneLine(b.why)}); S3_OBJECT_LOCK_* stays set and an upload the bucket refuses will say why`);
+  }
+
   /** One PutObject with the integrity headers of `digests` (which must be those of `body`: tests pass
    *  others to see S3 refuse them). */
   async putObject(head: ObjectHeaders, body: Buffer, digests: Digests, signal: AbortSignal): Promise<void> {
@@ -81,11 +128,13 @@ export class S3Transport {
     const body = await objectBody(batch.items, this.#cfg);
     const key = objectKey(this.#cfg, recordFolder(records[0]!, this.#cfg), batchObjectId(records, body.digests.sha256));
     const first = records[0]!.meta;
-    const head = this.headers(key, {
-      gzip: this.#cfg.gzip,
-      contentType: this.#cfg.contentType,
-      metadata: { 'logstream-records': String(records.length), 'logstream-origin': `${first.topic}/${first.partition}/${first.offset}-${records[records.length - 1]!.meta.offset}` },
-    });
+    const head = this.withObjectLock(
+      this.headers(key, {
+        gzip: this.#cfg.gzip,
+        contentType: this.#cfg.contentType,
+        metadata: { 'logstream-records': String(records.length), 'logstream-origin': `${first.topic}/${first.partition}/${first.offset}-${records[records.length - 1]!.meta.offset}` },
+      }),
+    );
     const { thresholdBytes, partBytes, concurrency } = this.#cfg.multipart;
     try {
       if (body.bytes.length > thresholdBytes) await multipartUpload(this.#client, head, body.bytes, { partBytes, concurrency, checksum: this.#cfg.checksum, signal });
@@ -121,4 +170,8 @@ export class S3Transport {
   close(): void {
     this.#client.destroy();
   }
+}
+
+export function objectLockMissing(bucket: string): string {
+  return `S3_OBJECT_LOCK_MODE / S3_OBJECT_LOCK_LEGAL_HOLD are set, but bucket ${bucket} does not have Object Lock enabled, so S3 would refuse every object. Object Lock is chosen when a bucket is created (it turns versioning on): write to a bucket created with it, or unset S3_OBJECT_LOCK_*`;
 }

@@ -21,7 +21,7 @@ describe('S3 sink configuration', () => {
       bucket: 'unique-bucket-name', prefix: '', region: 'us-east-1', endpoint: undefined, forcePathStyle: false,
       logTypeField: 'logType', logTypeDefault: 'logs', timeField: 'timestamp', gzip: false, gzipLevel: 6, contentType: 'application/x-ndjson',
       sse: { mode: undefined, kmsKeyId: undefined, bucketKey: undefined }, storageClass: undefined, checksum: 'sha256',
-      multipart: { thresholdBytes: 64 * 1024 * 1024, partBytes: 16 * 1024 * 1024, concurrency: 4 }, connections: 64, testOnStart: false,
+      multipart: { thresholdBytes: 64 * 1024 * 1024, partBytes: 16 * 1024 * 1024, concurrency: 4 }, connections: 64, objectLock: undefined, testOnStart: false,
     });
   });
 
@@ -49,6 +49,14 @@ describe('S3 sink configuration', () => {
     expect(parseS3Config({ ...base, S3_SSE: 'AES256' }).sse).toEqual({ mode: 'AES256', kmsKeyId: undefined, bucketKey: undefined });
     expect(parseS3Config({ ...base, S3_SSE: 'aws:kms', S3_SSE_KMS_KEY_ID: 'alias/logs', S3_SSE_BUCKET_KEY: 'true' }).sse).toEqual({ mode: 'aws:kms', kmsKeyId: 'alias/logs', bucketKey: true });
     expect(parseS3Config({ ...base, S3_STORAGE_CLASS: 'STANDARD_IA' }).storageClass).toBe('STANDARD_IA');
+  });
+
+  it('Object Lock: a mode needs days and days a mode; a legal hold stands alone', () => {
+    expect(parseS3Config({ ...base, S3_OBJECT_LOCK_MODE: 'COMPLIANCE', S3_OBJECT_LOCK_DAYS: '2555' }).objectLock).toEqual({ retention: { mode: 'COMPLIANCE', days: 2555 }, legalHold: false });
+    expect(parseS3Config({ ...base, S3_OBJECT_LOCK_LEGAL_HOLD: 'true' }).objectLock).toEqual({ retention: undefined, legalHold: true });
+    expect(problems({ S3_OBJECT_LOCK_MODE: 'GOVERNANCE' })).toEqual(['S3_OBJECT_LOCK_DAYS: needed with S3_OBJECT_LOCK_MODE (how many days each object is retained)']);
+    expect(problems({ S3_OBJECT_LOCK_DAYS: '30' })).toEqual(['S3_OBJECT_LOCK_MODE: needed with S3_OBJECT_LOCK_DAYS (GOVERNANCE or COMPLIANCE)']);
+    expect(problems({ S3_OBJECT_LOCK_MODE: 'governance', S3_OBJECT_LOCK_DAYS: '0' }).join('\n')).toMatch(/S3_OBJECT_LOCK_MODE: must be one of GOVERNANCE, COMPLIANCE, got "governance"[\s\S]*S3_OBJECT_LOCK_DAYS: /);
   });
 
   it('every problem names its variable', () => {
