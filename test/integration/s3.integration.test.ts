@@ -205,12 +205,15 @@ describe('S3 sink (real broker, real MinIO)', () => {
     }
   });
 
-  it('multipart upload above S3_MULTIPART_THRESHOLD: objects of several parts, byte for byte', async () => {
+  it('multipart upload above S3_MULTIPART_THRESHOLD: objects of several parts, byte for byte (with Object Lock retention)', async () => {
     const s = await newGroupSetup('s3-mpu', 1);
-    const b = await bucket();
+    // In a bucket with Object Lock: CreateMultipartUpload carries the retention too.
+    const b = uniqueName('s3mpu').toLowerCase().slice(0, 63);
+    await minio.createBucket(b, { objectLock: true });
     const prefix = 'mpu';
     const inst = start('m1', s3Env(s, 'm1', b, prefix, {
       S3_MULTIPART_THRESHOLD: '5MiB', S3_MULTIPART_PART_SIZE: '5MiB', S3_BATCH_MAX_BYTES: '12MiB', S3_BATCH_MAX_WAIT: '3s', INFLIGHT_MAX_BYTES: '64MiB',
+      S3_OBJECT_LOCK_MODE: 'GOVERNANCE', S3_OBJECT_LOCK_DAYS: '2',
     }));
     await waitForStableGroup([inst], 1);
     const run = uniqueName('run');
@@ -224,6 +227,7 @@ describe('S3 sink (real broker, real MinIO)', () => {
     process.stdout.write(`s3 multipart: ${objs.length} objects, ${multipart.length} multipart (ETags ${multipart.map((o) => o.head.ETag).join(' ')})\n`);
     expect(multipart.length).toBeGreaterThan(0);
     for (const o of multipart) expect(o.raw.length).toBeGreaterThan(5 * 1024 * 1024);
+    for (const o of objs) expect((await minio.client.send(new GetObjectRetentionCommand({ Bucket: b, Key: o.key }))).Retention?.Mode, o.key).toBe('GOVERNANCE');
     for (const o of objs) expect(o.key).toMatch(new RegExp(`^mpu/replays/2024/02/26/21/14/${UUID}\\.json$`));
     expect(tally(run, n, rowsOf(objs))).toEqual({ delivered: n, lost: 0, dup: 0, altered: 0, foreign: 0 });
   });
