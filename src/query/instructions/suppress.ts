@@ -92,8 +92,9 @@ export function compileSuppress(text: string, ins: SuppressIns, stats: QueryStat
     try {
       out = rest.run(rec, r.meta);
     } catch (err) {
-      if (!(err instanceof QueryRuntimeError)) throw err;
-      out = err;
+      // Whatever fails here is reported with the summary, never thrown: the summary holds a commit,
+      // and an exception would surface in the apply() of an unrelated record.
+      out = err instanceof QueryRuntimeError ? err : new QueryRuntimeError(`suppress summary: ${err instanceof Error ? err.message : String(err)}`);
     }
     target?.summary(out, rec, r.meta, r.hold);
   };
