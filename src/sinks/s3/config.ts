@@ -15,9 +15,9 @@ export const STORAGE_CLASSES = [
 ] as const;
 export type StorageClass = (typeof STORAGE_CLASSES)[number];
 export const SSE_MODES = ['AES256', 'aws:kms', 'aws:kms:dsse'] as const;
+export type SseMode = (typeof SSE_MODES)[number];
 export const OBJECT_LOCK_MODES = ['GOVERNANCE', 'COMPLIANCE'] as const;
 export type ObjectLockMode = (typeof OBJECT_LOCK_MODES)[number];
-export type SseMode = (typeof SSE_MODES)[number];
 
 const endpointProblem = (s: string): string | undefined => {
   try {
