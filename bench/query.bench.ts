@@ -2,12 +2,13 @@
 // (no JSON parsing, no I/O), measured both as CPU time (process.cpuUsage, all threads
 // of the process, so GC helpers count) and as wall time.
 // Run directly: `node bench/query.bench.ts`; `npm run bench` calls runQueryBench().
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Enrichment } from '../src/enrich/enrichment.ts';
 import { compileQuery, type CompileOptions } from '../src/query/index.ts';
+import { queryTail } from '../test/support/config-examples.ts';
 import { prng } from '../test/support/prng.ts';
 
 export interface QueryBenchRow {
@@ -90,12 +91,6 @@ export function makeWebHit(i: number, rnd: () => number): Record<string, unknown
     matched_web_categories: [],
     keywords: [],
   };
-}
-
-/** A query file of config/queries without its comments and its leading `*`: `| …` to append to a query. */
-function queryTail(file: string): string {
-  const text = readFileSync(join(import.meta.dirname, '..', 'config', 'queries', file), 'utf8');
-  return text.split('\n').filter((l) => !l.startsWith('--')).join('\n').trim().replace(/^\*\s*/, '');
 }
 
 interface Case {

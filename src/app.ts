@@ -9,7 +9,6 @@ import { DeadLetterQueue } from './delivery/dead-letter.ts';
 import { Enrichment } from './enrich/enrichment.ts';
 import { HttpServer, type Readiness } from './http/server.ts';
 import { compileRouteQuery, Route, type RouteStatus } from './pipeline/route.ts';
-import { compileQuery } from './query/index.ts';
 import { valueDecoder, withKeys } from './source/decode/formats.ts';
 import { SchemaRegistry } from './source/decode/registry.ts';
 import { jsonDecoder } from './source/kafka/decode.ts';
@@ -20,6 +19,7 @@ import { namingTheSetting } from './source/kafka/setting-errors.ts';
 import type { Logger } from './telemetry/logger.ts';
 import { createMetrics, type Metrics } from './telemetry/metrics.ts';
 import { Webhook, WEBHOOK_PATH_PREFIX } from './webhook/index.ts';
+import { compileWebhookQuery } from './webhook/query.ts';
 
 /** How often every instance reads the control topic (how soon a pause or resume takes effect). */
 const CONTROL_POLL_MS = 1000;
@@ -51,7 +51,7 @@ export class App {
     this.#enrichment = new Enrichment(cfg.enrich);
     const compileOptions = { lookups: this.#enrichment, geoip: this.#enrichment.geo };
     const queries = cfg.routes.map((r) => compileRouteQuery(r, cfg.routed, compileOptions));
-    const webhookQuery = compileQuery(cfg.query, { ...compileOptions, stateless: cfg.webhook !== undefined });
+    const webhookQuery = compileWebhookQuery(cfg.query, cfg.webhook !== undefined, compileOptions);
     this.metrics = createMetrics();
     this.#kafka = kafka;
     if (cfg.schemaRegistry) {

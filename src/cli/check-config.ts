@@ -4,7 +4,7 @@
 import { loadConfig } from '../app-config.ts';
 import { compileRouteQuery } from '../pipeline/route.ts';
 import { Enrichment } from '../enrich/enrichment.ts';
-import { compileQuery } from '../query/index.ts';
+import { compileWebhookQuery } from '../webhook/query.ts';
 
 export function checkConfigCommand(env: NodeJS.ProcessEnv, out: NodeJS.WritableStream, err?: NodeJS.WritableStream): void {
   const cfg = loadConfig(env);
@@ -12,7 +12,7 @@ export function checkConfigCommand(env: NodeJS.ProcessEnv, out: NodeJS.WritableS
   const enrichment = new Enrichment(cfg.enrich);
   const options = { lookups: enrichment, geoip: enrichment.geo };
   for (const r of cfg.routes) compileRouteQuery(r, cfg.routed, options);
-  compileQuery(cfg.query, { ...options, stateless: cfg.webhook !== undefined });
+  compileWebhookQuery(cfg.query, cfg.webhook !== undefined, options);
   const { routes, warnings, kafka, ...shared } = cfg;
   const { topics: _t, groupId: _g, startFrom: _s, commitIntervalMs: _c, fetchMaxWaitMs: _f, maxBytesPerPartition: _m, dlqTopic: _d, dlqPartitions: _p, ...kafkaShared } = kafka;
   const printable = {

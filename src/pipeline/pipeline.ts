@@ -10,7 +10,7 @@ import { REPLAY_ROUTE_HEADER, REPLAY_SINK_HEADER, type DeadLetterQueue } from '.
 import { InFlightLimit, PendingCount } from '../checkpoint/inflight.ts';
 import { RateLimit } from '../delivery/rate-limit.ts';
 import type { SinkRunner } from '../delivery/sink-runner.ts';
-import type { CompiledQuery, QueryMeta, SummaryTarget } from '../query/index.ts';
+import { DROP_REASONS, type CompiledQuery, type QueryMeta, type Summaries, type SummaryTarget } from '../query/index.ts';
 import type { GroupConsumer, GroupHandlers, SourceRecord, TopicPartitions } from '../source/kafka/interface.ts';
 import { decodedMeta, valueIsJson } from '../source/kafka/decode.ts';
 import type { Logger } from '../telemetry/logger.ts';
@@ -42,7 +42,7 @@ export interface PipelineOptions {
 /** The commit a summary of `suppress -summary` holds back: its first repeat, tracked with one obligation. */
 interface Hold {
   ack: Ack | undefined;
-  readonly size: number;
+  size: number;
 }
 
 export class Pipeline implements GroupHandlers {
@@ -61,8 +61,10 @@ export class Pipeline implements GroupHandlers {
   /** Metric series this route set, removed when the assignment changes (other routes keep theirs). */
   #lagSeries = new Set<string>();
   #assignedTopics: string[] = [];
-  /** The record being applied, for a hold the query asks for while applying it. */
-  #applying: { size: number; hold: Hold | undefined } = { size: 0, hold: undefined };
+  /** The query's suppress -summary, if it has one. */
+  readonly #summaries: Summaries | undefined;
+  /** A hold the query asked for while applying the current record (tracked once apply() returns). */
+  #pendingHold: Hold | undefined;
 
   constructor(o: PipelineOptions) {
     this.#o = o;
@@ -76,13 +78,14 @@ export class Pipeline implements GroupHandlers {
     });
     this.#rate = o.rateLimit > 0 ? new RateLimit(o.rateLimit) : undefined;
     this.committer = new Committer((offsets) => o.source.commit(offsets), () => this.#trackers.values(), o.metrics, o.logger, o.route);
-    if (o.query.summaries) o.query.summaries.target = this.#summaryTarget();
+    this.#summaries = o.query.summaries;
+    if (this.#summaries) this.#summaries.target = this.#summaryTarget();
   }
 
   /** Holds and summaries of the query's suppress -summary. */
   #summaryTarget(): SummaryTarget {
     return {
-      hold: () => (this.#applying.hold = { ack: undefined, size: this.#applying.size }),
+      hold: () => (this.#pendingHold = { ack: undefined, size: 0 }),
       summary: (out, input, meta, hold) => this.#summary(out, input, meta as QueryMeta, hold as Hold),
     };
   }
@@ -110,13 +113,13 @@ export class Pipeline implements GroupHandlers {
 
   /** Summarises held repeats now, so their commits (and what is read after them) can go. */
   #flushSummaries(): void {
-    const s = this.#o.query.summaries;
+    const s = this.#summaries;
     if (s !== undefined && s.held > 0) s.flush();
   }
 
   /** The clock's part of suppress -summary: repeats held for a window's length are summarised. */
   tickSummaries(): void {
-    this.#o.query.summaries?.tick();
+    this.#summaries?.tick();
   }
 
   async waitForRoom(timeoutMs: number): Promise<boolean> {
@@ -210,12 +213,10 @@ export class Pipeline implements GroupHandlers {
     meta = decodedMeta(meta, decoded);
     if (!this.#o.query.isPassThrough) {
       let out: Record<string, unknown> | null;
-      const applying = this.#applying;
-      applying.size = size;
-      applying.hold = undefined;
       try {
         out = this.#o.query.apply(fields, meta);
       } catch (err) {
+        this.#pendingHold = undefined;
         metrics.queryErrors.inc({ route: this.#o.route });
         const e = err as { code?: string; message?: string };
         this.#deadLetter(tracker, offset, { meta, raw: r.value, fields, size, unchanged: false }, 'query', e.code ?? 'QUERY_RUNTIME', e.message ?? String(err));
@@ -223,16 +224,17 @@ export class Pipeline implements GroupHandlers {
       }
       if (out === null) {
         // Dropped by `where`, `sample` or `suppress`: the query counts which (onProgress).
-        const hold = applying.hold as Hold | undefined; // set by the query inside apply()
+        const hold = this.#pendingHold;
         if (hold === undefined) tracker.track(offset, 0);
         else {
           // The first repeat of a window a summary will cover: committed once the summary is delivered.
-          applying.hold = undefined;
+          this.#pendingHold = undefined;
+          hold.size = size;
           this.#acquire(size);
           hold.ack = tracker.track(offset, 1, size, meta.timestamp)[0];
-          // What is read behind a hold stays uncommitted, and its entries in memory: bounded.
         }
-        if (tracker.pending > this.#o.inflightMaxRecords) this.#flushSummaries();
+        // What is read behind a hold stays uncommitted, and its entries in memory: bounded.
+        if (this.#summaries !== undefined && tracker.pending > this.#o.inflightMaxRecords) this.#flushSummaries();
         return;
       }
       if (out !== fields) unchanged = false;
@@ -280,9 +282,7 @@ export class Pipeline implements GroupHandlers {
     if (c.replay) m.filteredEvents.inc({ route, reason: 'replay' }, c.replay);
     this.#counts = { received: 0, bytes: 0, raw: 0, replay: 0 };
     const q = this.#o.query.stats.take();
-    if (q.dropped.where) m.filteredEvents.inc({ route, reason: 'where' }, q.dropped.where);
-    if (q.dropped.sample) m.filteredEvents.inc({ route, reason: 'sample' }, q.dropped.sample);
-    if (q.dropped.suppress) m.filteredEvents.inc({ route, reason: 'suppress' }, q.dropped.suppress);
+    for (const reason of DROP_REASONS) if (q.dropped[reason]) m.filteredEvents.inc({ route, reason }, q.dropped[reason]);
     if (q.suppressStateFull) m.suppressStateFull.inc({ route }, q.suppressStateFull);
     if (q.summaries) m.suppressSummaries.inc({ route }, q.summaries);
     if (q.truncated) m.fieldsTrimmed.inc({ route, action: 'truncated' }, q.truncated);

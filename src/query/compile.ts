@@ -72,8 +72,7 @@ function compileExtend(text: string, ins: Extract<Instruction, { kind: 'extend' 
 interface Compiling {
   stats: QueryStats;
   env: FunctionEnv;
-  summaries?: { of: Summaries; rest: RestOfQuery; from: number };
-  index: number;
+  summaries?: { of: Summaries; rest: RestOfQuery };
 }
 
 function compileInstruction(text: string, ins: Instruction, c: Compiling): Step {
@@ -111,7 +110,7 @@ function compileInstruction(text: string, ins: Instruction, c: Compiling): Step 
       const rest: RestOfQuery = { run: (rec) => rec };
       const { step, summaries } = compileSuppress(text, ins, stats, env.now, rest);
       // The checker allows one -summary per query.
-      if (summaries) c.summaries = { of: summaries, rest, from: c.index + 1 };
+      if (summaries) c.summaries = { of: summaries, rest };
       return step;
     }
     case 'lookup':
@@ -145,13 +144,10 @@ function pipeline(steps: Step[], from = 0, owns = false): (record: Rec, meta?: Q
 export function compileQuery(text: string, options?: CompileOptions): CompiledQuery {
   const statement = parseStatement(text);
   checkStatement(statement, envOf(options));
-  const c: Compiling = { stats: new QueryStats(), env: envOf(options), index: 0 };
-  const steps: Step[] = [];
-  for (const ins of statement.instructions) {
-    steps.push(compileInstruction(text, ins, c));
-    c.index++;
-  }
-  if (c.summaries) c.summaries.rest.run = pipeline(steps, c.summaries.from, true);
+  const c: Compiling = { stats: new QueryStats(), env: envOf(options) };
+  const steps = statement.instructions.map((ins) => compileInstruction(text, ins, c));
+  // A summary goes through the instructions after its suppress.
+  if (c.summaries) c.summaries.rest.run = pipeline(steps, statement.instructions.findIndex((i) => i.kind === 'suppress' && i.summary) + 1, true);
   const isPassThrough = steps.length === 0;
   const apply = isPassThrough ? (record: Rec) => record : pipeline(steps);
   return { text, isPassThrough, filterFields: filterFields(text, statement.instructions, envOf(options)), apply, stats: c.stats, summaries: c.summaries?.of };

@@ -3,6 +3,6 @@ export type { QueryMeta, CompiledQuery, CompileOptions, Summaries, SummaryTarget
 export { compileQuery, compileExpression } from './compile.ts';
 export { QueryError, QueryRuntimeError } from './errors.ts';
 export { ALL_FUNCTIONS } from './functions/index.ts';
-export type { DropReason, QueryCounts, QueryStats } from './stats.ts';
+export { DROP_REASONS, type DropReason, type QueryCounts, type QueryStats } from './stats.ts';
 export type { Lookups, LookupTable, LookupContents } from './lookups.ts';
 export type { GeoIp, GeoIpResult } from './geoip.ts';

@@ -5,7 +5,8 @@
  */
 
 /** Why apply() returned null. */
-export type DropReason = 'where' | 'sample' | 'suppress';
+export const DROP_REASONS = ['where', 'sample', 'suppress'] as const;
+export type DropReason = (typeof DROP_REASONS)[number];
 
 export interface QueryCounts {
   dropped: Record<DropReason, number>;
@@ -19,21 +20,21 @@ export interface QueryCounts {
   summaries: number;
 }
 
+function zero(): QueryCounts {
+  return { dropped: { where: 0, sample: 0, suppress: 0 }, truncated: 0, emptyRemoved: 0, suppressStateFull: 0, summaries: 0 };
+}
+
+// The counters are the QueryCounts fields themselves: steps increment them in place.
+export interface QueryStats extends QueryCounts {}
 export class QueryStats {
-  dropped: Record<DropReason, number> = { where: 0, sample: 0, suppress: 0 };
-  truncated = 0;
-  emptyRemoved = 0;
-  suppressStateFull = 0;
-  summaries = 0;
+  constructor() {
+    Object.assign(this, zero());
+  }
 
   /** The counts since the last take(), then zero. */
   take(): QueryCounts {
-    const out = { dropped: this.dropped, truncated: this.truncated, emptyRemoved: this.emptyRemoved, suppressStateFull: this.suppressStateFull, summaries: this.summaries };
-    this.dropped = { where: 0, sample: 0, suppress: 0 };
-    this.truncated = 0;
-    this.emptyRemoved = 0;
-    this.suppressStateFull = 0;
-    this.summaries = 0;
+    const out: QueryCounts = { ...this };
+    Object.assign(this, zero());
     return out;
   }
 }

@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sampleHash } from '../../src/query/instructions/sample.ts';
 import { FIXTURES } from '../enrich/example-data.ts';
-import { Instance, readJsonLines, REPO_ROOT, sleep, tmpDir, waitUntil } from '../support/instance.ts';
+import { queryTail } from '../support/config-examples.ts';
+import { Instance, readJsonLines, sleep, tmpDir, waitUntil } from '../support/instance.ts';
 import { committedOffsets, createTopic, kafkaBootstrap, produceJson, uniqueName, type TestRecord } from '../support/kafka.ts';
 
 const running: Instance[] = [];
@@ -256,12 +257,11 @@ describe('enrich and reduce (real broker)', () => {
     const group = uniqueName('lake-g');
     // The lake's query: the repeats of a blocked user and site are summarised, the records mapped to
     // OCSF by the shipped mapping, and the source address's asset row added as an OCSF enrichment.
-    const mapping = readFileSync(join(REPO_ROOT, 'config', 'queries', 'ocsf-web-hits.spl'), 'utf8');
     writeFileSync(
       join(dir, 'lake.spl'),
       [
         "* | suppress -window='1h' -summary by samaccountname, url_domain where final_action = 'Block'",
-        mapping.split('\n').filter((l) => !l.startsWith('--')).join('\n').trim().replace(/^\*\s*/, ''),
+        queryTail('ocsf-web-hits.spl'),
         "  | extend enrichments = if(lookup('assets', src_endpoint.ip) is null, null,",
         "        json_array(json_object('name', 'src_endpoint.ip', 'value', src_endpoint.ip, 'type', 'asset', 'data', lookup('assets', src_endpoint.ip))))",
       ].join('\n'),

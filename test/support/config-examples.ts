@@ -20,6 +20,12 @@ import type { TestPki } from './pki.ts';
 
 export const CONFIG_DIR = resolve(import.meta.dirname, '..', '..', 'config');
 export const QUERIES_DIR = join(CONFIG_DIR, 'queries');
+/** A query file of config/queries without its comments and its leading `*`: `| …`, to append to another query. */
+export function queryTail(file: string): string {
+  const text = readFileSync(join(QUERIES_DIR, file), 'utf8');
+  return text.split('\n').filter((l) => !l.startsWith('--')).join('\n').trim().replace(/^\*\s*/, '');
+}
+
 /** Where the examples' files live, as a Kubernetes mount (the chart's secretFilesMountPath) has them. */
 export const EXAMPLE_ROOT = '/etc/logstream/';
 

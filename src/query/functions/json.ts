@@ -5,6 +5,7 @@
  */
 import { QueryRuntimeError } from '../errors.ts';
 import { evalJsonPath, JsonPathError, parseJsonPath, type PathStep } from '../json-path.ts';
+import { setOwn } from '../fields.ts';
 import { toRecordValue, type Value } from '../values.ts';
 import { def, type ArgFail, type FunctionDef } from './registry.ts';
 
@@ -144,10 +145,7 @@ export const jsonFunctions: FunctionDef[] = [
         for (let i = 0; i < keys.length; i++) {
           const v = args[2 * i + 1];
           if (v === null || v === undefined) continue;
-          const key = keys[i] as string;
-          const value = toRecordValue(v);
-          if (key === '__proto__') Object.defineProperty(out, key, { value, writable: true, enumerable: true, configurable: true });
-          else out[key] = value;
+          setOwn(out, keys[i] as string, toRecordValue(v));
         }
         return out;
       };

@@ -187,7 +187,8 @@ export function compileSuppress(text: string, ins: SuppressIns, stats: QueryStat
       }
     },
     flush() {
-      for (const r of [...held]) summarise(r);
+      // summarise() deletes the entry it is given: iterating the set meanwhile is safe.
+      for (const r of held) summarise(r);
     },
     get held() {
       return held.size;
