@@ -280,7 +280,7 @@ interface LogstreamCase {
   /** POST multipart forms to a form receiver process instead of the file sink. */
   formPost?: boolean;
   /** Write objects to a MinIO instead of the file sink. */
-  s3?: { gzip: boolean };
+  s3?: { gzip: boolean; manifests?: boolean };
   /** Send to an ElasticMQ queue instead of the file sink (reads ctx.topicName). */
   sqs?: boolean;
   /** Daemons in the same consumer group (default 1). */
@@ -691,6 +691,7 @@ export async function runThroughputBench(opts: ThroughputOptions): Promise<Throu
         { name: 'logstream → form POST', expectedLines: topic.records, formPost: true },
         { name: 'logstream → S3 (MinIO)', expectedLines: topic.records, s3: { gzip: false } },
         { name: 'logstream → S3 gzip (MinIO)', expectedLines: topic.records, s3: { gzip: true } },
+        { name: 'logstream → S3 + signed manifests (MinIO)', expectedLines: topic.records, s3: { gzip: false, manifests: true } },
         { name: 'logstream file, 2 instances', expectedLines: topic.records, instances: 2 },
         { name: 'logstream → HEC gzip, 2 instances', expectedLines: topic.records, hec: { gzip: true }, instances: 2 },
         { name: 'logstream → HEC gzip level 1', expectedLines: topic.records, hec: { gzip: true, gzipLevel: 1 } },

@@ -17,6 +17,11 @@ commands:
                        route on a running deployment, moves them and resumes it
   dead-letters replay --route NAME [--since T] [--until T] [--code C] [--sink S] [--dry-run]
                        re-inject a route's dead letters (for that route and sink only) once fixed
+  verify s3 [--key K]... [--since T] [--until T] [--json]
+  verify file [PATH]... [--key K]... [--since T] [--until T] [--json]
+                       prove the S3 archive (S3_MANIFEST_SIGNING_KEY) or the files of file sinks
+                       (FILE_MANIFEST_SIGNING_KEY; each pod's FILE_PATH) complete and unchanged from
+                       their signed manifests; exit 0 only when they are
   s3 test              write a test object to <S3_PREFIX>/test in S3_BUCKET (the Log Stream "Test" button)
   help                 this text
 
@@ -52,6 +57,10 @@ async function main(argv: string[]): Promise<number | undefined> {
     case 's3': {
       const { s3Command } = await import('./cli/s3.ts');
       return s3Command(rest, process.env, process.stdout, process.stderr);
+    }
+    case 'verify': {
+      const { verifyCommand } = await import('./cli/verify.ts');
+      return verifyCommand(rest, process.env, { stdout: process.stdout, stderr: process.stderr });
     }
     case 'routes': {
       const { routesCommand } = await import('./cli/routes.ts');

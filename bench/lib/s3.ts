@@ -3,7 +3,11 @@
 // key layout, no object over the batch limits), and the report table. The bench records carry `type`
 // (query / activity / session) and a `timestamp` 37 ms apart, so a topic of N records spans N·37 ms of
 // minute folders: the run writes one object per partition, type and minute at least.
-import { rm } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { MinioPeer } from '../../test/support/minio.ts';
 import type { LogstreamSink } from './logstream.ts';
@@ -37,6 +41,9 @@ export interface S3RunInfo {
   readBackS: number;
   sinkRetries: number;
   sinkErrors: number;
+  /** With signed manifests (S3_MANIFEST_SIGNING_KEY): manifests and anchors stored, and what
+   *  `logstream verify s3` said and took (wall and CPU seconds of its process). */
+  manifests?: { stored: number; verifyOk: boolean; verifyS: number; verifyCpuS: number; verifyObjectsPerS: number };
 }
 
 export interface S3Bench {
@@ -47,11 +54,39 @@ export interface S3Bench {
   stop(): Promise<void>;
 }
 
-export async function startS3Bench(opts: { gzip: boolean }): Promise<S3Bench> {
+/** Runs `logstream verify s3` over the bucket: its verdict, wall time and CPU (sampled from /proc
+ *  every 20 ms while it runs: the last sample before it exits). */
+async function verifyRun(env: Record<string, string>, keyFile: string): Promise<{ ok: boolean; s: number; cpuS: number; objects: number }> {
+  const t0 = performance.now();
+  const child = spawn(process.execPath, ['src/main.ts', 'verify', 's3', '--key', keyFile, '--json'], { cwd: join(import.meta.dirname, '../..'), env: { PATH: process.env['PATH'] ?? '', HOME: '/tmp', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const out: Buffer[] = [];
+  child.stdout.on('data', (c: Buffer) => out.push(c));
+  let cpu = { userS: 0, sysS: 0 };
+  const sampler = setInterval(() => {
+    try {
+      cpu = readProcessCpu(child.pid!);
+    } catch {
+      // exited between two samples
+    }
+  }, 20);
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  clearInterval(sampler);
+  const report = JSON.parse(Buffer.concat(out).toString('utf8')) as { ok: boolean; objectsChecked: number };
+  return { ok: code === 0 && report.ok, s: (performance.now() - t0) / 1000, cpuS: cpu.userS + cpu.sysS, objects: report.objectsChecked };
+}
+
+export async function startS3Bench(opts: { gzip: boolean; manifests?: boolean }): Promise<S3Bench> {
   const minio = await MinioPeer.start();
   await minio.createBucket(BUCKET);
   const cpuBefore: CpuTimes = readProcessCpu(minio.pid);
-  const env = { ...minio.env(BUCKET, PREFIX), S3_LOG_TYPE_FIELD: 'type', S3_GZIP: String(opts.gzip) };
+  const env: Record<string, string> = { ...minio.env(BUCKET, PREFIX), S3_LOG_TYPE_FIELD: 'type', S3_GZIP: String(opts.gzip) };
+  let keyFile: string | undefined;
+  if (opts.manifests) {
+    const dir = await mkdtemp(join(tmpdir(), 'bench-manifest-key-'));
+    keyFile = join(dir, 'signing.key');
+    await writeFile(keyFile, generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    env['S3_MANIFEST_SIGNING_KEY_FILE'] = keyFile;
+  }
   delete (env as Record<string, string>).SINKS;
   return {
     sink: { kind: 's3', env },
@@ -113,6 +148,12 @@ export async function startS3Bench(opts: { gzip: boolean }): Promise<S3Bench> {
         sinkErrors: metrics['logstream_sink_errors_total'] ?? Number.NaN,
       };
       const problems: string[] = [];
+      if (keyFile !== undefined) {
+        const stored = (await minio.list(BUCKET, 'logstream-manifests/')).length;
+        const v = await verifyRun(env, keyFile);
+        info.manifests = { stored, verifyOk: v.ok, verifyS: v.s, verifyCpuS: v.cpuS, verifyObjectsPerS: v.objects / v.s };
+        if (!v.ok) problems.push('S3: `logstream verify s3` did not find the archive complete and intact');
+      }
       if (missing > 0) problems.push(`S3: ${missing} records LOST (not in any object)`);
       if (duplicates > 0) problems.push(`S3: ${duplicates} records stored twice`);
       if (outside > 0) problems.push(`S3: ${outside} lines with an unknown recordNumber`);
@@ -158,5 +199,22 @@ export function formatS3Runs(runs: ReadonlyArray<{ name: string; s3?: S3RunInfo 
     ),
     'MinIO (built from the Go module proxy, single drive in a temp dir) runs on the same cores; its CPU is counted from logstream\'s spawn until logstream exited.',
     'Objects: one per partition, log type (`type`) and minute of `timestamp` at least (the bench records are 37 ms apart), at most 1000 records or 100 MiB (the sink\'s defaults).',
+    ...manifestLines(s3),
+  ];
+}
+
+function manifestLines(runs: ReadonlyArray<{ name: string; s3?: S3RunInfo }>): string[] {
+  const withManifests = runs.filter((x) => x.s3?.manifests);
+  if (withManifests.length === 0) return [];
+  return [
+    '',
+    formatTable(
+      ['signed manifests', 'manifests + anchors', 'verify', 'verify s', 'verify CPU s', 'objects/s verified'],
+      withManifests.map((x) => {
+        const m = x.s3!.manifests!;
+        return [x.name, fmt(m.stored, 0), m.verifyOk ? 'complete and intact' : 'FAILED', fmt(m.verifyS, 1), fmt(m.verifyCpuS, 1), fmt(m.verifyObjectsPerS, 0)];
+      }),
+    ),
+    '`logstream verify s3` after the run reads every manifest and anchor and every object back (SHA-256 and line count), on the same cores as MinIO.',
   ];
 }

@@ -42,13 +42,32 @@ export interface PipelineRecord {
   /** True when `raw` is a JSON object and `fields` is exactly its parse (no query changed it): an
    *  encoder may ship `raw` as is. */
   readonly unchanged: boolean;
+  /** Offsets of its partition read before it and not handed to the sinks (see Accounted); undefined
+   *  when there are none. An archive manifest records them, so that a gap can be told from a drop. */
+  readonly accounted?: Accounted | undefined;
+  /** A summary of `suppress -summary` (its offset is the first repeat's, which is counted as filtered
+   *  in the span of the next record handed on). */
+  readonly summary?: true;
+}
+
+/**
+ * The offsets of a partition between the previous record handed to the sinks and this one: [from,
+ * offset). The route read them and handed none on: `filtered` were dropped by the query, `deadLettered`
+ * went to the dead-letter topic (decode or query error); the rest hold no record (transaction markers,
+ * aborted transactions, compaction).
+ */
+export interface Accounted {
+  readonly from: number;
+  readonly filtered: number;
+  readonly deadLettered: number;
 }
 
 /** The same record with its original bytes held at another place (the same bytes, e.g. a view into a
  *  sink's encoded payload): what a sink waits with (Sink.rawIn). */
 export function withRawAt(record: PipelineRecord, raw: Buffer): PipelineRecord {
-  if (record instanceof JsonBytesRecord) return new JsonBytesRecord(record.meta, raw, record.size);
-  return { meta: record.meta, raw, fields: record.fields, size: record.size, unchanged: record.unchanged };
+  if (record instanceof JsonBytesRecord) return new JsonBytesRecord(record.meta, raw, record.size, record.accounted);
+  const out = { meta: record.meta, raw, fields: record.fields, size: record.size, unchanged: record.unchanged, accounted: record.accounted };
+  return record.summary ? { ...out, summary: true } : out;
 }
 
 /**
@@ -61,11 +80,13 @@ export class JsonBytesRecord implements PipelineRecord {
   readonly raw: Buffer;
   readonly size: number;
   readonly unchanged = true;
+  readonly accounted: Accounted | undefined;
   #fields: Fields | undefined;
-  constructor(meta: RecordMeta, raw: Buffer, size: number) {
+  constructor(meta: RecordMeta, raw: Buffer, size: number, accounted?: Accounted) {
     this.meta = meta;
     this.raw = raw;
     this.size = size;
+    this.accounted = accounted;
   }
   get fields(): Fields {
     return (this.#fields ??= JSON.parse(this.raw.toString('utf8')) as Fields);

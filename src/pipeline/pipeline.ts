@@ -4,6 +4,7 @@
 import { oneLine } from '../core/errors.ts';
 import { JsonBytesRecord, type Ack, type PipelineRecord } from '../core/record.ts';
 import { PartitionTracker } from '../checkpoint/offset-tracker.ts';
+import { OffsetLedger } from '../checkpoint/offset-ledger.ts';
 import { sharedAcks } from '../checkpoint/shared-ack.ts';
 import { Committer } from '../checkpoint/committer.ts';
 import { REPLAY_ROUTE_HEADER, REPLAY_SINK_HEADER, type DeadLetterQueue } from '../delivery/dead-letter.ts';
@@ -65,6 +66,9 @@ export class Pipeline implements GroupHandlers {
   readonly #summaries: Summaries | undefined;
   /** A hold the query asked for while applying the current record (tracked once apply() returns). */
   #pendingHold: Hold | undefined;
+  /** Per partition: the offsets read and not handed to the sinks (archive manifests record them). */
+  readonly #ledgers = new Map<string, OffsetLedger>();
+  #lastLedger: { tracker: PartitionTracker; ledger: OffsetLedger } | undefined;
 
   constructor(o: PipelineOptions) {
     this.#o = o;
@@ -106,7 +110,7 @@ export class Pipeline implements GroupHandlers {
       return;
     }
     const runners = this.#o.runners;
-    const record: PipelineRecord = { meta, raw: Buffer.from(JSON.stringify(out)), fields: out, size: hold.size, unchanged: true };
+    const record: PipelineRecord = { meta, raw: Buffer.from(JSON.stringify(out)), fields: out, size: hold.size, unchanged: true, summary: true };
     const acks = sharedAcks(ack, runners.length);
     for (let i = 0; i < runners.length; i++) runners[i]!.push(record, acks[i]!);
   }
@@ -172,6 +176,26 @@ export class Pipeline implements GroupHandlers {
     return t;
   }
 
+  /** The offset ledger of a partition: kept across drains (a partition kept through a rebalance goes
+   *  on where it was), started again where the consumer says reading (re)starts. */
+  #ledgerOf(topic: string, partition: number): OffsetLedger {
+    const key = `${topic}/${partition}`;
+    let l = this.#ledgers.get(key);
+    if (l === undefined) {
+      l = new OffsetLedger();
+      this.#ledgers.set(key, l);
+    }
+    return l;
+  }
+
+  #ledger(t: PartitionTracker): OffsetLedger {
+    return this.#lastLedger?.tracker === t ? this.#lastLedger.ledger : (this.#lastLedger = { tracker: t, ledger: this.#ledgerOf(t.topic, t.partition) }).ledger;
+  }
+
+  onPosition(topic: string, partition: number, offset: number): void {
+    this.#ledgerOf(topic, partition).startAt(offset);
+  }
+
   #acked(): void {
     this.#unacked.done();
     if (this.inflight.pressed) this.committer.commitSoon();
@@ -199,6 +223,7 @@ export class Pipeline implements GroupHandlers {
       // A dead letter of another route, re-injected for that route only.
       counts.replay++;
       tracker.track(offset, 0);
+      this.#ledger(tracker).filtered(offset);
       return;
     }
     if (!decoded.ok) {
@@ -224,6 +249,7 @@ export class Pipeline implements GroupHandlers {
       }
       if (out === null) {
         // Dropped by `where`, `sample` or `suppress`: the query counts which (onProgress).
+        this.#ledger(tracker).filtered(offset);
         const hold = this.#pendingHold;
         if (hold === undefined) tracker.track(offset, 0);
         else {
@@ -241,7 +267,8 @@ export class Pipeline implements GroupHandlers {
       fields = out;
     }
     // A filter-only route's record was validated, not parsed: its fields are parsed if a sink asks.
-    const record: PipelineRecord = decoded.partial ? new JsonBytesRecord(meta, r.value!, size) : { meta, raw: r.value, fields, size, unchanged };
+    const accounted = this.#ledger(tracker).handed(offset);
+    const record: PipelineRecord = decoded.partial ? new JsonBytesRecord(meta, r.value!, size, accounted) : { meta, raw: r.value, fields, size, unchanged, accounted };
     let runners = this.#o.runners;
     const replaySink = replayFor === undefined ? undefined : meta.headers[REPLAY_SINK_HEADER];
     if (replaySink !== undefined && runners.some((r) => r.name === replaySink)) runners = runners.filter((r) => r.name === replaySink);
@@ -256,6 +283,7 @@ export class Pipeline implements GroupHandlers {
   }
 
   #deadLetter(tracker: PartitionTracker, offset: number, record: PipelineRecord, stage: string, code: string, message: string): void {
+    this.#ledger(tracker).deadLettered(offset);
     this.#acquire(record.size);
     const [ack] = tracker.track(offset, 1, record.size, record.meta.timestamp) as [Ack];
     this.#writeDeadLetter(record, ack, stage, code, message);
@@ -328,6 +356,7 @@ export class Pipeline implements GroupHandlers {
   onSkipped(topic: string, partition: number, from: number, to: number): void {
     const n = to - from;
     if (n <= 0) return;
+    this.#ledgerOf(topic, partition).lost(to);
     this.#o.metrics.retentionSkipped.inc({ route: this.#o.route, topic, partition: String(partition) }, n);
     this.#log.error(
       { topic, partition, fromOffset: from, toOffset: to - 1, records: n },

@@ -2,9 +2,7 @@
 // proxy): the Log Stream key layout with every record exactly once, a 60-second outage, multipart
 // uploads, gzip with SSE-KMS, a missing bucket that halts without loss, `logstream s3 test`, and S3
 // Object Lock (COMPLIANCE retention and legal hold on every object, a bucket without it refused).
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DeleteObjectCommand, GetObjectLegalHoldCommand, GetObjectRetentionCommand, HeadObjectCommand, PutObjectLockConfigurationCommand } from '@aws-sdk/client-s3';
 import { parseS3Config } from '../../src/sinks/s3/config.ts';
@@ -13,7 +11,7 @@ import { s3Fault } from '../../src/sinks/s3/faults.ts';
 import { S3Transport, TEST_RECORD } from '../../src/sinks/s3/transport.ts';
 import { createLogger } from '../../src/telemetry/logger.ts';
 import { committedTotal, instanceEnv, newGroupSetup, waitForStableGroup, type GroupSetup } from '../support/group.ts';
-import { Instance, REPO_ROOT, sleep, waitUntil } from '../support/instance.ts';
+import { Instance, runCli, sleep, waitUntil, type CliResult } from '../support/instance.ts';
 import { produceJson, readTopic, uniqueName, type TestRecord } from '../support/kafka.ts';
 import { ledgerRecords, tally } from '../support/ledger.ts';
 import { MinioPeer, type ReadObject } from '../support/minio.ts';
@@ -64,21 +62,7 @@ const rowsOf = (objs: ReadObject[]): Array<Record<string, unknown>> => objs.flat
 /** The folder a time should land in, computed independently of the sink: the UTC ISO text. */
 const folderOf = (ms: number): string => new Date(ms).toISOString().slice(0, 16).replace(/[-T:]/g, '/');
 
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function cli(args: string[], env: Record<string, string>): Promise<CliResult> {
-  try {
-    const r = await promisify(execFile)(process.execPath, ['src/main.ts', ...args], { cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? '', HOME: '/tmp', ...env }, timeout: 60_000 });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
+const cli = (args: string[], env: Record<string, string>): Promise<CliResult> => runCli(args, env, 60_000);
 
 describe('S3 sink (real broker, real MinIO)', () => {
   it('20 000 records of three log types: the exact key layout, every record once, no object over the limits', async () => {

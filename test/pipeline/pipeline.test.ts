@@ -144,9 +144,9 @@ function setup(o: { sinks?: Record<string, MemorySink>; query?: string; decoder?
   });
   /** The source hands over one record (offsets count up per partition unless given). */
   const next = new Map<number, number>();
-  const send = (value: unknown, opts: { partition?: number; headers?: Record<string, string>; timestamp?: number } = {}): number => {
+  const send = (value: unknown, opts: { partition?: number; offset?: number; headers?: Record<string, string>; timestamp?: number } = {}): number => {
     const partition = opts.partition ?? 0;
-    const offset = next.get(partition) ?? 0;
+    const offset = opts.offset ?? next.get(partition) ?? 0;
     next.set(partition, offset + 1);
     const bytes = Buffer.from(typeof value === 'string' ? value : JSON.stringify(value));
     pipeline.onRecord(sourceRecord(partition, { offset: String(offset), timestamp: String(opts.timestamp ?? Date.now()), key: null, value: bytes, ...(opts.headers ? { headers: opts.headers } : {}) }, decoder));
@@ -247,6 +247,33 @@ describe('Pipeline', () => {
     expect(JSON.parse(t.dead[0]!.value!.toString())).toEqual({ kb: 'lots' }); // the original bytes
     expect(await sample(t.metrics, 'queryErrors', { route: ROUTE })).toBe(1);
     expect(await sample(t.metrics, 'deadLettered', { route: ROUTE, sink: 'query', code: 'QUERY_RUNTIME' })).toBe(1);
+  });
+
+  it('a record handed to the sinks says which offsets before it were read and not handed on (for archive manifests)', async () => {
+    const sink = new MemorySink();
+    const t = setup({ sinks: { archive: sink }, query: '* | where keep = true | extend n = cast(n as bigint)' });
+    // Reading starts at the group's commit, 10, a transaction marker: the first record is at 11.
+    t.pipeline.onPosition(TOPIC, 0, 10);
+    t.send({ keep: true, n: '1' }, { offset: 11 });
+    t.send({ keep: true, n: '2' }, { offset: 12 });
+    t.send({ keep: false, n: '3' }, { offset: 13 }); // filtered
+    t.send({ keep: true, n: 'x' }, { offset: 14 }); // dead-lettered
+    t.send({ keep: true, n: '5' }, { offset: 17 }); // 15 and 16 hold no record
+    // Partition 1: retention deleted 0-4 before it was read; they stay unaccounted (a gap verify reports).
+    t.pipeline.onSkipped(TOPIC, 1, 0, 5);
+    t.send({ keep: false }, { partition: 1, offset: 5 });
+    t.send({ keep: true, n: '7' }, { partition: 1, offset: 7 });
+    // Partition 2: no position given (a partition kept through a rebalance goes on as it was).
+    t.send({ keep: true, n: '8' }, { partition: 2, offset: 3 });
+    await t.idle();
+    const seen = sink.received.map((r) => [r.meta.partition, Number(r.meta.offset), r.accounted]);
+    expect(seen).toEqual([
+      [0, 11, { from: 10, filtered: 0, deadLettered: 0 }],
+      [0, 12, undefined],
+      [0, 17, { from: 13, filtered: 1, deadLettered: 1 }],
+      [1, 7, { from: 5, filtered: 1, deadLettered: 0 }],
+      [2, 3, undefined],
+    ]);
   });
 
   it('a replayed dead letter for another route is skipped; one for this route goes only to the sink it names', async () => {

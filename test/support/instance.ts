@@ -3,7 +3,8 @@
  * SIGTERM are what an orchestrator does to a pod. Logs (pino JSON on stderr) are kept for assertions
  * and written to a file for post-mortems.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
 import { createWriteStream, mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -146,4 +147,21 @@ export function readJsonLines(path: string): Array<Record<string, unknown>> {
 
 export function tmpDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `ls-${prefix}-`));
+}
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs one logstream command (`node src/main.ts …`) to its end. */
+export async function runCli(args: string[], env: Record<string, string>, timeoutMs = 120_000): Promise<CliResult> {
+  try {
+    const r = await promisify(execFile)(process.execPath, ['src/main.ts', ...args], { cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? '', HOME: '/tmp', ...env }, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
 }

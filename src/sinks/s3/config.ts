@@ -3,6 +3,7 @@
 // container and instance metadata), so no key ever sits in logstream's own configuration.
 import { ConfigError } from '../../core/errors.ts';
 import { parseVars, v, type Env } from '../../config/vars.ts';
+import { signingKey, type SigningKey } from '../manifest/document.ts';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -54,6 +55,9 @@ export const s3Vars = {
   S3_OBJECT_LOCK_MODE: v.oneOf(OBJECT_LOCK_MODES, { doc: 'S3 Object Lock retention of every log object (WORM): `GOVERNANCE` (users with s3:BypassGovernanceRetention may still delete or shorten it) or `COMPLIANCE` (nobody can, not even the root account, until it expires). Needs S3_OBJECT_LOCK_DAYS and a bucket created with Object Lock enabled (checked at start). Unset: the bucket\'s default retention, if any.', required: false }),
   S3_OBJECT_LOCK_DAYS: v.int({ doc: 'Days each log object is retained under S3_OBJECT_LOCK_MODE, counted from its upload (retain-until date = upload time + days).', min: 1, max: 36_500, required: false }),
   S3_OBJECT_LOCK_LEGAL_HOLD: v.bool({ doc: 'Put a legal hold on every log object: it cannot be deleted or overwritten until the hold is removed (s3:PutObjectLegalHold), whatever its retention. Needs a bucket with Object Lock enabled.', default: false }),
+  S3_MANIFEST_SIGNING_KEY: v.secret({ doc: 'Ed25519 private key (PEM; `openssl genpkey -algorithm ed25519`) that signs a manifest for every log object: which Kafka offsets it holds and which were read and not shipped, its SHA-256, and the hash of the previous manifest of its partition (a hash chain). Set: manifests are written and `logstream verify s3` can prove the archive complete and unchanged with the public key. Unset: no manifests.' }),
+  S3_MANIFEST_PREFIX: v.optionalString({ doc: 'Key prefix of the manifests and chain anchors: `<prefix>/<topic>/<partition>/…`. Outside S3_PREFIX, so that what ingests the log objects does not read them. Unset: `logstream-manifests/<S3_PREFIX>`.' }),
+  S3_MANIFEST_ANCHOR_INTERVAL: v.duration({ doc: 'How often the head of each partition\'s manifest chain is anchored (an object under `<manifest prefix>/<topic>/<partition>/anchors/`), and at shutdown: removing objects written before the latest anchor is detected.', default: 60_000, min: 1000, max: 86_400_000 }),
   S3_TEST_ON_START: v.bool({ doc: 'At start, write a test object to `<prefix>/test` (as `logstream s3 test` does) and refuse to start when that fails.', default: false }),
 };
 
@@ -78,6 +82,10 @@ export interface S3Config {
   /** Object Lock of the log objects (not of the test object); undefined when neither retention nor a legal hold is set. */
   objectLock: { retention: { mode: ObjectLockMode; days: number } | undefined; legalHold: boolean } | undefined;
   testOnStart: boolean;
+  /** Signed manifests (S3_MANIFEST_*); undefined when off. */
+  manifests: { key: SigningKey; anchorIntervalMs: number } | undefined;
+  /** Where manifests are (also read by `verify` without a signing key). */
+  manifestPrefix: string;
 }
 
 export function parseS3Config(env: Env): S3Config {
@@ -93,6 +101,17 @@ export function parseS3Config(env: Env): S3Config {
   if (p.S3_MULTIPART_PART_SIZE > p.S3_MULTIPART_THRESHOLD) problems.push(`S3_MULTIPART_PART_SIZE: must not exceed S3_MULTIPART_THRESHOLD (${p.S3_MULTIPART_THRESHOLD} bytes)`);
   if (p.S3_OBJECT_LOCK_MODE !== undefined && p.S3_OBJECT_LOCK_DAYS === undefined) problems.push('S3_OBJECT_LOCK_DAYS: needed with S3_OBJECT_LOCK_MODE (how many days each object is retained)');
   if (p.S3_OBJECT_LOCK_DAYS !== undefined && p.S3_OBJECT_LOCK_MODE === undefined) problems.push('S3_OBJECT_LOCK_MODE: needed with S3_OBJECT_LOCK_DAYS (GOVERNANCE or COMPLIANCE)');
+  let signing: SigningKey | undefined;
+  if (p.S3_MANIFEST_SIGNING_KEY !== undefined) {
+    try {
+      signing = signingKey(p.S3_MANIFEST_SIGNING_KEY.reveal());
+    } catch (err) {
+      problems.push(`S3_MANIFEST_SIGNING_KEY: ${(err as Error).message}`);
+    }
+  }
+  const manifestPrefix = (p.S3_MANIFEST_PREFIX ?? (prefix === '' ? 'logstream-manifests' : `logstream-manifests/${prefix}`)).replace(/^\/+|\/+$/g, '');
+  if (signing !== undefined && prefix !== '' && (manifestPrefix === prefix || manifestPrefix.startsWith(`${prefix}/`))) problems.push(`S3_MANIFEST_PREFIX: ${JSON.stringify(manifestPrefix)} is inside S3_PREFIX ${JSON.stringify(prefix)}: what ingests the log objects would read the manifests`);
+  if (manifestPrefix === '') problems.push('S3_MANIFEST_PREFIX: must not be empty (manifests need a folder of their own)');
   if (problems.length > 0) throw new ConfigError(problems);
   const retention = p.S3_OBJECT_LOCK_MODE !== undefined && p.S3_OBJECT_LOCK_DAYS !== undefined ? { mode: p.S3_OBJECT_LOCK_MODE, days: p.S3_OBJECT_LOCK_DAYS } : undefined;
   const envRegion = env['AWS_REGION']?.trim() || env['AWS_DEFAULT_REGION']?.trim() || undefined;
@@ -115,5 +134,7 @@ export function parseS3Config(env: Env): S3Config {
     connections: p.S3_CONNECTIONS,
     objectLock: retention !== undefined || p.S3_OBJECT_LOCK_LEGAL_HOLD ? { retention, legalHold: p.S3_OBJECT_LOCK_LEGAL_HOLD } : undefined,
     testOnStart: p.S3_TEST_ON_START,
+    manifests: signing === undefined ? undefined : { key: signing, anchorIntervalMs: p.S3_MANIFEST_ANCHOR_INTERVAL },
+    manifestPrefix,
   };
 }

@@ -29,6 +29,7 @@ export const s3Sink: SinkDefinition<S3Config> = {
       async start() {
         const t = await open();
         await t.checkObjectLock();
+        t.chain?.start();
         if (!cfg.testOnStart) return;
         const written = await t.writeTestObject();
         ctx.logger.info({ bucket: written.bucket, key: written.key }, 'S3 test object written (S3_TEST_ON_START)');
@@ -37,6 +38,8 @@ export const s3Sink: SinkDefinition<S3Config> = {
         await (transport ?? (await open())).send(batch, signal);
       },
       async stop() {
+        // The chains' heads are anchored before the client goes (delivery has drained).
+        await transport?.chain?.stop().catch((err: unknown) => ctx.logger.warn({ err: String((err as Error)?.message ?? err) }, 'archive chain anchors not written at stop'));
         transport?.close();
       },
     };

@@ -4,7 +4,7 @@
 // The SDK is built with maxAttempts 1: the delivery layer (src/delivery) does every retry, with its own
 // backoff and health reporting. The SDK's automatic CRC32 checksums are off (WHEN_REQUIRED): every PUT
 // and part carries its signed SHA-256 and the S3_CHECKSUM header instead (integrity.ts), computed once.
-import { GetObjectLockConfigurationCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, GetObjectLockConfigurationCommand, ListObjectVersionsCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DeliveryError, halt, oneLine } from '../../core/errors.ts';
 import type { Logger } from '../../telemetry/logger.ts';
 import type { Batch } from '../../delivery/sink.ts';
@@ -14,11 +14,14 @@ import { explainS3Error, s3Fault, type S3Target } from './faults.ts';
 import { integrityInput, signedPayload } from './integrity.ts';
 import { multipartUpload, type ObjectHeaders } from './multipart.ts';
 import { batchObjectId, objectKey, recordFolder, testObjectKey } from './object-key.ts';
+import { accountBatch } from '../manifest/document.ts';
+import { ManifestChain } from '../manifest/chain.ts';
 
 /** The Test button's object (seeds/004): the same record StrongDM writes to <prefix>/test. */
 export const TEST_RECORD = { formatVersion: 'v1.0.0', logType: 'activities', actorAccountID: 'a-0000000000000000', timestamp: '0001-01-01T00:00:00Z' };
 
 const DAY_MS = 86_400_000;
+const DOCUMENT_TIMEOUT_MS = 30_000;
 
 /** What the bucket says of Object Lock (GetObjectLockConfiguration). */
 export type BucketObjectLock =
@@ -38,6 +41,8 @@ export class S3Transport {
   readonly #client: S3Client;
   readonly #log: Logger;
   readonly target: S3Target;
+  /** The manifest chain (S3_MANIFEST_SIGNING_KEY), written after each object. */
+  readonly chain: ManifestChain | undefined;
 
   constructor(cfg: S3Config, logger: Logger) {
     this.#cfg = cfg;
@@ -60,6 +65,14 @@ export class S3Transport {
       logger: { debug: () => {}, info: () => {}, warn: sdkLog, error: sdkLog },
       requestHandler: { httpAgent: agent, httpsAgent: agent, connectionTimeout: 10_000 },
     });
+    const m = cfg.manifests;
+    this.chain =
+      m === undefined
+        ? undefined
+        : new ManifestChain(
+            { put: (key, body) => this.putDocument(key, body, AbortSignal.timeout(DOCUMENT_TIMEOUT_MS)), get: (key) => this.getObject(key, AbortSignal.timeout(DOCUMENT_TIMEOUT_MS)) },
+            { prefix: cfg.manifestPrefix, key: m.key, anchorIntervalMs: m.anchorIntervalMs, logger },
+          );
   }
 
   /** Headers every object gets: type, encoding, encryption, storage class. */
@@ -122,6 +135,61 @@ export class S3Transport {
     if (!r.ETag) throw halt('S3_NO_ETAG', `PutObject ${head.Key} returned no ETag: ${this.target.endpoint ?? 'the endpoint'} does not behave like S3`);
   }
 
+  /** A small JSON document (manifest, anchor) with the log objects' encryption, storage class and Object Lock. */
+  async putDocument(key: string, body: Buffer, signal: AbortSignal): Promise<void> {
+    try {
+      await this.putObject(this.withObjectLock(this.headers(key, { gzip: false, contentType: 'application/json' })), body, digestsOf(body, this.#cfg.checksum), signal);
+    } catch (err) {
+      throw s3Fault(err, this.target);
+    }
+  }
+
+  /** The stored bytes of a key (its current version, or the one named), undefined when there is none. */
+  async getObject(key: string, signal: AbortSignal, versionId?: string): Promise<Buffer | undefined> {
+    try {
+      const r = await this.#client.send(new GetObjectCommand({ Bucket: this.#cfg.bucket, Key: key, ...(versionId !== undefined ? { VersionId: versionId } : {}) }), { abortSignal: signal });
+      return r.Body ? Buffer.from(await r.Body.transformToByteArray()) : Buffer.alloc(0);
+    } catch (err) {
+      const name = (err as { name?: string }).name;
+      if (name === 'NoSuchKey' || name === 'NotFound') return undefined;
+      throw s3Fault(err, this.target);
+    }
+  }
+
+  /** The ids of a key's stored versions (not delete markers), newest first; [] without versioning. */
+  async versionsOf(key: string, signal: AbortSignal): Promise<string[]> {
+    const out: string[] = [];
+    let keyMarker: string | undefined;
+    let versionMarker: string | undefined;
+    do {
+      let r;
+      try {
+        r = await this.#client.send(new ListObjectVersionsCommand({ Bucket: this.#cfg.bucket, Prefix: key, ...(keyMarker ? { KeyMarker: keyMarker, VersionIdMarker: versionMarker } : {}) }), { abortSignal: signal });
+      } catch (err) {
+        throw s3Fault(err, this.target);
+      }
+      for (const v of r.Versions ?? []) if (v.Key === key && v.VersionId !== undefined && v.VersionId !== 'null') out.push(v.VersionId);
+      keyMarker = r.IsTruncated ? r.NextKeyMarker : undefined;
+      versionMarker = r.NextVersionIdMarker;
+    } while (keyMarker);
+    return out;
+  }
+
+  /** Every key under a prefix, in key order. */
+  async *listKeys(prefix: string, signal?: AbortSignal): AsyncIterable<string> {
+    let token: string | undefined;
+    do {
+      let r;
+      try {
+        r = await this.#client.send(new ListObjectsV2Command({ Bucket: this.#cfg.bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) }), signal ? { abortSignal: signal } : {});
+      } catch (err) {
+        throw s3Fault(err, this.target);
+      }
+      for (const o of r.Contents ?? []) if (o.Key !== undefined) yield o.Key;
+      token = r.IsTruncated ? r.NextContinuationToken : undefined;
+    } while (token);
+  }
+
   /** One batch → one object at <prefix>/<logType>/YYYY/MM/DD/HH/MM/<uuid>.json[.gz]. */
   async send(batch: Batch, signal: AbortSignal): Promise<WrittenObject> {
     const records = batch.items.map((i) => i.record);
@@ -141,6 +209,14 @@ export class S3Transport {
       else await this.putObject(head, body.bytes, body.digests, signal);
     } catch (err) {
       throw s3Fault(err, this.target);
+    }
+    // Its manifest, once the object is stored: a manifest never names an object that is not there.
+    if (this.chain !== undefined) {
+      try {
+        await this.chain.link(first.topic, first.partition, { object: key, bytes: body.bytes.length, sha256: body.digests.sha256.toString('hex'), ...accountBatch(batch.items) });
+      } catch (err) {
+        throw s3Fault(err, this.target);
+      }
     }
     if (this.#log.isLevelEnabled('debug')) this.#log.debug({ key, records: records.length, bytes: body.bytes.length }, 'object written');
     return { bucket: this.#cfg.bucket, key, bytes: body.bytes.length };

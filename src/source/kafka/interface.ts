@@ -121,6 +121,9 @@ export interface GroupHandlers {
   waitForRoom(timeoutMs: number): Promise<boolean>;
   /** Takes one decoded record (synchronously; records of one partition arrive in offset order). */
   onRecord(record: SourceRecord): void;
+  /** Reading of a partition (re)starts at `offset`: the group's commit or KAFKA_START_FROM, after an
+   *  assignment or a reset. Records of it arrive from there on (offsets without a record skipped). */
+  onPosition?(topic: string, partition: number, offset: number): void;
   /** After a partition's fetched batch: its high watermark and the next offset to read. */
   onProgress?(topic: string, partition: number, highWatermark: string, nextOffset: number): void;
   /** Before every (re)join of the group and before partitions are given up: stop taking records of

@@ -165,6 +165,9 @@ export class KafkajsGroupConsumer implements GroupConsumer {
       this.#startChecked.add(tp);
       if (sought) return;
     }
+    // The first batch since the assignment (or a seek): the offset it was fetched from is where reading starts.
+    const fetchedOffset = (batch as { fetchedOffset?: string }).fetchedOffset;
+    if (!this.#expected.has(tp) && fetchedOffset !== undefined) handlers.onPosition?.(topic, partition, Number(fetchedOffset));
     let next: number | undefined;
     // A record fetched again once its decode was there (looked up once a batch, not once a record).
     let waited = this.#decoding.get(tp);

@@ -582,12 +582,15 @@ export class PlatformaticGroupConsumer implements GroupConsumer {
     for (const p of fresh) {
       const c = committed.get(p.topic)?.[p.partition];
       if (c !== undefined && c >= 0n) {
-        if (this.#owned.get(`${p.topic}/${p.partition}`) === p) p.next = c;
+        if (this.#owned.get(`${p.topic}/${p.partition}`) !== p) continue;
+        p.next = c;
+        this.#handlers?.onPosition?.(p.topic, p.partition, Number(c));
         continue;
       }
       const start = await this.#startPosition(p.topic, p.partition);
       if (this.#owned.get(`${p.topic}/${p.partition}`) !== p) continue;
       p.next = start.offset;
+      this.#handlers?.onPosition?.(p.topic, p.partition, Number(start.offset));
       if (start.commit) {
         this.#log.info({ topic: p.topic, partition: p.partition, offset: Number(start.offset), from: start.from }, 'new partition: starting at KAFKA_START_FROM');
         await this.commit([{ topic: p.topic, partition: p.partition, offset: Number(start.offset) }]).catch(() => undefined);

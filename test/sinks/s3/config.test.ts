@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../src/core/errors.ts';
 import { parseS3Config } from '../../../src/sinks/s3/config.ts';
@@ -22,7 +23,22 @@ describe('S3 sink configuration', () => {
       logTypeField: 'logType', logTypeDefault: 'logs', timeField: 'timestamp', gzip: false, gzipLevel: 6, contentType: 'application/x-ndjson',
       sse: { mode: undefined, kmsKeyId: undefined, bucketKey: undefined }, storageClass: undefined, checksum: 'sha256',
       multipart: { thresholdBytes: 64 * 1024 * 1024, partBytes: 16 * 1024 * 1024, concurrency: 4 }, connections: 64, objectLock: undefined, testOnStart: false,
+      manifests: undefined, manifestPrefix: 'logstream-manifests',
     });
+  });
+
+  it('signed manifests: an Ed25519 key turns them on; the manifest prefix stays outside S3_PREFIX', () => {
+    const pem = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    const on = parseS3Config({ ...base, S3_PREFIX: 'sdm/logs', S3_MANIFEST_SIGNING_KEY: pem });
+    expect(on.manifests).toMatchObject({ anchorIntervalMs: 60_000, key: { id: expect.stringMatching(/^[0-9a-f]{16}$/) } });
+    expect(on.manifestPrefix).toBe('logstream-manifests/sdm/logs');
+    expect(parseS3Config({ ...base, S3_MANIFEST_SIGNING_KEY: pem, S3_MANIFEST_PREFIX: '/audit/manifests/', S3_MANIFEST_ANCHOR_INTERVAL: '5s' })).toMatchObject({ manifestPrefix: 'audit/manifests', manifests: { anchorIntervalMs: 5000 } });
+    expect(problems({ ...base, S3_MANIFEST_SIGNING_KEY: 'secret-text' })).toEqual(['S3_MANIFEST_SIGNING_KEY: not a PEM private key (make one with: openssl genpkey -algorithm ed25519)']);
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    expect(problems({ ...base, S3_MANIFEST_SIGNING_KEY: rsa })).toEqual(['S3_MANIFEST_SIGNING_KEY: an rsa key, not Ed25519 (make one with: openssl genpkey -algorithm ed25519)']);
+    expect(problems({ ...base, S3_PREFIX: 'sdm', S3_MANIFEST_SIGNING_KEY: pem, S3_MANIFEST_PREFIX: 'sdm/manifests' })).toEqual(['S3_MANIFEST_PREFIX: "sdm/manifests" is inside S3_PREFIX "sdm": what ingests the log objects would read the manifests']);
+    // The key is a secret: never in a message.
+    expect(JSON.stringify(problems({ ...base, S3_MANIFEST_SIGNING_KEY: rsa }))).not.toContain('PRIVATE');
   });
 
   it('the seed\'s "up to 1000 entries or about 100 MiB" are the batch defaults', () => {
