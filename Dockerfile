@@ -47,9 +47,12 @@ ENV NODE_ENV=production \
 WORKDIR /app
 COPY package.json package-lock.json ./
 # Production dependencies only (the dev dependency "node" is not installed: the image's node runs).
-# npm, npx, corepack and yarn are then removed: nothing runs them at runtime, and a smaller tool set
-# is a smaller attack surface. Everything under /app stays owned by root, read-only to the app user.
+# The SBOM of the production packages (CycloneDX JSON, /app/sbom.cdx.json, from the lock file npm ci installed: every package,
+# version, license and integrity hash) is written before npm goes. npm, npx, corepack and yarn are then
+# removed: nothing runs them at runtime, and a smaller tool set is a smaller attack surface. Everything
+# under /app stays owned by root, read-only to the app user.
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+ && npm sbom --sbom-format cyclonedx --omit dev --package-lock-only --sbom-type application > /app/sbom.cdx.json \
  && npm cache clean --force \
  && rm -rf /root/.npm /tmp/* /usr/local/lib/node_modules/npm /usr/local/lib/node_modules/corepack /usr/local/bin/npm /usr/local/bin/npx /usr/local/bin/corepack /opt/yarn-* /usr/local/bin/yarn /usr/local/bin/yarnpkg
 COPY --from=build /app/src ./src
@@ -59,8 +62,10 @@ COPY --from=build /app/src ./src
 USER 1000:1000
 EXPOSE 8080
 # Liveness only (/healthz); Kubernetes ignores HEALTHCHECK and uses the chart's /healthz and /readyz probes.
+# METRICS_PORT when set (plain HTTP); else HTTP_PORT, over HTTPS when HTTP_TLS_CERT_FILE is set (its own
+# certificate is not checked here: the probe only asks whether the process answers).
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.HTTP_PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+  CMD ["node", "-e", "const e=process.env,m=e.METRICS_PORT,s=!m&&e.HTTP_TLS_CERT_FILE;require(s?'node:https':'node:http').get({host:'127.0.0.1',port:m||e.HTTP_PORT||8080,path:'/healthz',rejectUnauthorized:false},r=>process.exit(r.statusCode===200?0:1)).on('error',()=>process.exit(1))"]
 # No init process: Node is PID 1 and src/cli/run.ts installs its own SIGTERM/SIGINT handlers (drain,
 # commit, leave the group, exit 0; exit 1 if SHUTDOWN_TIMEOUT is overrun). logstream starts no child
 # processes, so there are no zombies to reap. Exec form, so the signal reaches node and not a shell.

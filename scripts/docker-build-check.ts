@@ -8,7 +8,8 @@
  *   - each stage's WORKDIR is a fresh directory <tmp>/<stage>; COPY copies from the repo (the build
  *     context, honouring .dockerignore) or, with --from=<stage>, from that stage's directory;
  *   - RUN commands (split on &&) it knows: `npm ci …` (the project's Node 26 running npm, with
- *     --prefer-offline added so the local npm cache serves it), `node …`, `npm cache clean` (skipped: it
+ *     --prefer-offline added so the local npm cache serves it), `npm sbom … > <file>` (its output written
+ *     into the stage), `node …`, `npm cache clean` (skipped: it
  *     would empty the machine's shared cache) and `rm -rf` (done inside the stage directory; paths
  *     outside it are image clean-up and skipped). Any other command, or instruction (ADD, SHELL…), fails
  *     the check: extend this script together with the Dockerfile;
@@ -25,12 +26,14 @@
  *
  * Prints each step with its time; the last line is `DOCKER_CHECK_RESULT {json}`. Exit 0 ok, 1 failed.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { chmod, cp, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink } from 'node:fs/promises';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { chmod, cp, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, matchesGlob, posix, relative, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseArgs, promisify } from 'node:util';
+
+const execFileP = promisify(execFile);
 
 const REPO_ROOT = resolve(import.meta.dirname, '..');
 /** The project's Node 26 (the npm package "node"), not the machine's node. */
@@ -329,6 +332,15 @@ async function runInstruction(ins: Instruction, s: StageRun, env: NodeJS.Process
       await step(`[${s.stage.name}] RUN ${command}  (+ --prefer-offline)`, () =>
         run(PROJECT_NODE, [npmCli(), ...args, '--prefer-offline', '--loglevel=error'], { cwd: s.dir, env }),
       );
+    } else if (prog === 'npm' && args[0] === 'sbom' && args.at(-2) === '>') {
+      // `npm sbom … > file`: npm's SBOM of the installed tree, written into the image.
+      const out = hostPath(s, args.at(-1)!);
+      if (!out) throw new Error(`Dockerfile line ${ins.line}: npm sbom output ${args.at(-1)} outside WORKDIR ${s.workdir}`);
+      await step(`[${s.stage.name}] RUN ${command}`, async () => {
+        const { stdout } = await execFileP(PROJECT_NODE, [npmCli(), ...args.slice(0, -2), '--loglevel=error'], { cwd: s.dir, env, maxBuffer: 64 * 1024 * 1024 });
+        await writeFile(out, stdout);
+        return `${stdout.length} bytes`;
+      });
     } else if (prog === 'npm' && args[0] === 'cache' && args[1] === 'clean') {
       log(`[${s.stage.name}] RUN ${command}: skipped (would empty this machine's shared npm cache)`);
     } else if (prog === 'node') {

@@ -14,6 +14,9 @@ import { parseSchemaRegistryConfig, schemaRegistryVars, type SchemaRegistryConfi
 import { usesRegistry } from './source/decode/formats.ts';
 import { KAFKA_ROUTE_VARS, kafkaVars, parseKafkaConfig, type KafkaSourceConfig } from './source/kafka/config.ts';
 import { parseWebhookConfig, webhookVars, type WebhookConfig } from './webhook/config.ts';
+import { parseServerTls, serverTlsVars, type ServerTls } from './http/server-tls.ts';
+import { trustedProxies, trustedProxyProblem } from './http/client-address.ts';
+import type { BlockList } from 'node:net';
 
 export const appVars = {
   ROUTES: v.list({
@@ -35,6 +38,10 @@ export const appVars = {
   SHUTDOWN_TIMEOUT: v.duration({ doc: 'SIGTERM to exit, at most (set terminationGracePeriodSeconds above it).', default: 30_000, min: 1000 }),
   HTTP_HOST: v.string({ doc: 'Address of the HTTP server (/metrics, /healthz, /readyz).', default: '0.0.0.0' }),
   HTTP_PORT: v.int({ doc: 'Port of the HTTP server; 0 picks a free port.', default: 8080, min: 0, max: 65535 }),
+  ...serverTlsVars,
+  METRICS_PORT: v.int({ doc: 'A second, plain HTTP listener on HTTP_HOST for /metrics, /healthz and /readyz; HTTP_PORT then serves only the webhook and /healthz (expose it through an Ingress, keep metrics inside the cluster). Unset: everything on HTTP_PORT. 0 picks a free port.', min: 0, max: 65535, required: false }),
+  HTTP_TRUSTED_PROXIES: v.list({ doc: 'Addresses or CIDR blocks of the proxies in front of the HTTP server (the Ingress controller, a load balancer), comma-separated: only a connection from one of them has its X-Forwarded-For believed for the client address (per-address limits, logs). Unset: the connection\'s own address.', default: [], item: (s) => (trustedProxyProblem(s)) }),
+  SECRETS_RELOAD_INTERVAL: v.duration({ doc: 'How often files named by *_FILE secrets and HTTP_TLS_* are checked for a new content (Kubernetes updates mounted Secrets in place; cert-manager renews certificates): a new value is used for the next request or connection; one that is unreadable or empty is reported and the previous one kept.', default: 10_000, min: 1000 }),
   LOG_LEVEL: v.oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, { doc: 'Log level.', default: 'info' }),
   INSTANCE_ID: v.string({ doc: 'Name of this instance in logs (defaults to the host name).', default: '' }),
 };
@@ -82,6 +89,13 @@ export interface AppConfig {
   shutdownTimeoutMs: number;
   httpHost: string;
   httpPort: number;
+  /** HTTPS on HTTP_PORT (HTTP_TLS_*); undefined: plain HTTP. */
+  httpTls: ServerTls | undefined;
+  /** A second listener for /metrics and the probes (METRICS_PORT). */
+  metricsPort: number | undefined;
+  /** HTTP_TRUSTED_PROXIES. */
+  trustedProxies: BlockList | undefined;
+  secretsReloadMs: number;
   logLevel: string;
   instanceId: string;
   /** Variables with a logstream prefix that nothing reads (logged at start, printed by check-config). */
@@ -219,6 +233,10 @@ export function loadConfig(env: Env): AppConfig {
   const routed = routeNames !== undefined;
   if (routeNames && new Set(routeNames).size !== routeNames.length) problems.push('ROUTES: a route is named twice');
   const webhook = collect(problems, () => parseWebhookConfig(env));
+  const httpTls = app ? parseServerTls(app, problems) : undefined;
+  const proxies = app ? trustedProxies(app.HTTP_TRUSTED_PROXIES) : undefined;
+  const metricsPort = app?.METRICS_PORT as number | undefined;
+  if (app && metricsPort !== undefined && metricsPort !== 0 && metricsPort === app.HTTP_PORT) problems.push(`METRICS_PORT: ${metricsPort} is HTTP_PORT too; choose another port (or unset it to serve everything on HTTP_PORT)`);
   const schemaRegistry = collect(problems, () => parseSchemaRegistryConfig(env));
   const enrich = collect(problems, () => parseEnrichConfig(env));
   const webhookOn = present(env['WEBHOOK_PRODUCTS']);
@@ -263,6 +281,10 @@ export function loadConfig(env: Env): AppConfig {
     shutdownTimeoutMs: app.SHUTDOWN_TIMEOUT,
     httpHost: app.HTTP_HOST,
     httpPort: app.HTTP_PORT,
+    httpTls,
+    metricsPort,
+    trustedProxies: proxies,
+    secretsReloadMs: app.SECRETS_RELOAD_INTERVAL,
     logLevel: app.LOG_LEVEL,
     instanceId: app.INSTANCE_ID,
     warnings: unknown.warnings,

@@ -8,6 +8,7 @@ import { oneLine } from './core/errors.ts';
 import { DeadLetterQueue } from './delivery/dead-letter.ts';
 import { Enrichment } from './enrich/enrichment.ts';
 import { HttpServer, type Readiness } from './http/server.ts';
+import { watchedFiles } from './config/watched-file.ts';
 import { compileRouteQuery, Route, type RouteStatus } from './pipeline/route.ts';
 import { valueDecoder, withKeys } from './source/decode/formats.ts';
 import { SchemaRegistry } from './source/decode/registry.ts';
@@ -33,6 +34,10 @@ export class App {
   readonly #dlqPublishers = new Map<string, KafkaDeadLetterPublisher>();
   readonly routes: Route[] = [];
   readonly #http: HttpServer;
+  /** METRICS_PORT's listener (/metrics and the probes), when set. */
+  readonly #metricsHttp: HttpServer | undefined;
+  #secretWatch: { stop(): void } | undefined;
+  metricsPort: number | undefined;
   readonly #webhook: Webhook | undefined;
   readonly #control: ControlTopic | undefined;
   readonly #schemaRegistry: SchemaRegistry | undefined;
@@ -83,7 +88,21 @@ export class App {
         }),
       );
     });
-    this.#http = new HttpServer({ registry: this.metrics.registry, alive: () => true, readiness: () => this.readiness() });
+    const m = this.metrics;
+    const serve = { registry: m.registry, alive: () => true, readiness: () => this.readiness() };
+    const tlsLog = logger.child({ component: 'http' });
+    this.#http = new HttpServer({
+      ...serve,
+      metrics: cfg.metricsPort === undefined,
+      ...(cfg.httpTls ? { tls: cfg.httpTls } : {}),
+      onTls: (e) => {
+        if (e.kind === 'refused') return m.httpTlsRefused.inc({ reason: e.reason });
+        m.httpTlsReloads.inc({ result: e.kind === 'reloaded' ? 'ok' : 'failed' });
+        if (e.kind === 'reloaded') tlsLog.info('HTTP server certificate renewed: new connections get it');
+        else tlsLog.warn(`HTTP_TLS_CERT_FILE / HTTP_TLS_KEY_FILE changed but make no valid pair yet; the previous certificate stays (${oneLine(e.why)})`);
+      },
+    });
+    this.#metricsHttp = cfg.metricsPort === undefined ? undefined : new HttpServer(serve);
     if (cfg.webhook) {
       const dlq = new DeadLetterQueue(publisher(cfg.kafka.dlqTopic).publish, undefined, 'webhook');
       this.#webhook = new Webhook(cfg.webhook, {
@@ -93,6 +112,7 @@ export class App {
         dlq,
         metrics: this.metrics,
         logger,
+        trustedProxies: cfg.trustedProxies,
       });
       this.#http.routePrefix(WEBHOOK_PATH_PREFIX, this.#webhook.handle);
     }
@@ -128,8 +148,15 @@ export class App {
       size: (source, rows) => m.enrichmentRows.set({ source }, rows),
       log: (level, fields, message) => enrichLog[level](fields, message),
     });
+    const secretLog = this.#log.child({ component: 'secrets' });
+    this.#secretWatch = watchedFiles.watch(this.#cfg.secretsReloadMs, (file, result, why) => {
+      m.secretReloads.inc({ variable: file.variable, result });
+      if (result === 'changed') secretLog.info({ variable: file.variable, file: file.path }, `${file.variable}: new content in use from the next request or connection`);
+      else secretLog.warn({ variable: file.variable, file: file.path, result }, `${file.variable}: new content not used (${result}${why ? `: ${oneLine(why)}` : ''}); the previous value stays`);
+    });
     for (const route of this.routes) await route.startSinks();
     this.httpPort = await this.#http.listen(this.#cfg.httpPort, this.#cfg.httpHost);
+    if (this.#metricsHttp) this.metricsPort = await this.#metricsHttp.listen(this.#cfg.metricsPort!, this.#cfg.httpHost);
     // A connection problem names the endpoint (a message that names its variable already says enough).
     const k = this.#cfg.kafka;
     const where = `Kafka ${k.brokers.join(',')} (KAFKA_BROKERS${k.security.sasl ? `, SASL ${k.security.sasl.mechanism}` : ''}${k.security.tls ? ', TLS' : ''})`;
@@ -182,6 +209,8 @@ export class App {
     this.#log.info(
       {
         httpPort: this.httpPort,
+        ...(this.metricsPort !== undefined ? { metricsPort: this.metricsPort } : {}),
+        https: this.#cfg.httpTls !== undefined,
         kafkaClient: this.#cfg.kafka.client,
         groupProtocol: this.#cfg.kafka.groupProtocol,
         routes: this.routes.map((r) => ({ route: r.name, state: r.state, group: r.cfg.kafka.groupId, topics: r.cfg.kafka.topics, sinks: r.sinkNames })),
@@ -207,7 +236,9 @@ export class App {
     for (const p of this.#dlqPublishers.values()) await p.stop().catch(() => undefined);
     this.#schemaRegistry?.close();
     this.#enrichment.stop();
+    this.#secretWatch?.stop();
     await this.#http.close();
+    await this.#metricsHttp?.close();
     this.#log.info({ drained: drained.every(Boolean) }, 'stopped');
   }
 }

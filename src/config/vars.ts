@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError } from '../core/errors.ts';
 import { Secret } from './secret.ts';
+import { watchedFiles } from './watched-file.ts';
 
 export type Env = Record<string, string | undefined>;
 
@@ -138,8 +139,9 @@ export const v = {
   },
 };
 
-/** Resolves NAME_FILE for secret variables. Returns the env with NAME filled in, and problems found. */
-function resolveSecretFiles(specs: VarSpecs, env: Env, problems: string[]): Env {
+/** Resolves NAME_FILE for secret variables. Returns the env with NAME filled in, and problems found;
+ *  `files` gets the path each secret came from. */
+function resolveSecretFiles(specs: VarSpecs, env: Env, problems: string[], files: Map<string, string>): Env {
   const out: Env = { ...env };
   for (const [name, s] of Object.entries(specs)) {
     if (!s.secret) continue;
@@ -151,6 +153,7 @@ function resolveSecretFiles(specs: VarSpecs, env: Env, problems: string[]): Env 
     }
     try {
       out[name] = readFileSync(file.trim(), 'utf8').replace(/\r?\n$/, '');
+      files.set(name, file.trim());
     } catch (err) {
       problems.push(`${name}_FILE: cannot read ${quote(file)}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
     }
@@ -161,11 +164,15 @@ function resolveSecretFiles(specs: VarSpecs, env: Env, problems: string[]): Env 
 /** Validates a group of variables. Throws ConfigError listing every problem, each naming its variable. */
 export function parseVars<S extends VarSpecs>(specs: S, env: Env): ParsedVars<S> {
   const problems: string[] = [];
-  const resolved = resolveSecretFiles(specs, env, problems);
+  const files = new Map<string, string>();
+  const resolved = resolveSecretFiles(specs, env, problems, files);
   const result: Record<string, unknown> = {};
   for (const [name, s] of Object.entries(specs)) {
     const r = s.schema.safeParse(resolved[name]);
-    if (r.success) result[name] = r.data;
+    const path = files.get(name);
+    // A secret from a file follows the file (re-read while running, src/config/watched-file.ts).
+    if (r.success && path !== undefined && r.data instanceof Secret) result[name] = new Secret(r.data.reveal(), watchedFiles.register(`${name}_FILE`, path, r.data.reveal()));
+    else if (r.success) result[name] = r.data;
     else for (const issue of r.error.issues) problems.push(`${name}: ${issue.message}`);
   }
   if (problems.length > 0) throw new ConfigError(problems);

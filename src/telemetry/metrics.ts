@@ -54,6 +54,9 @@ export function createMetrics(registry = new client.Registry()) {
     webhookBytes: c('logstream_webhook_bytes_total', 'Bytes of JSON lines returned by webhook calls, before compression.', ['product'] as const),
     webhookCursorResets: c('logstream_webhook_cursor_resets_total', 'Cursors reset because their key was not called for longer than WEBHOOK_CURSOR_EXPIRY.', ['product'] as const),
     webhookSkipped: c('logstream_webhook_skipped_records_total', 'Records never returned: skipped by a cursor reset, or deleted by retention before a call read them.', ['product'] as const),
+    secretReloads: c('logstream_secret_reloads_total', 'New contents of files named by *_FILE secrets and HTTP_TLS_*, by variable and result: changed (in use from the next request or connection), or unreadable / empty / invalid (the previous value kept; the log says why, never the value).', ['variable', 'result'] as const),
+    httpTlsRefused: c('logstream_http_tls_refused_total', 'TLS handshakes the HTTP server refused, by reason: plain_http (plain HTTP on the TLS port), protocol_version (below TLS 1.2), client_certificate (missing or not signed by HTTP_TLS_CLIENT_CA_FILE), handshake (anything else).', ['reason'] as const),
+    httpTlsReloads: c('logstream_http_tls_reloads_total', 'Renewed HTTP server certificates: ok (new connections get it), failed (the files make no valid pair yet; the previous certificate stays).', ['result'] as const),
     webhookDuration: h('logstream_webhook_request_duration_seconds', 'Time to serve a webhook call.', ['product'] as const, [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]),
   };
 }

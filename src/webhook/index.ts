@@ -12,7 +12,9 @@ import { jsonDecoder } from '../source/kafka/decode.ts';
 import type { KafkaClient, PartitionReader, RecordDecoder } from '../source/kafka/interface.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
-import type { WebhookConfig } from './config.ts';
+import { parseWebhookKeys, type WebhookConfig } from './config.ts';
+import { clientAddress } from '../http/client-address.ts';
+import type { BlockList } from 'node:net';
 import { CursorStore } from './cursor-store.ts';
 import { KeyRing, type KeyMatch } from './keys.ts';
 import { KeyRateLimit } from './rate-limit.ts';
@@ -37,6 +39,8 @@ export interface WebhookDeps {
   dlq: DeadLetterQueue;
   metrics: Metrics;
   logger: Logger;
+  /** HTTP_TRUSTED_PROXIES: whose X-Forwarded-For names the client. */
+  trustedProxies?: BlockList | undefined;
 }
 
 interface CallLog {
@@ -57,8 +61,10 @@ export class Webhook {
   readonly #log: Logger;
   readonly #reader: PartitionReader;
   readonly #cursors: CursorStore;
-  readonly #keys: KeyRing;
+  #keys: KeyRing;
   readonly #rate: KeyRateLimit;
+  /** Failed authentications per client address. */
+  readonly #failures: KeyRateLimit;
   /** Keys served by this instance right now (the cursor lease covers the other replicas). */
   readonly #busy = new Map<string, Promise<void>>();
   #started = false;
@@ -70,7 +76,17 @@ export class Webhook {
     this.#reader = deps.kafka.reader();
     this.#cursors = new CursorStore({ kafka: deps.kafka, reader: this.#reader, topic: cfg.cursorTopic, leaseTimeoutMs: cfg.leaseTimeoutMs, logger: deps.logger });
     this.#keys = new KeyRing(cfg.keys);
+    // WEBHOOK_KEYS_FILE rewritten (a key added for an overlap, an old one removed): the next call sees it.
+    cfg.keysSecret?.onRotate(
+      (raw) => parseWebhookKeys(raw, cfg.products).problems[0],
+      (raw) => {
+        const { keys } = parseWebhookKeys(raw, cfg.products);
+        this.#keys = new KeyRing(keys);
+        this.#log.info({ keys: keys.length }, 'webhook keys re-read from WEBHOOK_KEYS_FILE');
+      },
+    );
     this.#rate = new KeyRateLimit(cfg.ratePerMinute);
+    this.#failures = new KeyRateLimit(cfg.authFailuresPerMinute);
   }
 
   /** Connects, checks every product topic exists, and replays the cursor topic. */
@@ -97,13 +113,13 @@ export class Webhook {
   readonly handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const started = performance.now();
     // Read now: once the response has finished the socket may be closed and its address gone.
-    const remote = req.socket.remoteAddress;
+    const remote = clientAddress(req, this.#d.trustedProxies);
     const url = req.url ?? '';
     const path = url.split('?')[0]!;
     const product = safeDecode(path.slice(WEBHOOK_PATH_PREFIX.length)).slice(0, 64);
     const log: CallLog = { product, status: 0 };
     try {
-      await this.#serve(req, res, url, product, log);
+      await this.#serve(req, res, url, product, log, remote);
     } catch (err) {
       log.status = 503;
       log.error = oneLine(String((err as Error)?.message ?? err), 300);
@@ -120,7 +136,7 @@ export class Webhook {
     }
   };
 
-  async #serve(req: IncomingMessage, res: ServerResponse, url: string, product: string, log: CallLog): Promise<void> {
+  async #serve(req: IncomingMessage, res: ServerResponse, url: string, product: string, log: CallLog, remote: string): Promise<void> {
     if (req.method !== 'GET') {
       log.status = 405;
       return send(res, 405, { error: 'method not allowed: use GET' }, { allow: 'GET' });
@@ -137,8 +153,15 @@ export class Webhook {
       log.status = 413;
       return send(res, 413, { error: 'a webhook call has no body' });
     }
+    // An address that keeps presenting wrong keys is slowed down before any key is checked.
+    const blocked = this.#failures.waitFor(remote);
+    if (blocked > 0) {
+      log.status = 429;
+      return send(res, 429, { error: 'too many calls with a wrong key from this address' }, { 'retry-after': String(Math.ceil(blocked / 1000)) });
+    }
     const match = this.#authenticate(req, url, product);
     if (!match) {
+      this.#failures.take(remote);
       log.status = 401;
       return send(res, 401, { error: 'unauthorized' }, { 'www-authenticate': 'Bearer realm="logstream"' });
     }

@@ -165,8 +165,8 @@ describe('helm template with default values', () => {
     // measured peak RSS of one route at full rate is 490-575 MB: the limit must leave room above it
     expect(c['resources'].requests.memory).toBe('512Mi');
     expect(c['resources'].limits.memory).toBe('1Gi');
-    expect(c['livenessProbe'].httpGet).toEqual({ path: '/healthz', port: 'http' });
-    expect(c['readinessProbe'].httpGet).toEqual({ path: '/readyz', port: 'http' });
+    expect(c['livenessProbe'].httpGet).toEqual({ path: '/healthz', port: 'http', scheme: 'HTTP' });
+    expect(c['readinessProbe'].httpGet).toEqual({ path: '/readyz', port: 'http', scheme: 'HTTP' });
     expect(c['ports']).toEqual([{ name: 'http', containerPort: Number(cm.data!['HTTP_PORT']), protocol: 'TCP' }]);
   });
 
@@ -722,5 +722,101 @@ describe('values.schema.json', () => {
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain("values don't meet the specifications of the schema");
     expect(r.stderr).toMatch(message);
+  });
+});
+
+describe('exposing the webhook: HTTPS, METRICS_PORT, Ingress and NetworkPolicy', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ls-chart-expose-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const values = (yaml: string): string => {
+    const f = join(dir, `v${Math.random().toString(36).slice(2)}.yaml`);
+    writeFileSync(f, yaml);
+    return f;
+  };
+  const exposed = `
+https: true
+metricsPort: 9090
+config:
+  HTTP_TLS_CERT_FILE: /etc/logstream/secrets/tls.crt
+  HTTP_TLS_KEY_FILE: /etc/logstream/secrets/tls.key
+  HTTP_TLS_CLIENT_CA_FILE: /etc/logstream/secrets/ca.crt
+  WEBHOOK_PRODUCTS: web=logs-web
+existingSecretFiles: logstream-webhook-tls
+serviceMonitor: { enabled: true }
+ingress:
+  enabled: true
+  className: nginx
+  host: logs.example.com
+  passthrough: true
+  annotations: { nginx.ingress.kubernetes.io/ssl-passthrough: "true" }
+networkPolicy:
+  enabled: true
+  webhookFrom: [{ namespaceSelector: { matchLabels: { kubernetes.io/metadata.name: ingress-nginx } } }]
+  metricsFrom: [{ namespaceSelector: { matchLabels: { kubernetes.io/metadata.name: monitoring } } }]
+  kafkaEgress: [{ to: [{ ipBlock: { cidr: 10.20.0.0/16 } }], ports: [{ port: 9093, protocol: TCP }] }]
+  sinkEgress: [{ to: [{ ipBlock: { cidr: 203.0.113.0/24 } }], ports: [{ port: 8088, protocol: TCP }] }]
+`;
+
+  it('serves the webhook on "http" (HTTPS) and metrics and probes on "metrics" (plain), each its own Service port', () => {
+    const objs = render(['-f', values(exposed)]);
+    const dep = one(objs, 'Deployment');
+    const c = container(dep);
+    expect(c['ports']).toEqual([{ name: 'http', containerPort: 8080, protocol: 'TCP' }, { name: 'metrics', containerPort: 9090, protocol: 'TCP' }]);
+    expect(c['livenessProbe'].httpGet).toEqual({ path: '/healthz', port: 'metrics', scheme: 'HTTP' });
+    expect(c['readinessProbe'].httpGet).toEqual({ path: '/readyz', port: 'metrics', scheme: 'HTTP' });
+    expect(one(objs, 'ConfigMap', 'ls-logstream').data!['METRICS_PORT']).toBe('9090');
+    expect(one(objs, 'Service').spec.ports).toEqual([
+      { name: 'http', port: 8080, targetPort: 'http', protocol: 'TCP' },
+      { name: 'metrics', port: 9090, targetPort: 'metrics', protocol: 'TCP' },
+    ]);
+    expect(one(objs, 'ServiceMonitor').spec.endpoints[0]).toMatchObject({ port: 'metrics', path: '/metrics' });
+    // The rendered environment is one logstream accepts (the TLS files are checked at start, not here).
+    const r = kubeValidate(template(['-f', values(exposed)]).stdout);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).not.toContain('INVALID');
+  });
+
+  it('routes only the webhook path through the Ingress; passthrough leaves TLS to logstream', () => {
+    const objs = render(['-f', values(exposed)]);
+    const ing = one(objs, 'Ingress');
+    expect(ing.spec.ingressClassName).toBe('nginx');
+    expect(ing.spec.tls).toBeUndefined();
+    expect(ing.spec.rules).toEqual([{ host: 'logs.example.com', http: { paths: [{ path: '/v1/logstream', pathType: 'Prefix', backend: { service: { name: 'ls-logstream', port: { name: 'http' } } } }] } }]);
+    expect(ing.metadata.annotations).toEqual({ 'nginx.ingress.kubernetes.io/ssl-passthrough': 'true' });
+    // Terminated at the Ingress with a cert-manager certificate, re-encrypted to logstream.
+    const terminated = one(render(['-f', values(exposed), '--set', 'ingress.passthrough=false', '--set', 'ingress.tls.secretName=logs-tls']), 'Ingress');
+    expect(terminated.spec.tls).toEqual([{ hosts: ['logs.example.com'], secretName: 'logs-tls' }]);
+    expect(terminated.metadata.annotations!['nginx.ingress.kubernetes.io/backend-protocol']).toBe('HTTPS');
+  });
+
+  it('a NetworkPolicy: the webhook from the ingress controller, metrics from Prometheus; egress only to DNS, Kafka and the sinks', () => {
+    const np = one(render(['-f', values(exposed)]), 'NetworkPolicy');
+    expect(np.spec.policyTypes).toEqual(['Ingress', 'Egress']);
+    expect(np.spec.ingress).toEqual([
+      { ports: [{ port: 'http', protocol: 'TCP' }], from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } } }] },
+      { ports: [{ port: 'metrics', protocol: 'TCP' }], from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }] },
+    ]);
+    expect(np.spec.egress).toEqual([
+      { to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } }, podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } } }], ports: [{ port: 53, protocol: 'UDP' }, { port: 53, protocol: 'TCP' }] },
+      { to: [{ ipBlock: { cidr: '10.20.0.0/16' } }], ports: [{ port: 9093, protocol: 'TCP' }] },
+      { to: [{ ipBlock: { cidr: '203.0.113.0/24' } }], ports: [{ port: 8088, protocol: 'TCP' }] },
+    ]);
+  });
+
+  it('refuses what cannot work: no Kafka egress (a NetworkPolicy cannot name hosts), mutual TLS without metricsPort, passthrough without https, https without the files', () => {
+    const fails = (args: string[], message: RegExp): void => {
+      const r = template(['-f', values(exposed), ...args]);
+      expect(r.code, r.stdout.slice(0, 200)).not.toBe(0);
+      expect(r.stderr).toMatch(message);
+    };
+    fails(['--set', 'networkPolicy.kafkaEgress=null'], /networkPolicy\.kafkaEgress is empty: list the Kafka brokers' addresses/);
+    fails(['--set', 'metricsPort=0'], /HTTP_TLS_CLIENT_CA_FILE \(mutual TLS\) needs metricsPort/);
+    fails(['--set', 'https=false'], /ingress\.passthrough forwards TLS to logstream: set https: true/);
+    const r = template(['--set', 'https=true']);
+    expect(r.stderr).toMatch(/https: true needs config\.HTTP_TLS_CERT_FILE/);
+    // HTTPS on the one port: the probes and the scrape speak HTTPS.
+    const single = render(['--set', 'https=true', '--set', 'config.HTTP_TLS_CERT_FILE=/s/tls.crt', '--set', 'config.HTTP_TLS_KEY_FILE=/s/tls.key', '--set', 'serviceMonitor.enabled=true']);
+    expect(container(one(single, 'Deployment'))['readinessProbe'].httpGet).toEqual({ path: '/readyz', port: 'http', scheme: 'HTTPS' });
+    expect(one(single, 'ServiceMonitor').spec.endpoints[0]).toMatchObject({ port: 'http', scheme: 'https' });
   });
 });

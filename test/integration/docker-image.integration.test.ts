@@ -119,7 +119,7 @@ describe('scripts/docker-build-check.ts', () => {
       cleanup.push(r.root);
       expect(r.ok, `${r.error ?? ''}\n${out.slice(-4000)}`).toBe(true);
       expect(code).toBe(0);
-      for (const step of ['npm ci --ignore-scripts', 'tsc -p tsconfig.json --noEmit', 'npm ci --omit=dev', '/readyz 200', 'records reach the stdout sink', 'HEALTHCHECK', 'SIGTERM -> graceful stop, exit 0', 'no file of the app directory was written']) {
+      for (const step of ['npm ci --ignore-scripts', 'tsc -p tsconfig.json --noEmit', 'npm ci --omit=dev', 'npm sbom --sbom-format cyclonedx', '/readyz 200', 'records reach the stdout sink', 'HEALTHCHECK', 'SIGTERM -> graceful stop, exit 0', 'no file of the app directory was written']) {
         expect(out.split('\n').some((l) => l.includes(step) && /: ok \(\d+ ms\)$/.test(l)), step).toBe(true);
       }
       if (process.getuid?.() === 0) expect(r.ranAsUid).toBe(Number(settings.user!.split(':')[0]));
@@ -132,6 +132,13 @@ describe('scripts/docker-build-check.ts', () => {
       expect(existsSync(join(r.runtimeDir!, 'test'))).toBe(false);
       // the build stage had the dev dependencies (it type-checked)
       expect(existsSync(join(r.buildDir!, 'node_modules', 'typescript'))).toBe(true);
+      // the image's SBOM (CycloneDX, npm's own): every production package installed, none of the dev ones
+      const sbom = JSON.parse(readFileSync(join(r.runtimeDir!, 'sbom.cdx.json'), 'utf8')) as { bomFormat: string; specVersion: string; metadata: { component: { purl: string } }; components: Array<{ name: string; version: string; purl: string }> };
+      expect(sbom).toMatchObject({ bomFormat: 'CycloneDX', metadata: { component: { purl: expect.stringMatching(/^pkg:npm\/logstream@/) } } });
+      const listed = new Set(sbom.components.map((c) => c.name));
+      for (const prod of ['kafkajs', 'pino', 'undici', 'zod', '@aws-sdk/client-s3', 'prom-client']) expect(listed.has(prod), prod).toBe(true);
+      for (const dev of ['vitest', 'typescript']) expect(listed.has(dev), dev).toBe(false);
+      for (const c of sbom.components) expect(c.purl, c.name).toMatch(/^pkg:npm\//);
     },
     600_000,
   );

@@ -68,16 +68,6 @@ async function committed(s: Setup, route: string): Promise<number> {
   return Number([...(await committedOffsets(s.bootstrap, `${s.group}.${route}`, s.topic)).values()].reduce((a, b) => a + b, 0n));
 }
 
-/** Sum of a metric's samples whose labels include every `labels` pair. */
-async function metric(i: Instance, name: string, labels: Record<string, string>): Promise<number> {
-  let sum = 0;
-  for (const line of (await i.metrics()).split('\n')) {
-    if (!line.startsWith(`${name}{`)) continue;
-    if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return sum;
-}
-
 function cli(args: string[], env: Record<string, string>) {
   const r = spawnSync(process.execPath, ['src/main.ts', ...args], { cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8', timeout: 180_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
@@ -96,10 +86,10 @@ describe('routes (real broker)', () => {
     expect(tally(run, 900, archive)).toMatchObject({ delivered: 900, lost: 0, dup: 0, altered: 0 });
     expect(siem.map((r) => r.id).sort((a, b) => (a as number) - (b as number))).toEqual(Array.from({ length: 300 }, (_, k) => 3 * k + 2));
     expect(siem.every((r) => r.severity === 'high' && r.partition === undefined)).toBe(true);
-    expect(await metric(i, 'logstream_sink_sent_events_total', { route: 'archive', sink: 'file' })).toBe(900);
-    expect(await metric(i, 'logstream_sink_sent_events_total', { route: 'siem', sink: 'file' })).toBe(300);
-    expect(await metric(i, 'logstream_query_filtered_events_total', { route: 'siem', reason: 'where' })).toBe(600);
-    expect(await metric(i, 'logstream_route_state', { route: 'siem', state: 'running' })).toBe(1);
+    expect(await i.metricSum('logstream_sink_sent_events_total', { route: 'archive', sink: 'file' })).toBe(900);
+    expect(await i.metricSum('logstream_sink_sent_events_total', { route: 'siem', sink: 'file' })).toBe(300);
+    expect(await i.metricSum('logstream_query_filtered_events_total', { route: 'siem', reason: 'where' })).toBe(600);
+    expect(await i.metricSum('logstream_route_state', { route: 'siem', state: 'running' })).toBe(1);
     const started = await i.waitForLog((l) => l.msg === 'logstream started');
     expect(started.routes).toEqual([
       { route: 'archive', state: 'running', group: `${s.group}.archive`, topics: [s.topic], sinks: ['file'] },
@@ -124,8 +114,8 @@ describe('routes (real broker)', () => {
     expect(tally(run, 6000, readJsonLines(join(s.dir, 'archive.jsonl')))).toMatchObject({ delivered: 6000, lost: 0, dup: 0 });
     // The siem route holds at most its share of the in-flight budget and commits nothing.
     expect(await committed(s, 'siem')).toBe(0);
-    expect(await metric(i, 'logstream_inflight_records', { route: 'siem' })).toBeLessThanOrEqual(1000);
-    expect(await metric(i, 'logstream_sink_healthy', { route: 'siem', sink: 'splunk_hec' })).toBe(0);
+    expect(await i.metricSum('logstream_inflight_records', { route: 'siem' })).toBeLessThanOrEqual(1000);
+    expect(await i.metricSum('logstream_sink_healthy', { route: 'siem', sink: 'splunk_hec' })).toBe(0);
     const ready = await fetch(`http://127.0.0.1:${await i.httpPort()}/readyz`);
     const body = (await ready.json()) as { ready: boolean; routes: Array<{ route: string; state: string; problems: string[] }> };
     expect(ready.status).toBe(200);
@@ -226,11 +216,11 @@ describe('routes (real broker)', () => {
     const second = start('rt2', env);
     await waitUntil('both routes committed 200', async () => (await committed(s, 'archive')) === 200 && (await committed(s, 'siem')) === 200, 60_000, 500);
     for (const route of ['archive', 'siem']) {
-      expect(await metric(second, 'logstream_retention_skipped_records_total', { route, topic: s.topic, partition: '0' })).toBe(50);
+      expect(await second.metricSum('logstream_retention_skipped_records_total', { route, topic: s.topic, partition: '0' })).toBe(50);
       expect(second.logs.some((l) => l.route === route && l.level === 'error' && /offsets 100-149 of .* were deleted by the broker before this route read them/.test(String(l.msg)))).toBe(true);
     }
     expect(tally(run, 200, readJsonLines(join(s.dir, 'siem.jsonl')))).toMatchObject({ delivered: 150, lost: 50 });
-    expect(await metric(second, 'logstream_topic_retention_seconds', { topic: s.topic })).toBeGreaterThan(0);
+    expect(await second.metricSum('logstream_topic_retention_seconds', { topic: s.topic })).toBeGreaterThan(0);
   });
 
   it('a route paused longer than a tiny retention.ms: the broker deletes what it had not read, the route counts the range and goes on', async () => {
@@ -240,7 +230,7 @@ describe('routes (real broker)', () => {
     const env = routesEnv(s, { ROUTE_SIEM_FILE_PATH: join(s.dir, 'siem.jsonl') });
     const i = start('rty', env);
     await i.httpPort();
-    expect(await metric(i, 'logstream_topic_retention_seconds', { topic: s.topic })).toBe(3);
+    expect(await i.metricSum('logstream_topic_retention_seconds', { topic: s.topic })).toBe(3);
     await produceJson(s.bootstrap, s.topic, ledgerRecords(run, 10, 1));
     await waitUntil('both routes committed the first 10', async () => (await committed(s, 'archive')) === 10 && (await committed(s, 'siem')) === 10, 30_000, 250);
     expect(cli(['routes', 'pause', 'siem'], env).code).toBe(0);
@@ -253,10 +243,10 @@ describe('routes (real broker)', () => {
     await waitUntil('retention deleted the old segments', async () => ((await startOffsets(s.bootstrap, s.topic)).get(0) ?? 0n) >= 110n, 60_000, 500);
     expect(cli(['routes', 'resume', 'siem'], env).code).toBe(0);
     await waitUntil('siem committed to the end', async () => (await committed(s, 'siem')) === 210, 60_000, 500);
-    const skipped = await metric(i, 'logstream_retention_skipped_records_total', { route: 'siem', topic: s.topic, partition: '0' });
+    const skipped = await i.metricSum('logstream_retention_skipped_records_total', { route: 'siem', topic: s.topic, partition: '0' });
     expect(skipped).toBeGreaterThanOrEqual(100);
     expect(skipped).toBeLessThanOrEqual(200);
-    expect(await metric(i, 'logstream_retention_skipped_records_total', { route: 'archive' })).toBe(0);
+    expect(await i.metricSum('logstream_retention_skipped_records_total', { route: 'archive' })).toBe(0);
     expect(i.logs.some((l) => l.route === 'siem' && new RegExp(`offsets 10-${9 + skipped} of .* were deleted by the broker`).test(String(l.msg)))).toBe(true);
     const siem = readJsonLines(join(s.dir, 'siem.jsonl'));
     expect(tally(run, 210, siem)).toMatchObject({ delivered: 210 - skipped, lost: skipped, dup: 0 });
@@ -274,8 +264,8 @@ describe('routes (real broker)', () => {
     const i = start('rl', routesEnv(s, { ...env, HEC_RETRY_MAX: '500ms', ROUTE_SIEM_INFLIGHT_MAX_RECORDS: '200', ROUTE_SIEM_KAFKA_MAX_BYTES_PER_PARTITION: '16KiB' }));
     await produceJson(s.bootstrap, s.topic, ledgerRecords(run, 2000, 1), { batchSize: 100 });
     await waitUntil('the archive route committed everything', async () => (await committed(s, 'archive')) === 2000, 60_000, 500);
-    await waitUntil('the siem route holds its in-flight share', async () => (await metric(i, 'logstream_inflight_records', { route: 'siem' })) === 200, 30_000, 250);
-    expect(await metric(i, 'logstream_oldest_unacknowledged_age_seconds', { route: 'siem', topic: s.topic })).toBeGreaterThanOrEqual(0);
+    await waitUntil('the siem route holds its in-flight share', async () => (await i.metricSum('logstream_inflight_records', { route: 'siem' })) === 200, 30_000, 250);
+    expect(await i.metricSum('logstream_oldest_unacknowledged_age_seconds', { route: 'siem', topic: s.topic })).toBeGreaterThanOrEqual(0);
     await deleteRecordsBefore(s.bootstrap, s.topic, new Map([[0, 1500]]));
     await hec.control({ op: 'setMode', mode: 'ok' });
     await waitUntil('the siem route committed to the end', async () => (await committed(s, 'siem')) === 2000, 60_000, 500);
@@ -285,8 +275,8 @@ describe('routes (real broker)', () => {
     expect(firstLost).toBeGreaterThanOrEqual(200); // at most one fetch held beyond the in-flight share
     expect(firstLost).toBeLessThanOrEqual(400);
     expect(Number(to)).toBe(1499);
-    expect(await metric(i, 'logstream_retention_skipped_records_total', { route: 'siem', topic: s.topic, partition: '0' })).toBe(1500 - firstLost);
-    expect(await metric(i, 'logstream_retention_skipped_records_total', { route: 'archive' })).toBe(0);
+    expect(await i.metricSum('logstream_retention_skipped_records_total', { route: 'siem', topic: s.topic, partition: '0' })).toBe(1500 - firstLost);
+    expect(await i.metricSum('logstream_retention_skipped_records_total', { route: 'archive' })).toBe(0);
     const events = (await hec.events()).events.map((e) => e.event as Record<string, unknown>);
     const t = tally(run, 2000, events);
     expect(t).toMatchObject({ delivered: 2000 - (1500 - firstLost), lost: 1500 - firstLost, dup: 0 });
@@ -323,7 +313,7 @@ describe('routes (real broker)', () => {
     expect(siem.filter((r) => r.kb === 'lots' && (r.bytes ?? null) === null)).toHaveLength(10);
     // the archive route had them already: it skips the replayed copies
     expect(tally(run, 100, readJsonLines(join(s.dir, 'archive.jsonl')))).toMatchObject({ delivered: 100, dup: 0 });
-    expect(await metric(second, 'logstream_query_filtered_events_total', { route: 'archive', reason: 'replay' })).toBe(10);
+    expect(await second.metricSum('logstream_query_filtered_events_total', { route: 'archive', reason: 'replay' })).toBe(10);
     // a second replay finds nothing new
     expect(cli(['dead-letters', 'replay', '--route', 'siem'], fixed).stdout).toMatch(/^replayed 0 dead letter\(s\) of route siem/);
   });

@@ -44,7 +44,7 @@ export async function waitForStableGroup(instances: Instance[], partitions: numb
     `${instances.length} instances owning ${partitions} partitions`,
     async () => {
       owned = await Promise.all(instances.map((i) => i.metricSum('logstream_assigned_partitions')));
-      const ready = await Promise.all(instances.map(async (i) => (await fetch(`http://127.0.0.1:${await i.httpPort()}/readyz`)).status === 200));
+      const ready = await Promise.all(instances.map(async (i) => (await fetch(`http://127.0.0.1:${await i.metricsPort()}/readyz`)).status === 200));
       return owned.reduce((a, b) => a + b, 0) === partitions && Math.max(...owned) - Math.min(...owned) <= 1 && ready.every(Boolean);
     },
     timeoutMs,

@@ -86,17 +86,24 @@ export class Instance {
     return started.httpPort as number;
   }
 
+  /** The port of /metrics and the probes: METRICS_PORT's listener when there is one. */
+  async metricsPort(): Promise<number> {
+    const started = await this.waitForLog((l) => l.msg === 'logstream started');
+    return (started.metricsPort ?? started.httpPort) as number;
+  }
+
   async metrics(): Promise<string> {
-    const res = await fetch(`http://127.0.0.1:${await this.httpPort()}/metrics`);
+    const res = await fetch(`http://127.0.0.1:${await this.metricsPort()}/metrics`);
     return res.text();
   }
 
-  /** Sum of a metric's samples (all label sets). */
-  async metricSum(name: string): Promise<number> {
+  /** Sum of a metric's samples (all label sets, or those whose labels include every `labels` pair). */
+  async metricSum(name: string, labels: Record<string, string> = {}): Promise<number> {
     const text = await this.metrics();
     let sum = 0;
     for (const line of text.split('\n')) {
-      if (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+      if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+      if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
     }
     return sum;
   }

@@ -74,12 +74,18 @@ app.kubernetes.io/part-of: logstream
 {{- if ge (int $s.drainTimeoutSeconds) (int $s.shutdownTimeoutSeconds) }}
 {{- fail (printf "shutdown.drainTimeoutSeconds (%d) must be below shutdown.shutdownTimeoutSeconds (%d): the commit follows the drain" (int $s.drainTimeoutSeconds) (int $s.shutdownTimeoutSeconds)) }}
 {{- end }}
-{{- range $k := list "SHUTDOWN_TIMEOUT" "DRAIN_TIMEOUT" "HTTP_PORT" }}
+{{- range $k := list "SHUTDOWN_TIMEOUT" "DRAIN_TIMEOUT" "HTTP_PORT" "METRICS_PORT" }}
 {{- if or (hasKey $.Values.config $k) (hasKey $.Values.secretEnv $k) }}
-{{- fail (printf "config.%s is set by the chart: use shutdown.* / httpPort" $k) }}
+{{- fail (printf "config.%s is set by the chart: use shutdown.* / httpPort / metricsPort" $k) }}
 {{- end }}
 {{- end }}
 {{- include "logstream.validateRoutes" . }}
+{{- if and .Values.https (not (hasKey .Values.config "HTTP_TLS_CERT_FILE")) }}
+{{- fail "https: true needs config.HTTP_TLS_CERT_FILE and config.HTTP_TLS_KEY_FILE (the files mounted with secretFiles / existingSecretFiles)" }}
+{{- end }}
+{{- if and (hasKey .Values.config "HTTP_TLS_CLIENT_CA_FILE") (eq (int .Values.metricsPort) 0) }}
+{{- fail "config.HTTP_TLS_CLIENT_CA_FILE (mutual TLS) needs metricsPort: the kubelet's probes and Prometheus have no client certificate" }}
+{{- end }}
 {{- if and (eq (toString (get .Values.config "KAFKA_GROUP_PROTOCOL")) "consumer") (eq (toString (get .Values.config "KAFKA_CLIENT")) "kafkajs") }}
 {{- fail "config.KAFKA_GROUP_PROTOCOL: consumer does not work with config.KAFKA_CLIENT: kafkajs (kafkajs speaks only the classic protocol)" }}
 {{- end }}

@@ -23,21 +23,27 @@ export class FormPostTransport {
   readonly #tls: HttpTlsConnector;
   /** Path and query of the URL (the part a Sumo-style URL keeps its token in). */
   readonly #path: string;
-  readonly #secrets: string[];
+  /** Parts of the URL an error body could echo back. */
+  readonly #urlSecrets: string[];
   readonly #now: () => number;
+
+  /** What an error body could echo back and must not reach a log line or a dead-letter header: read
+   *  at each use, so that a rotated FORMPOST_AUTH_VALUE_FILE / FORMPOST_HEADERS_FILE is masked too. */
+  get #secrets(): string[] {
+    const cfg = this.#cfg;
+    return [
+      ...(cfg.auth ? [cfg.auth.value.reveal(), cfg.auth.value.reveal().replace(/^\S+\s+/, '')] : []),
+      ...cfg.headers.map(([, value]) => value.reveal()),
+      ...this.#urlSecrets,
+    ].filter((s) => s.length >= 4);
+  }
 
   constructor(cfg: FormPostConfig, opts: { now?: () => number } = {}) {
     this.#cfg = cfg;
     const url = new URL(cfg.url.reveal());
     this.#path = `${url.pathname}${url.search}`;
     this.#now = opts.now ?? Date.now;
-    // What an error body could echo back and must not reach a log line or a dead-letter header.
-    this.#secrets = [
-      ...(cfg.auth ? [cfg.auth.value.reveal(), cfg.auth.value.reveal().replace(/^\S+\s+/, '')] : []),
-      ...cfg.headers.map(([, value]) => value.reveal()),
-      ...(this.#path.length > 1 ? [this.#path, url.pathname] : []),
-      ...(url.search.length > 1 ? [url.search.slice(1)] : []),
-    ].filter((s) => s.length >= 4);
+    this.#urlSecrets = [...(this.#path.length > 1 ? [this.#path, url.pathname] : []), ...(url.search.length > 1 ? [url.search.slice(1)] : [])];
     this.#tls = new HttpTlsConnector(cfg.tls);
     this.#pool = new Pool(cfg.origin, {
       connections: cfg.connections,

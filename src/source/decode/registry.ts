@@ -56,7 +56,7 @@ export class SchemaRegistry {
   readonly #telemetry: RegistryTelemetry | undefined;
   readonly #agent: Agent;
   readonly #connector: HttpTlsConnector;
-  readonly #headers: Record<string, string>;
+  readonly #accept: string;
   /** Compiled schemas by id, least recently used first. */
   readonly #cache = new Map<number, { schema: CompiledSchema; until?: number }>();
   readonly #pending = new Map<number, Promise<CompiledSchema>>();
@@ -74,10 +74,16 @@ export class SchemaRegistry {
     this.#telemetry = telemetry;
     this.#connector = new HttpTlsConnector(cfg.tls);
     this.#agent = new Agent({ connect: this.#connector.connect, connections: 4 });
-    this.#headers = { accept: `${CONTENT_TYPE}, application/json` };
-    if (cfg.auth?.kind === 'basic') this.#headers['authorization'] = `Basic ${Buffer.from(`${cfg.auth.username}:${cfg.auth.password.reveal()}`).toString('base64')}`;
-    if (cfg.auth?.kind === 'bearer') this.#headers['authorization'] = `Bearer ${cfg.auth.token.reveal()}`;
+    this.#accept = `${CONTENT_TYPE}, application/json`;
     telemetry?.up(true);
+  }
+
+  /** Request headers; the credentials read per request (a rotated SCHEMA_REGISTRY_*_FILE is used at once). */
+  #headers(): Record<string, string> {
+    const auth = this.#cfg.auth;
+    if (auth?.kind === 'basic') return { accept: this.#accept, authorization: `Basic ${Buffer.from(`${auth.username}:${auth.password.reveal()}`).toString('base64')}` };
+    if (auth?.kind === 'bearer') return { accept: this.#accept, authorization: `Bearer ${auth.token.reveal()}` };
+    return { accept: this.#accept };
   }
 
   /** The problem while the registry cannot be reached (for /readyz), else undefined. */
@@ -195,7 +201,7 @@ export class SchemaRegistry {
       try {
         const res = await request(`${base}${path}`, {
           dispatcher: this.#agent,
-          headers: this.#headers,
+          headers: this.#headers(),
           headersTimeout: this.#cfg.timeoutMs,
           bodyTimeout: this.#cfg.timeoutMs,
           signal: AbortSignal.timeout(this.#cfg.timeoutMs),

@@ -172,7 +172,7 @@ export class FaultRun {
         const alive = this.alive();
         const texts = await Promise.all(alive.map((i) => i.metrics()));
         const owned = routes.map((route) => texts.reduce((a, t) => a + metricValue(t, 'logstream_assigned_partitions', { route }), 0));
-        const ready = await Promise.all(alive.map(async (i) => (await fetch(`http://127.0.0.1:${await i.httpPort()}/readyz`)).status === 200));
+        const ready = await Promise.all(alive.map(async (i) => (await fetch(`http://127.0.0.1:${await i.metricsPort()}/readyz`)).status === 200));
         return owned.every((n) => n === this.o.partitions) && ready.every(Boolean);
       },
       timeoutMs,
@@ -233,7 +233,7 @@ export class FaultRun {
       try {
         const text = await i.metrics();
         const lag = text.split('\n').filter((l) => l.startsWith('logstream_consumer_lag{') && l.includes(`route="${route}"`)).map((l) => `${/partition="(\d+)"/.exec(l)?.[1]}:${l.slice(l.lastIndexOf(' ') + 1)}`);
-        const ready = await (await fetch(`http://127.0.0.1:${await i.httpPort()}/readyz`, { signal: AbortSignal.timeout(5000) })).text();
+        const ready = await (await fetch(`http://127.0.0.1:${await i.metricsPort()}/readyz`, { signal: AbortSignal.timeout(5000) })).text();
         out.push(
           `${i.name}: sent ${metricValue(text, 'logstream_sink_sent_events_total', { route })}, owned ${metricValue(text, 'logstream_assigned_partitions', { route })}, ` +
             `paused ${metricValue(text, 'logstream_paused_partitions', { route })}, in flight ${metricValue(text, 'logstream_inflight_records', { route })}, lag by partition [${lag.join(' ')}], readyz ${ready}`,

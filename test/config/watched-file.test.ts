@@ -1,0 +1,59 @@
+// Files re-read while logstream runs: a new content is used, an unreadable, empty or refused one is
+// reported and the previous value kept; a secret from NAME_FILE follows its file.
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseVars, v } from '../../src/config/vars.ts';
+import { WatchedFile, watchedFiles } from '../../src/config/watched-file.ts';
+import { tmpDir } from '../support/instance.ts';
+
+/** A new file renamed over the old one, as the kubelet updates a mounted Secret. */
+function replace(path: string, text: string): void {
+  writeFileSync(`${path}.tmp`, text);
+  renameSync(`${path}.tmp`, path);
+}
+
+describe('WatchedFile', () => {
+  it('takes a changed content, keeps the previous one when the new one is unreadable, empty or refused', async () => {
+    const path = join(tmpDir('watched'), 'token');
+    writeFileSync(path, 'one\n');
+    const f = new WatchedFile('HEC_TOKEN_FILE', path, 'one');
+    const seen: string[] = [];
+    f.onChange((value) => seen.push(value));
+    f.check((value) => (value.includes(' ') ? 'holds a space' : undefined));
+    expect(await f.poll()).toBeUndefined(); // the first poll records the stamp of what was read at load
+    replace(path, 'two\n');
+    expect(await f.poll()).toEqual({ result: 'changed' });
+    expect(f.value).toBe('two');
+    expect(await f.poll()).toBeUndefined();
+    replace(path, '\n');
+    expect(await f.poll()).toEqual({ result: 'empty', why: 'the file is empty' });
+    replace(path, 'three four');
+    expect(await f.poll()).toEqual({ result: 'invalid', why: 'holds a space' });
+    rmSync(path);
+    expect(await f.poll()).toEqual({ result: 'unreadable', why: 'ENOENT' });
+    expect(await f.poll()).toBeUndefined(); // reported once, not every poll
+    replace(path, 'five');
+    expect(await f.poll()).toEqual({ result: 'changed' });
+    expect(f.value).toBe('five');
+    expect(seen).toEqual(['two', 'five']);
+  });
+
+  it('a secret read from NAME_FILE reveals the file\'s latest accepted content', async () => {
+    const path = join(tmpDir('watched-secret'), 'password');
+    writeFileSync(path, 's3cret\n');
+    const p = parseVars({ X_PASSWORD: v.secret({ doc: 'x' }) }, { X_PASSWORD_FILE: path });
+    const secret = p.X_PASSWORD!;
+    expect(secret.reveal()).toBe('s3cret');
+    expect(secret.rotates).toBe(true);
+    const file = watchedFiles.all.find((f) => f.path === path)!;
+    expect(file.variable).toBe('X_PASSWORD_FILE');
+    await file.poll();
+    replace(path, 'n3w\n');
+    await file.poll();
+    expect(secret.reveal()).toBe('n3w');
+    expect(String(secret)).toBe('**REDACTED**');
+    // Given directly, a secret does not rotate.
+    expect(parseVars({ X_PASSWORD: v.secret({ doc: 'x' }) }, { X_PASSWORD: 'direct' }).X_PASSWORD!.rotates).toBe(false);
+  });
+});
