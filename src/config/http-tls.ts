@@ -1,7 +1,10 @@
 // TLS settings of an HTTP client (<PREFIX>_TLS_*; the HTTP sinks and the schema registry): trusted CAs,
 // a client certificate for mutual TLS, and an explicit, loud opt-out of verification. Files are read at
-// load, so a wrong path fails at start.
+// load, so a wrong path fails at start, and then watched (src/config/watched-file.ts): a renewed CA or
+// client certificate is used for the next connection, open ones go on.
+import { createSecureContext } from 'node:tls';
 import { buildConnector } from 'undici';
+import { watchedFiles, type WatchedFile } from './watched-file.ts';
 import { readConfiguredFile } from './files.ts';
 import { Secret } from './secret.ts';
 import { v, type VarSpec } from './vars.ts';
@@ -16,6 +19,8 @@ export interface HttpTls {
   /** The client key as PEM text; a Secret so that check-config and logs never print it. */
   readonly key?: Secret;
   readonly insecure: boolean;
+  /** The files behind ca, cert and key, when they were read from files: a connector follows them. */
+  readonly watched?: readonly WatchedFile[];
 }
 
 /** The four TLS variables under `prefix`, in the order they are documented. */
@@ -36,15 +41,21 @@ export function parseHttpTls<P extends string>(prefix: P, p: HttpTlsValues<P>, p
   const certFile = file('_TLS_CERT_FILE');
   const keyFile = file('_TLS_KEY_FILE');
   if ((certFile === undefined) !== (keyFile === undefined)) problems.push(`${prefix}_TLS_CERT_FILE: a client certificate needs ${prefix}_TLS_KEY_FILE too (and the reverse)`);
-  const ca = readConfiguredFile(`${prefix}_TLS_CA_FILE`, file('_TLS_CA_FILE'), problems);
-  const cert = readConfiguredFile(`${prefix}_TLS_CERT_FILE`, certFile, problems);
-  const key = readConfiguredFile(`${prefix}_TLS_KEY_FILE`, keyFile, problems);
-  return {
-    ...(ca ? { ca } : {}),
-    ...(cert ? { cert } : {}),
-    ...(key ? { key: new Secret(key.toString('utf8')) } : {}),
-    insecure: values[`${prefix}_TLS_INSECURE`] === true,
+  const watch = (suffix: string, path: string | undefined): WatchedFile | undefined => {
+    const bytes = readConfiguredFile(`${prefix}${suffix}`, path, problems);
+    return bytes === undefined || path === undefined ? undefined : watchedFiles.register(`${prefix}${suffix}`, path, bytes.toString('utf8'));
   };
+  const ca = watch('_TLS_CA_FILE', file('_TLS_CA_FILE'));
+  const cert = watch('_TLS_CERT_FILE', certFile);
+  const key = watch('_TLS_KEY_FILE', keyFile);
+  // ca and cert are the files' current content (enumerable accessors: check-config prints their size);
+  // `watched` is not printed.
+  const tls = { insecure: values[`${prefix}_TLS_INSECURE`] === true } as { -readonly [K in keyof HttpTls]: HttpTls[K] };
+  if (ca) Object.defineProperty(tls, 'ca', { get: () => Buffer.from(ca.value), enumerable: true });
+  if (cert) Object.defineProperty(tls, 'cert', { get: () => Buffer.from(cert.value), enumerable: true });
+  if (key) tls.key = new Secret(key.value, key);
+  Object.defineProperty(tls, 'watched', { value: [ca, cert, key].filter((f): f is WatchedFile => f !== undefined), enumerable: false });
+  return tls;
 }
 
 /** The `connect` options of an undici Pool / Agent for these settings. */
@@ -68,11 +79,25 @@ export class HttpTlsConnector {
   readonly connect: buildConnector.connector;
   /** "localPort:remotePort" → the TLS error its socket had (kept for a short while). */
   readonly #seen = new Map<string, Error>();
+  #base: buildConnector.connector;
 
   constructor(tls: HttpTls) {
-    const base = buildConnector(tlsConnectOptions(tls));
+    this.#base = buildConnector(tlsConnectOptions(tls));
+    // A renewed CA, certificate or key: new connections use it once the files make a valid context
+    // (a certificate written before its key is refused until the key follows).
+    for (const f of tls.watched ?? []) {
+      f.onChange(() => {
+        try {
+          const opts = tlsConnectOptions(tls);
+          createSecureContext(opts);
+          this.#base = buildConnector(opts);
+        } catch {
+          // the previous material stays in use
+        }
+      });
+    }
     this.connect = (opts, callback) =>
-      base(opts, (...args: Parameters<buildConnector.Callback>) => {
+      this.#base(opts, (...args: Parameters<buildConnector.Callback>) => {
         const socket = args[1];
         if (socket) {
           const id = `${socket.localPort}:${socket.remotePort}`;

@@ -19,10 +19,11 @@ export class WatchedFile {
   readonly #checks: ValueCheck[] = [];
   readonly #listeners: Array<(value: string) => void> = [];
 
+  /** `value`: the content read at load (one trailing line break is dropped, as on every re-read). */
   constructor(variable: string, path: string, value: string) {
     this.variable = variable;
     this.path = path;
-    this.#value = value;
+    this.#value = value.replace(/\r?\n$/, '');
   }
 
   get value(): string {

@@ -57,3 +57,12 @@ describe('WatchedFile', () => {
     expect(parseVars({ X_PASSWORD: v.secret({ doc: 'x' }) }, { X_PASSWORD: 'direct' }).X_PASSWORD!.rotates).toBe(false);
   });
 });
+
+describe('WatchedFile at start', () => {
+  it('the content read at load is not reported as a change (a trailing line break is not a change)', async () => {
+    const path = join(tmpDir('watched-pem'), 'ca.pem');
+    writeFileSync(path, '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n');
+    const f = new WatchedFile('HEC_TLS_CA_FILE', path, '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n');
+    expect(await f.poll()).toBeUndefined();
+  });
+});

@@ -227,4 +227,38 @@ describe('HTTP server TLS and secret rotation (child processes)', () => {
     const refused = (await hec.stats()).byCode['4'] ?? 0;
     process.stdout.write(`hec token rotation: lost=${t.lost} dup=${t.dup} (${refused} requests refused with the old token between the two steps; all committed ${resumedAfterMs} ms after the rotation began)\n`);
   });
+
+  it('HEC_TLS_CA_FILE rotated: a receiver whose certificate comes from a new CA is trusted once the file has it, without a restart; nothing lost', async () => {
+    const s = await newGroupSetup('hec-ca', 1);
+    const dir = tmpDir('hec-ca');
+    const [oldCa, receiverPki] = await Promise.all([makeTestPki(join(dir, 'old'), 'old-ca'), makeTestPki(join(dir, 'new'), 'new-ca')]);
+    const caFile = join(dir, 'ca.pem');
+    writeFileSync(caFile, readFileSync(oldCa.caFile));
+    const token = `tok-${randomBytes(8).toString('hex')}`;
+    const hec = await HecProcess.start(['--port', '0', '--token', token, '--tls-cert', receiverPki.serverCertFile, '--tls-key', receiverPki.serverKeyFile]);
+    receivers.push(hec);
+    const url = hec.url.replace('127.0.0.1', 'localhost');
+    const inst = start('hec-ca', { ...instanceEnv(s, 'hec-ca'), SINKS: 'splunk_hec', HEC_URLS: url, HEC_TOKEN: token, HEC_TLS_CA_FILE: caFile, HEC_RETRY_MAX: '500ms' });
+    // Not ready (its sink cannot connect), but it owns the partition.
+    await waitUntil('the partition assigned', async () => (await inst.metricSum('logstream_assigned_partitions')) === 1, 60_000, 250);
+    const run = uniqueName('hecca');
+    await produceJson(s.bootstrap, s.topic, ledgerRecords(run, 500, 1));
+    // The receiver's certificate is not trusted: nothing delivered or committed.
+    await waitUntil('TLS refused', async () => (await inst.metricSum('logstream_sink_errors_total')) > 0, 30_000, 200);
+    // The receiver's own endpoints (/_stats, /_events) speak TLS too: read them trusting its CA.
+    const trusting = new Agent({ connect: { ca: readFileSync(receiverPki.caFile) } });
+    const receiver = async <T>(path: string): Promise<T> => {
+      const r = await request(`${hec.url}${path}`, { dispatcher: trusting });
+      return (await r.body.json()) as T;
+    };
+    expect(await committedTotal(s)).toBe(0n);
+    expect((await receiver<{ eventsIndexed: number }>('/_stats')).eventsIndexed).toBe(0);
+    replaceFile(caFile, readFileSync(receiverPki.caFile));
+    await waitUntil('all committed once the CA file has the new CA', async () => (await committedTotal(s)) === 500n, 60_000, 250);
+    expect(await inst.metricSum('logstream_secret_reloads_total', { variable: 'HEC_TLS_CA_FILE', result: 'changed' })).toBe(1);
+    const t = tally(run, 500, (await receiver<{ events: Array<{ event: unknown }> }>('/_events?offset=0&limit=100000')).events.map((e) => e.event as Record<string, unknown>));
+    await trusting.close();
+    expect(t).toMatchObject({ lost: 0, dup: 0, altered: 0 });
+    process.stdout.write(`hec CA rotation: lost=${t.lost} dup=${t.dup}\n`);
+  });
 });
