@@ -10,7 +10,7 @@
 import { parseArgs } from 'node:util';
 import { DLQ_HEADER_PREFIX, DLQ_ROUTE_HEADER, REPLAY_ROUTE_HEADER, REPLAY_SINK_HEADER } from '../delivery/dead-letter.ts';
 import { DEFAULT_ROUTE } from '../config/route-env.ts';
-import { parseStartPosition } from '../source/kafka/config.ts';
+import { parseTimeWindow } from './time-window.ts';
 import { TRUNCATED_HEADER } from '../source/kafka/dead-letter-publisher.ts';
 import type { FetchedMessage, PartitionReader } from '../source/kafka/interface.ts';
 import { openControl, type Io } from './routes.ts';
@@ -63,18 +63,9 @@ export async function deadLettersCommand(args: string[], env: NodeJS.ProcessEnv,
     io.stderr.write(`${USAGE}\n`);
     return 2;
   }
-  const time = (flag: 'since' | 'until'): number | undefined | null => {
-    const raw = values[flag];
-    if (raw === undefined) return undefined;
-    const p = parseStartPosition(raw);
-    return p?.kind === 'timestamp' ? p.ms : null;
-  };
-  const since = time('since');
-  const until = time('until');
-  if (since === null || until === null) {
-    io.stderr.write(`logstream: --since and --until take an ISO 8601 time or epoch seconds/ms\n`);
-    return 2;
-  }
+  const window = parseTimeWindow(values, io.stderr);
+  if (window === undefined) return 2;
+  const { since, until } = window;
   const s = await openControl(env);
   const reader = s.kafka.reader();
   const producer = s.kafka.producer({ idempotent: true });

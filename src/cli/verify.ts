@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { parseS3Config } from '../sinks/s3/config.ts';
 import { parseFileSigningKey } from '../sinks/file/config.ts';
 import { fileArchiveReader } from '../sinks/file/archive-reader.ts';
-import { parseStartPosition } from '../source/kafka/config.ts';
+import { parseTimeWindow } from './time-window.ts';
 import { S3Transport } from '../sinks/s3/transport.ts';
 import { s3ArchiveReader } from '../sinks/s3/archive-reader.ts';
 import { verifyingKeys, type SigningKey } from '../sinks/manifest/document.ts';
@@ -31,12 +31,6 @@ export interface VerifyIo {
   stderr: NodeJS.WritableStream;
 }
 
-function time(raw: string | undefined): number | undefined | null {
-  if (raw === undefined) return undefined;
-  const p = parseStartPosition(raw);
-  return p?.kind === 'timestamp' ? p.ms : null;
-}
-
 export async function verifyCommand(args: string[], env: NodeJS.ProcessEnv, io: VerifyIo): Promise<number> {
   let values: { key?: string[]; since?: string; until?: string; json?: boolean };
   let positionals: string[];
@@ -51,13 +45,8 @@ export async function verifyCommand(args: string[], env: NodeJS.ProcessEnv, io: 
     io.stderr.write(USAGE);
     return 2;
   }
-  const since = time(values.since);
-  const until = time(values.until);
-  if (since === null || until === null) {
-    io.stderr.write('logstream: --since and --until take an ISO 8601 time or epoch seconds/ms\n');
-    return 2;
-  }
-  const window = { ...(since !== undefined ? { since } : {}), ...(until !== undefined ? { until } : {}) };
+  const window = parseTimeWindow(values, io.stderr);
+  if (window === undefined) return 2;
   if (target === 'file') {
     const roots = positionals.length > 1 ? positionals.slice(1) : env['FILE_PATH']?.trim() ? [env['FILE_PATH'].trim()] : [];
     if (roots.length === 0) {

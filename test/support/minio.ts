@@ -8,6 +8,7 @@ import { rm } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
 import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client, type HeadObjectCommandOutput } from '@aws-sdk/client-s3';
 import { startMinio, type MinioOptions, type MinioServer } from '../../scripts/minio.ts';
+import { mapLimit } from '../../src/core/map-limit.ts';
 
 export const MINIO_REGION = 'us-east-1';
 
@@ -106,17 +107,7 @@ export class MinioPeer {
 
   /** Reads many objects, `parallel` at a time. */
   async readAll(bucket: string, keys: readonly string[], parallel = 16): Promise<ReadObject[]> {
-    const out: ReadObject[] = new Array(keys.length);
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: parallel }, async () => {
-        while (next < keys.length) {
-          const i = next++;
-          out[i] = await this.read(bucket, keys[i]!);
-        }
-      }),
-    );
-    return out;
+    return mapLimit(keys, parallel, (key) => this.read(bucket, key));
   }
 
   /** SIGTERM; the ports and the data dir are kept for restart(). */

@@ -6,6 +6,7 @@ import { gunzipSync } from 'node:zlib';
 import { ANCHOR_FORMAT, MANIFEST_FORMAT, RETIRED_FORMAT, manifestHash, open, type Anchor, type Manifest, type ObjectEntry, type Retired } from './document.ts';
 import { manifestKey } from './chain.ts';
 import { count, gaps, merge, overlaps, rangeText, type Range } from './ranges.ts';
+import { mapLimit } from '../../core/map-limit.ts';
 
 export interface ArchiveReader {
   /** Where the archive is, for the report (e.g. s3://bucket/prefix). */
@@ -113,19 +114,6 @@ interface Entry {
 type ObjectState = 'ok' | 'missing' | 'changed' | 'retired';
 
 const UNACCOUNTED_LISTED = 20;
-
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
 
 function lineCount(key: string, bytes: Buffer): number {
   const plain = key.endsWith('.gz') ? gunzipSync(bytes) : bytes;

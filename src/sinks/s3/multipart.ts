@@ -14,6 +14,7 @@ import {
 import { halt } from '../../core/errors.ts';
 import { digestsOf, type ChecksumMode } from './encoder.ts';
 import { integrityInput, signedPayload } from './integrity.ts';
+import { mapLimit } from '../../core/map-limit.ts';
 
 /** S3 takes at most 10 000 parts per upload. */
 export const MAX_PARTS = 10_000;
@@ -45,27 +46,25 @@ export async function multipartUpload(
   const signal = AbortSignal.any([opts.signal, failed.signal]);
   try {
     const ranges = partRanges(body.length, opts.partBytes);
-    const parts: CompletedPart[] = new Array(ranges.length);
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      try {
-        while (next < ranges.length && !signal.aborted) {
-          const i = next++;
-          const [start, end] = ranges[i]!;
+    const parts = await mapLimit(
+      ranges,
+      opts.concurrency,
+      async ([start, end], i): Promise<CompletedPart> => {
+        try {
           const part = body.subarray(start, end);
           const digests = digestsOf(part, opts.checksum);
           const integrity = integrityInput(digests);
           const cmd = new UploadPartCommand({ Bucket, Key, UploadId: uploadId, PartNumber: i + 1, Body: part, ContentLength: part.length, ...integrity });
           const r = await client.send(signedPayload(cmd, digests.sha256), { abortSignal: signal });
           if (!r.ETag) throw halt('S3_NO_ETAG', `UploadPart ${i + 1} of ${Key} returned no ETag: the endpoint does not behave like S3`);
-          parts[i] = { ETag: r.ETag, PartNumber: i + 1, ...(integrity.ChecksumSHA256 !== undefined ? { ChecksumSHA256: integrity.ChecksumSHA256 } : {}) };
+          return { ETag: r.ETag, PartNumber: i + 1, ...(integrity.ChecksumSHA256 !== undefined ? { ChecksumSHA256: integrity.ChecksumSHA256 } : {}) };
+        } catch (err) {
+          failed.abort();
+          throw err;
         }
-      } catch (err) {
-        failed.abort();
-        throw err;
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(opts.concurrency, ranges.length) }, worker));
+      },
+      signal,
+    );
     opts.signal.throwIfAborted();
     await client.send(new CompleteMultipartUploadCommand({ Bucket, Key, UploadId: uploadId, MultipartUpload: { Parts: parts } }), { abortSignal: opts.signal });
   } catch (err) {
