@@ -17,6 +17,7 @@ import { parseWebhookConfig, webhookVars, type WebhookConfig } from './webhook/c
 import { parseServerTls, serverTlsVars, type ServerTls } from './http/server-tls.ts';
 import { trustedProxies, trustedProxyProblem } from './http/client-address.ts';
 import type { BlockList } from 'node:net';
+import { watchedFiles } from './config/watched-file.ts';
 
 export const appVars = {
   ROUTES: v.list({
@@ -182,6 +183,11 @@ export function loadRouteKafka(env: Env): { kafka: KafkaSourceConfig; routed: bo
 /** One route's configuration from its view of the environment; problems name what the user wrote. */
 function loadRoute(env: Env, name: string, routed: boolean, problems: string[]): Omit<RouteConfig, 'inflightMaxRecords' | 'inflightMaxBytes'> & { ownInflight: { records?: number; bytes?: number } } | undefined {
   const { view, origin } = viewOf(env, name, routed);
+  // Files the route names itself are watched under the name the user wrote (ROUTE_SIEM_HEC_TOKEN_FILE).
+  return watchedFiles.namedAs(origin, () => loadRouteView(view, origin, name, routed, problems));
+}
+
+function loadRouteView(view: Env, origin: ReadonlyMap<string, string>, name: string, routed: boolean, problems: string[]): ReturnType<typeof loadRoute> {
   const own: string[] = [];
   const kafka = collect(own, () => parseKafkaConfig(view));
   if (kafka?.startFrom.kind === 'group' && kafka.startFrom.groupId === kafka.groupId) own.push(`KAFKA_START_FROM: group:${kafka.groupId} is this route's own group (KAFKA_GROUP_ID); name the group to start from`);

@@ -12,7 +12,7 @@ import { webhookVars } from './webhook/config.ts';
 function rows(specs: VarSpecs): string[] {
   return Object.entries(specs).map(([name, s]) => {
     const def = s.required ? '**required**' : s.defaultText === '' ? '' : `\`${s.defaultText}\``;
-    const doc = s.secret ? `${s.doc} Secret: may be given as \`${name}_FILE\` (a path).` : s.doc;
+    const doc = s.secret ? `${s.doc} Secret: may be given as \`${name}_FILE\` (a path), which is re-read while running (docs/operations.md, "Secrets and certificates that rotate").` : s.doc;
     return `| \`${name}\` | ${def} | ${doc.replace(/\|/g, '\\|')} |`;
   });
 }

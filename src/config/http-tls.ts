@@ -2,10 +2,8 @@
 // a client certificate for mutual TLS, and an explicit, loud opt-out of verification. Files are read at
 // load, so a wrong path fails at start, and then watched (src/config/watched-file.ts): a renewed CA or
 // client certificate is used for the next connection, open ones go on.
-import { createSecureContext } from 'node:tls';
 import { buildConnector } from 'undici';
-import { watchedFiles, type WatchedFile } from './watched-file.ts';
-import { readConfiguredFile } from './files.ts';
+import { readTlsFiles, type TlsFiles } from './tls-files.ts';
 import { Secret } from './secret.ts';
 import { v, type VarSpec } from './vars.ts';
 
@@ -19,8 +17,8 @@ export interface HttpTls {
   /** The client key as PEM text; a Secret so that check-config and logs never print it. */
   readonly key?: Secret;
   readonly insecure: boolean;
-  /** The files behind ca, cert and key, when they were read from files: a connector follows them. */
-  readonly watched?: readonly WatchedFile[];
+  /** The files behind ca, cert and key: a connector follows them (absent when built in code). */
+  readonly files?: TlsFiles;
 }
 
 /** The four TLS variables under `prefix`, in the order they are documented. */
@@ -37,24 +35,17 @@ export function httpTlsVars<P extends string>(prefix: P): HttpTlsVarSpecs<P> {
  *  `p` is the parsed variables of a group that includes httpTlsVars(prefix). */
 export function parseHttpTls<P extends string>(prefix: P, p: HttpTlsValues<P>, problems: string[]): HttpTls {
   const values = p as Readonly<Record<string, string | boolean | undefined>>;
-  const file = (suffix: string): string | undefined => values[`${prefix}${suffix}`] as string | undefined;
-  const certFile = file('_TLS_CERT_FILE');
-  const keyFile = file('_TLS_KEY_FILE');
-  if ((certFile === undefined) !== (keyFile === undefined)) problems.push(`${prefix}_TLS_CERT_FILE: a client certificate needs ${prefix}_TLS_KEY_FILE too (and the reverse)`);
-  const watch = (suffix: string, path: string | undefined): WatchedFile | undefined => {
-    const bytes = readConfiguredFile(`${prefix}${suffix}`, path, problems);
-    return bytes === undefined || path === undefined ? undefined : watchedFiles.register(`${prefix}${suffix}`, path, bytes.toString('utf8'));
-  };
-  const ca = watch('_TLS_CA_FILE', file('_TLS_CA_FILE'));
-  const cert = watch('_TLS_CERT_FILE', certFile);
-  const key = watch('_TLS_KEY_FILE', keyFile);
+  const name = (part: string): string => `${prefix}_TLS_${part}_FILE`;
+  const file = (part: string): string | undefined => values[name(part)] as string | undefined;
+  if ((file('CERT') === undefined) !== (file('KEY') === undefined)) problems.push(`${prefix}_TLS_CERT_FILE: a client certificate needs ${prefix}_TLS_KEY_FILE too (and the reverse)`);
+  const files = readTlsFiles({ ca: name('CA'), cert: name('CERT'), key: name('KEY') }, { ca: file('CA'), cert: file('CERT'), key: file('KEY') }, problems);
   // ca and cert are the files' current content (enumerable accessors: check-config prints their size);
-  // `watched` is not printed.
+  // the key is a Secret; `files` is not printed.
   const tls = { insecure: values[`${prefix}_TLS_INSECURE`] === true } as { -readonly [K in keyof HttpTls]: HttpTls[K] };
-  if (ca) Object.defineProperty(tls, 'ca', { get: () => Buffer.from(ca.value), enumerable: true });
-  if (cert) Object.defineProperty(tls, 'cert', { get: () => Buffer.from(cert.value), enumerable: true });
-  if (key) tls.key = new Secret(key.value, key);
-  Object.defineProperty(tls, 'watched', { value: [ca, cert, key].filter((f): f is WatchedFile => f !== undefined), enumerable: false });
+  if (files.ca) Object.defineProperty(tls, 'ca', { get: () => files.ca, enumerable: true });
+  if (files.cert) Object.defineProperty(tls, 'cert', { get: () => files.cert, enumerable: true });
+  if (files.key) Object.defineProperty(tls, 'key', { get: () => new Secret(files.key!.toString('utf8')), enumerable: true });
+  Object.defineProperty(tls, 'files', { value: files, enumerable: false });
   return tls;
 }
 
@@ -80,22 +71,14 @@ export class HttpTlsConnector {
   /** "localPort:remotePort" → the TLS error its socket had (kept for a short while). */
   readonly #seen = new Map<string, Error>();
   #base: buildConnector.connector;
+  readonly #unwatch: (() => void) | undefined;
 
   constructor(tls: HttpTls) {
     this.#base = buildConnector(tlsConnectOptions(tls));
-    // A renewed CA, certificate or key: new connections use it once the files make a valid context
-    // (a certificate written before its key is refused until the key follows).
-    for (const f of tls.watched ?? []) {
-      f.onChange(() => {
-        try {
-          const opts = tlsConnectOptions(tls);
-          createSecureContext(opts);
-          this.#base = buildConnector(opts);
-        } catch {
-          // the previous material stays in use
-        }
-      });
-    }
+    // A renewed CA, certificate or key: new connections use it once the files make a valid context.
+    this.#unwatch = tls.files?.onChange(() => {
+      this.#base = buildConnector(tlsConnectOptions(tls));
+    });
     this.connect = (opts, callback) =>
       this.#base(opts, (...args: Parameters<buildConnector.Callback>) => {
         const socket = args[1];
@@ -109,6 +92,11 @@ export class HttpTlsConnector {
         }
         callback(...args);
       });
+  }
+
+  /** Stops following the files (the client is closed). */
+  close(): void {
+    this.#unwatch?.();
   }
 
   /** `err`, or the TLS error behind it when it is undici's "other side closed" of such a socket. */

@@ -35,8 +35,13 @@ export class WatchedFile {
     this.#checks.push(fn);
   }
 
-  onChange(fn: (value: string) => void): void {
+  /** `fn` hears of every new value taken; the returned function stops that. */
+  onChange(fn: (value: string) => void): () => void {
     this.#listeners.push(fn);
+    return () => {
+      const i = this.#listeners.indexOf(fn);
+      if (i >= 0) this.#listeners.splice(i, 1);
+    };
   }
 
   /** Re-reads the file when its inode, size or mtime changed; undefined when nothing changed. */
@@ -79,8 +84,11 @@ export class WatchedFile {
 /** Every watched file of the process, by variable and path (a value read twice is one file). */
 class WatchedFiles {
   readonly #files = new Map<string, WatchedFile>();
+  #names: ReadonlyMap<string, string> | undefined;
 
+  /** `variable`: as the configuration spec names it; reports use the name the user wrote (namedAs). */
   register(variable: string, path: string, value: string): WatchedFile {
+    variable = this.#names?.get(variable) ?? variable;
     const id = `${variable}\u0000${path}`;
     let f = this.#files.get(id);
     if (f === undefined) {
@@ -88,6 +96,18 @@ class WatchedFiles {
       this.#files.set(id, f);
     }
     return f;
+  }
+
+  /** Runs `load` (synchronous) with files registered under the names `names` maps to: a route's view of
+   *  the environment reads HEC_TOKEN_FILE where the user wrote ROUTE_SIEM_HEC_TOKEN_FILE. */
+  namedAs<T>(names: ReadonlyMap<string, string>, load: () => T): T {
+    const before = this.#names;
+    this.#names = names;
+    try {
+      return load();
+    } finally {
+      this.#names = before;
+    }
   }
 
   get all(): WatchedFile[] {

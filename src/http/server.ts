@@ -48,6 +48,8 @@ export class HttpServer {
   readonly #routes = new Map<string, Route>();
   /** Path prefix → handler that takes every method and checks it itself (the webhook). */
   readonly #prefixes: Array<[string, Route]> = [];
+  /** Stops following the certificate files (at close). */
+  readonly #unwatch: Array<() => void> = [];
 
   constructor(deps: HttpServerOptions) {
     if (deps.metrics !== false) {
@@ -100,7 +102,11 @@ export class HttpServer {
         server.setSecureContext(serverTlsOptions(tls));
         deps.onTls?.({ kind: 'reloaded' });
       };
-      for (const f of [tls.cert, tls.key, tls.clientCa]) f?.onChange(() => (pending ??= setTimeout(reload, RELOAD_SETTLE_MS)));
+      for (const f of [tls.cert, tls.key, tls.clientCa]) {
+        const stop = f?.onChange(() => (pending ??= setTimeout(reload, RELOAD_SETTLE_MS)));
+        if (stop) this.#unwatch.push(stop);
+      }
+      server.once('close', () => clearTimeout(pending));
       this.#server = server;
     }
     this.#server.keepAliveTimeout = 65_000;
@@ -119,6 +125,7 @@ export class HttpServer {
   }
 
   close(): Promise<void> {
+    for (const stop of this.#unwatch.splice(0)) stop();
     return new Promise((resolve) => {
       this.#server.close(() => resolve());
       this.#server.closeAllConnections();

@@ -72,7 +72,7 @@ describe('configuration errors at start', () => {
     expect(r.stdout).not.toContain(keyBody);
     expect(r.stdout).not.toContain('pw-must-not-show');
     const cfg = JSON.parse(r.stdout);
-    expect(cfg.kafka.security.tls.key).toMatch(/^<\d+ bytes read>$/);
+    expect(cfg.kafka.security.tls.files.key).toMatch(/^<\d+ bytes read>$/);
     expect(cfg.kafka.security.sasl).toEqual({ mechanism: 'scram-sha-512', username: 'svc', password: '**REDACTED**' });
   });
 

@@ -85,7 +85,7 @@ const EXPECT: Record<string, (cfg: Printed) => void> = {
   'splunk-hec.env': (cfg) => {
     expect(cfg['routes'].map((r: Printed) => [r['name'], r['kafka'].groupId, r['query']])).toEqual([['default', 'logstream-splunk', query('severity.spl')]]);
     expect(cfg['kafka'].security.sasl).toEqual({ mechanism: 'scram-sha-512', username: 'logstream', password: MASK });
-    expect(cfg['kafka'].security.tls.ca).toMatch(READ);
+    expect(cfg['kafka'].security.tls.files.ca).toMatch(READ);
     const hec = sinkOf(cfg, 'default', 'splunk_hec');
     expect(hec.config.token).toBe(MASK);
     expect(hec.config.ack).toMatchObject({ enabled: true, pollIntervalMs: 10_000, timeoutMs: 300_000 });

@@ -1,17 +1,13 @@
 // Files re-read while logstream runs: a new content is used, an unreadable, empty or refused one is
 // reported and the previous value kept; a secret from NAME_FILE follows its file.
-import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/app-config.ts';
 import { parseVars, v } from '../../src/config/vars.ts';
 import { WatchedFile, watchedFiles } from '../../src/config/watched-file.ts';
 import { tmpDir } from '../support/instance.ts';
-
-/** A new file renamed over the old one, as the kubelet updates a mounted Secret. */
-function replace(path: string, text: string): void {
-  writeFileSync(`${path}.tmp`, text);
-  renameSync(`${path}.tmp`, path);
-}
+import { replaceFile } from '../support/mounted-file.ts';
 
 describe('WatchedFile', () => {
   it('takes a changed content, keeps the previous one when the new one is unreadable, empty or refused', async () => {
@@ -22,18 +18,18 @@ describe('WatchedFile', () => {
     f.onChange((value) => seen.push(value));
     f.check((value) => (value.includes(' ') ? 'holds a space' : undefined));
     expect(await f.poll()).toBeUndefined(); // the first poll records the stamp of what was read at load
-    replace(path, 'two\n');
+    replaceFile(path, 'two\n');
     expect(await f.poll()).toEqual({ result: 'changed' });
     expect(f.value).toBe('two');
     expect(await f.poll()).toBeUndefined();
-    replace(path, '\n');
+    replaceFile(path, '\n');
     expect(await f.poll()).toEqual({ result: 'empty', why: 'the file is empty' });
-    replace(path, 'three four');
+    replaceFile(path, 'three four');
     expect(await f.poll()).toEqual({ result: 'invalid', why: 'holds a space' });
     rmSync(path);
     expect(await f.poll()).toEqual({ result: 'unreadable', why: 'ENOENT' });
     expect(await f.poll()).toBeUndefined(); // reported once, not every poll
-    replace(path, 'five');
+    replaceFile(path, 'five');
     expect(await f.poll()).toEqual({ result: 'changed' });
     expect(f.value).toBe('five');
     expect(seen).toEqual(['two', 'five']);
@@ -49,7 +45,7 @@ describe('WatchedFile', () => {
     const file = watchedFiles.all.find((f) => f.path === path)!;
     expect(file.variable).toBe('X_PASSWORD_FILE');
     await file.poll();
-    replace(path, 'n3w\n');
+    replaceFile(path, 'n3w\n');
     await file.poll();
     expect(secret.reveal()).toBe('n3w');
     expect(String(secret)).toBe('**REDACTED**');
@@ -64,5 +60,26 @@ describe('WatchedFile at start', () => {
     writeFileSync(path, '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n');
     const f = new WatchedFile('HEC_TLS_CA_FILE', path, '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n');
     expect(await f.poll()).toBeUndefined();
+  });
+});
+
+describe('files a route names', () => {
+  it('are watched under the name the user wrote; a global file the routes inherit keeps its own name', () => {
+    const dir = tmpDir('watched-route');
+    const own = join(dir, 'siem-token');
+    const shared = join(dir, 'shared-token');
+    writeFileSync(own, 'siem-token\n');
+    writeFileSync(shared, 'shared-token\n');
+    loadConfig({
+      KAFKA_BROKERS: 'localhost:9092',
+      KAFKA_TOPICS: 'logs',
+      ROUTES: 'siem,soc',
+      SINKS: 'splunk_hec',
+      HEC_URLS: 'https://hec.example.com:8088',
+      HEC_TOKEN_FILE: shared,
+      ROUTE_SIEM_HEC_TOKEN_FILE: own,
+    });
+    const names = watchedFiles.all.filter((f) => f.path === own || f.path === shared).map((f) => `${f.variable} ${f.path === own ? 'own' : 'shared'}`);
+    expect(names.sort()).toEqual(['HEC_TOKEN_FILE shared', 'ROUTE_SIEM_HEC_TOKEN_FILE own']);
   });
 });

@@ -5,7 +5,7 @@
 // hashes (old and new valid during the overlap, then the old one removed) and the HEC token (rotated on
 // the receiver and in the file mid-stream: delivery pauses briefly, nothing lost).
 import { randomBytes, X509Certificate } from 'node:crypto';
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { connect as netConnect } from 'node:net';
 import { join } from 'node:path';
 import { connect as tlsConnect, type PeerCertificate } from 'node:tls';
@@ -18,6 +18,7 @@ import { Instance, tmpDir, waitUntil } from '../support/instance.ts';
 import { createTopic, kafkaBootstrap, produceJson, uniqueName } from '../support/kafka.ts';
 import { ledgerRecords, tally } from '../support/ledger.ts';
 import { makeTestPki, type TestPki } from '../support/pki.ts';
+import { replaceFile } from '../support/mounted-file.ts';
 
 const running: Instance[] = [];
 const receivers: HecProcess[] = [];
@@ -30,13 +31,6 @@ function start(name: string, env: Record<string, string>): Instance {
   const i = new Instance(name, { SECRETS_RELOAD_INTERVAL: '1s', ...env });
   running.push(i);
   return i;
-}
-
-/** Replaces a file the way the kubelet updates a mounted Secret: a new file renamed over the old. */
-function replaceFile(path: string, content: string | Buffer): void {
-  const tmp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
-  writeFileSync(tmp, content);
-  renameSync(tmp, path);
 }
 
 /** The certificate a fresh TLS connection is served (verification off: the test compares fingerprints). */

@@ -11,9 +11,14 @@ import { Instance, tmpDir, waitUntil } from '../support/instance.ts';
 import { createTopic, produceJson, uniqueName } from '../support/kafka.ts';
 import { ledgerRecords, tally } from '../support/ledger.ts';
 import { makeTestPki, type TestPki } from '../support/pki.ts';
+import { setScramPassword } from '../support/scram-password.ts';
+import { replaceFile } from '../support/mounted-file.ts';
 
 const PASSWORD_512 = `alice-${Math.random().toString(36).slice(2)}`;
 const PASSWORD_256 = `bob-${Math.random().toString(36).slice(2)}`;
+const PASSWORD_CAROL = `carol-${Math.random().toString(36).slice(2)}`;
+/** Every SASL session ends after this long unless the client authenticates again (KIP-368). */
+const REAUTH_MS = 4000;
 let broker: Broker;
 let pki: TestPki;
 let dir: string;
@@ -29,8 +34,12 @@ beforeAll(async () => {
       scramUsers: [
         { mechanism: 'SCRAM-SHA-512', name: 'alice', password: PASSWORD_512 },
         { mechanism: 'SCRAM-SHA-256', name: 'bob', password: PASSWORD_256 },
+        { mechanism: 'SCRAM-SHA-512', name: 'carol', password: PASSWORD_CAROL },
       ],
     },
+    // As managed services do: a connection must authenticate again within this time, with the
+    // credentials of the moment, or the broker closes it.
+    extraProps: { 'connections.max.reauth.ms': String(REAUTH_MS) },
   });
 });
 
@@ -111,5 +120,39 @@ describe('Kafka over TLS with SCRAM (real SASL_SSL listener)', () => {
     expect((exit as { code: number }).code).toBe(1);
     const fatal = inst.logs.find((l) => l.level === 'fatal')?.msg ?? '';
     expect(fatal).toMatch(new RegExp(`^start failed: Kafka ${broker.saslSslBootstrap} \\(KAFKA_BROKERS, SASL scram-sha-512, TLS\\): .*(certificate|unable to verify)`, 'i'));
+  });
+
+  it('a SASL password rotated on the broker and then in KAFKA_SASL_PASSWORD_FILE: re-read for the next authentication, no restart, lost 0 dup 0', async () => {
+    const s = await newSetup('rotate');
+    const run = uniqueName('run');
+    const pwFile = join(dir, 'carol.pw');
+    writeFileSync(pwFile, `${PASSWORD_CAROL}\n`);
+    const inst = new Instance('rotate', secureEnv(s, 'rotate', { KAFKA_TLS_CA_FILE: pki.caFile, KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'carol', KAFKA_SASL_PASSWORD_FILE: pwFile, SECRETS_RELOAD_INTERVAL: '1s' }));
+    const records = ledgerRecords(run, 1000, 2);
+    const newPassword = `carol-new-${Math.random().toString(36).slice(2)}`;
+    try {
+      await produceJson(broker.bootstrap, s.topic, records.slice(0, 500));
+      await waitUntil('500 committed', async () => (await committedTotal(s)) === 500n, 60_000, 500);
+      // The operator changes the password on the cluster first; the mounted Secret follows a while
+      // later (the kubelet's sync). Sessions re-authenticating in between are refused.
+      await setScramPassword(broker.bootstrap, 'SCRAM-SHA-512', 'carol', newPassword);
+      await new Promise((r) => setTimeout(r, REAUTH_MS * 1.5));
+      replaceFile(pwFile, `${newPassword}\n`);
+      await waitUntil('the new password read', () => inst.logs.some((l) => l['variable'] === 'KAFKA_SASL_PASSWORD_FILE' && /new content in use/.test(String(l.msg))), 10_000, 200);
+      // Past two session lifetimes: every connection now authenticated with the new password.
+      await new Promise((r) => setTimeout(r, REAUTH_MS * 2));
+      await produceJson(broker.bootstrap, s.topic, records.slice(500));
+      await waitUntil('1000 committed', async () => (await committedTotal(s)) === 1000n, 60_000, 500);
+      expect(inst.proc.exitCode).toBeNull();
+      expect((await inst.stop()).code).toBe(0);
+    } finally {
+      inst.kill('SIGKILL');
+    }
+    const t = tally(run, 1000, outputs(s, ['rotate']));
+    console.log(`[sasl rotation] lost=${t.lost} dup=${t.dup} delivered=${t.delivered}`);
+    expect(t).toMatchObject({ delivered: 1000, lost: 0, dup: 0, altered: 0 });
+    const text = JSON.stringify(inst.logs);
+    expect(text).not.toContain(PASSWORD_CAROL);
+    expect(text).not.toContain(newPassword);
   });
 });

@@ -1,7 +1,8 @@
 // The file sink's variables: where to append, when to rotate, and the archive manifests (FILE_MANIFEST_*).
 import { ConfigError } from '../../core/errors.ts';
 import { parseVars, v, type Env } from '../../config/vars.ts';
-import { signingKey, type SigningKey } from '../manifest/document.ts';
+import type { Secret } from '../../config/secret.ts';
+import { followedSigningKey, manifestSettings, type SigningKey } from '../manifest/document.ts';
 
 export const fileVars = {
   FILE_PATH: v.string({ doc: 'File to append JSON lines to (its folder must exist).', required: true }),
@@ -23,20 +24,20 @@ export interface FileConfig {
 
 export function parseFileConfig(env: Env): FileConfig {
   const p = parseVars(fileVars, env);
-  const key = manifestKeyOf(p.FILE_MANIFEST_SIGNING_KEY?.reveal());
-  return { path: p.FILE_PATH, maxBytes: p.FILE_MAX_BYTES, backupCount: p.FILE_BACKUP_COUNT, fsync: p.FILE_FSYNC, manifests: key === undefined ? undefined : { key, anchorIntervalMs: p.FILE_MANIFEST_ANCHOR_INTERVAL } };
+  const key = manifestKeyOf(p.FILE_MANIFEST_SIGNING_KEY);
+  return { path: p.FILE_PATH, maxBytes: p.FILE_MAX_BYTES, backupCount: p.FILE_BACKUP_COUNT, fsync: p.FILE_FSYNC, manifests: key === undefined ? undefined : manifestSettings(key, p.FILE_MANIFEST_ANCHOR_INTERVAL) };
 }
 
 /** FILE_MANIFEST_SIGNING_KEY (or its _FILE) alone, for `logstream verify file` (which needs no FILE_PATH). */
 export function parseFileSigningKey(env: Env): SigningKey | undefined {
   const p = parseVars({ FILE_MANIFEST_SIGNING_KEY: fileVars.FILE_MANIFEST_SIGNING_KEY }, env);
-  return manifestKeyOf(p.FILE_MANIFEST_SIGNING_KEY?.reveal());
+  return manifestKeyOf(p.FILE_MANIFEST_SIGNING_KEY)?.();
 }
 
-function manifestKeyOf(pem: string | undefined): SigningKey | undefined {
-  if (pem === undefined) return undefined;
+function manifestKeyOf(secret: Secret | undefined): (() => SigningKey) | undefined {
+  if (secret === undefined) return undefined;
   try {
-    return signingKey(pem);
+    return followedSigningKey(secret);
   } catch (err) {
     throw new ConfigError([`FILE_MANIFEST_SIGNING_KEY: ${(err as Error).message}`]);
   }

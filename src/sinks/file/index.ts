@@ -35,7 +35,7 @@ export const fileSink: SinkDefinition<FileConfig> = {
       },
     });
     store = m === undefined ? undefined : new FileManifestStore(file, anchorsPath(cfg.path), { fsync: cfg.fsync, logger: ctx.logger });
-    const chain = m === undefined || store === undefined ? undefined : new ManifestChain(store, { prefix: '', key: m.key, anchorIntervalMs: m.anchorIntervalMs, logger: ctx.logger });
+    const chain = m === undefined || store === undefined ? undefined : new ManifestChain(store, { prefix: '', key: () => m.key, anchorIntervalMs: m.anchorIntervalMs, logger: ctx.logger });
     return {
       encode: encodeJson,
       shipsBytes: true,

@@ -98,24 +98,44 @@ export function parseFormPostConfig(env: Env): FormPostConfig {
   if (urlProblem) problems.push(`FORMPOST_URL: ${urlProblem}`);
   const parts = { file: p.FORMPOST_FILE_PART, product: p.FORMPOST_PRODUCT_PART, rows: p.FORMPOST_ROWS_PART };
   if (new Set(Object.values(parts)).size !== 3) problems.push('FORMPOST_FILE_PART: FORMPOST_FILE_PART, FORMPOST_PRODUCT_PART and FORMPOST_ROWS_PART must differ');
-  const headers = p.FORMPOST_HEADERS === undefined ? [] : parseExtraHeaders(p.FORMPOST_HEADERS.reveal(), p.FORMPOST_AUTH_HEADER, problems);
+  let headers = p.FORMPOST_HEADERS === undefined ? [] : parseExtraHeaders(p.FORMPOST_HEADERS.reveal(), p.FORMPOST_AUTH_HEADER, problems);
   const authValue = p.FORMPOST_AUTH_VALUE;
   if (authValue !== undefined && /[\r\n\0]/.test(authValue.reveal())) problems.push('FORMPOST_AUTH_VALUE: holds a line break or NUL');
   const halts = p.FORMPOST_HALT_STATUSES.map((s) => s.toLowerCase());
   if (halts.includes('none') && halts.length > 1) problems.push('FORMPOST_HALT_STATUSES: `none` cannot be combined with statuses');
   const tls = parseHttpTls('FORMPOST', p, problems);
   if (problems.length > 0) throw new ConfigError(problems);
-  return {
-    url: new Secret(urlText),
-    origin: new URL(urlText).origin,
+  const origin = new URL(urlText).origin;
+  // From files, both follow their file: a new path or query (a rotated token in a Sumo-style URL) and
+  // new header values are used from the next request. A value that does not parse, or a URL on
+  // another origin (the connections and their TLS are the origin's), is refused and reported.
+  p.FORMPOST_URL!.onRotate(
+    (text) => httpUrlProblem(text.trim(), 'FORMPOST_AUTH_VALUE', { quote: false }) ?? (new URL(text.trim()).origin === origin ? undefined : `the origin must stay ${origin} (another host needs a restart)`),
+    () => undefined,
+  );
+  p.FORMPOST_HEADERS?.onRotate(
+    (text) => {
+      const found: string[] = [];
+      parseExtraHeaders(text, p.FORMPOST_AUTH_HEADER, found);
+      return found.length > 0 ? found.join('; ') : undefined;
+    },
+    (text) => {
+      headers = parseExtraHeaders(text, p.FORMPOST_AUTH_HEADER, []);
+    },
+  );
+  const cfg: FormPostConfig = {
+    url: p.FORMPOST_URL!,
+    origin,
     product: p.FORMPOST_PRODUCT,
     productField: p.FORMPOST_PRODUCT_FIELD,
     auth: authValue === undefined ? undefined : { header: p.FORMPOST_AUTH_HEADER, value: authValue },
-    headers: headers.map(([name, value]) => [name, new Secret(value)] as const),
+    headers: [],
     parts,
     fileContentType: p.FORMPOST_FILE_CONTENT_TYPE,
     haltStatuses: halts.filter((s) => s !== 'none').map(Number),
     connections: p.FORMPOST_CONNECTIONS,
     tls,
   };
+  Object.defineProperty(cfg, 'headers', { get: () => headers.map(([name, value]) => [name, new Secret(value)] as const), enumerable: true });
+  return cfg;
 }

@@ -21,10 +21,9 @@ export class FormPostTransport {
   readonly #cfg: FormPostConfig;
   readonly #pool: Pool;
   readonly #tls: HttpTlsConnector;
-  /** Path and query of the URL (the part a Sumo-style URL keeps its token in). */
-  readonly #path: string;
-  /** Parts of the URL an error body could echo back. */
-  readonly #urlSecrets: string[];
+  /** Path and query of the URL (the part a Sumo-style URL keeps its token in), and the parts of it an
+   *  error body could echo back; worked out again when a rotated FORMPOST_URL_FILE changes the URL. */
+  #target: { url: string; path: string; secrets: string[] } = { url: '', path: '/', secrets: [] };
   readonly #now: () => number;
 
   /** What an error body could echo back and must not reach a log line or a dead-letter header: read
@@ -34,16 +33,13 @@ export class FormPostTransport {
     return [
       ...(cfg.auth ? [cfg.auth.value.reveal(), cfg.auth.value.reveal().replace(/^\S+\s+/, '')] : []),
       ...cfg.headers.map(([, value]) => value.reveal()),
-      ...this.#urlSecrets,
+      ...this.#urlTarget().secrets,
     ].filter((s) => s.length >= 4);
   }
 
   constructor(cfg: FormPostConfig, opts: { now?: () => number } = {}) {
     this.#cfg = cfg;
-    const url = new URL(cfg.url.reveal());
-    this.#path = `${url.pathname}${url.search}`;
     this.#now = opts.now ?? Date.now;
-    this.#urlSecrets = [...(this.#path.length > 1 ? [this.#path, url.pathname] : []), ...(url.search.length > 1 ? [url.search.slice(1)] : [])];
     this.#tls = new HttpTlsConnector(cfg.tls);
     this.#pool = new Pool(cfg.origin, {
       connections: cfg.connections,
@@ -61,6 +57,7 @@ export class FormPostTransport {
   }
 
   async close(): Promise<void> {
+    this.#tls.close();
     await this.#pool.close();
   }
 
@@ -93,6 +90,16 @@ export class FormPostTransport {
     }
   }
 
+  #urlTarget(): { path: string; secrets: string[] } {
+    const text = this.#cfg.url.reveal().trim();
+    if (text !== this.#target.url) {
+      const url = new URL(text);
+      const path = `${url.pathname}${url.search}`;
+      this.#target = { url: text, path, secrets: [...(path.length > 1 ? [path, url.pathname] : []), ...(url.search.length > 1 ? [url.search.slice(1)] : [])] };
+    }
+    return this.#target;
+  }
+
   #headers(contentType: string): Record<string, string> {
     const h: Record<string, string> = { 'content-type': contentType, 'user-agent': 'logstream' };
     for (const [name, value] of this.#cfg.headers) h[name.toLowerCase()] = value.reveal();
@@ -104,7 +111,7 @@ export class FormPostTransport {
     const form = encodeForm(items, product, this.#cfg, this.#now());
     let res: Awaited<ReturnType<Pool['request']>>;
     try {
-      res = await this.#pool.request({ method: 'POST', path: this.#path, headers: this.#headers(form.contentType), body: form.body, signal });
+      res = await this.#pool.request({ method: 'POST', path: this.#urlTarget().path, headers: this.#headers(form.contentType), body: form.body, signal });
     } catch (err) {
       const e = toDeliveryError(this.#tls.explain(err));
       throw new DeliveryError(e.deliveryClass, e.code, `${this.#cfg.origin}: ${cleanExcerpt(e.message, 500, this.#secrets)}`, { cause: err, retryAfterMs: e.retryAfterMs });

@@ -84,7 +84,8 @@ const RECENT_LINKS = 1024;
 
 export interface ChainOptions {
   readonly prefix: string;
-  readonly key: SigningKey;
+  /** The key to sign with now (it may be rotated while running: see followedSigningKey). */
+  readonly key: () => SigningKey;
   readonly anchorIntervalMs: number;
   readonly logger: Logger;
   readonly writer?: string;
@@ -99,12 +100,23 @@ export class ManifestChain {
   readonly #chains = new Map<string, PartitionChain>();
   #timer: NodeJS.Timeout | undefined;
   #anchoring: Promise<void> = Promise.resolve();
+  #keyId: string | undefined;
 
   constructor(store: ManifestStore, o: ChainOptions) {
     this.#store = store;
     this.#o = o;
     this.#writer = o.writer ?? hostname();
     this.#now = o.now ?? Date.now;
+  }
+
+  /** The current key; a rotated one is logged once, as verify then needs both public keys. */
+  #signingKey(): SigningKey {
+    const key = this.#o.key();
+    if (this.#keyId !== undefined && key.id !== this.#keyId) {
+      this.#o.logger.info({ keyId: key.id, previousKeyId: this.#keyId }, `manifests are signed with key ${key.id} from now on (was ${this.#keyId}): logstream verify needs the public keys of both`);
+    }
+    this.#keyId = key.id;
+    return key;
   }
 
   start(): void {
@@ -142,7 +154,7 @@ export class ManifestChain {
           written: new Date(this.#now()).toISOString(),
         };
         const key = manifestKey(this.#o.prefix, m);
-        await this.#store.put(key, seal(m, this.#o.key));
+        await this.#store.put(key, seal(m, this.#signingKey()));
         const last = Math.max(...m.objects.map((o) => o.covers[o.covers.length - 1]?.[1] ?? -1));
         c.tip = { hash: manifestHash(m), key, height: m.height, next: Math.max(tip.next, last + 1) };
         for (const w of group) {
@@ -164,7 +176,7 @@ export class ManifestChain {
         if (tip === undefined || tip.hash === null || tip.key === null || tip.height <= c.anchoredHeight) continue;
         const at = this.#now();
         const a: Anchor = { format: ANCHOR_FORMAT, topic: c.topic, partition: c.partition, head: tip.hash, headManifest: tip.key, height: tip.height, next: tip.next, writer: this.#writer, written: new Date(at).toISOString() };
-        const body = seal(a, this.#o.key);
+        const body = seal(a, this.#signingKey());
         try {
           await this.#store.put(anchorKey(this.#o.prefix, c.topic, c.partition, a.height, at), body);
           await this.#store.put(latestAnchorKey(this.#o.prefix, c.topic, c.partition), body);

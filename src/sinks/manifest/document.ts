@@ -9,7 +9,7 @@
 // public key, so an auditor who can check the archive cannot forge it (an HMAC key could).
 import { createHash, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import type { BatchItem } from '../../delivery/sink.ts';
-import { REDACTED } from '../../config/secret.ts';
+import { REDACTED, type Secret } from '../../config/secret.ts';
 import { merge, type Range } from './ranges.ts';
 
 export const MANIFEST_FORMAT = 'logstream-manifest/1';
@@ -119,6 +119,39 @@ export function signingKey(pem: string): SigningKey {
   const id = keyIdOf(createPublicKey(privateKey));
   // check-config prints the resolved configuration: the key shows as its id only.
   return { id, privateKey, toJSON: () => ({ id, privateKey: REDACTED }) } as SigningKey;
+}
+
+/**
+ * The key of a *_MANIFEST_SIGNING_KEY secret, read at start (throws like signingKey). One from *_FILE
+ * follows its file: a new Ed25519 key signs the manifests and anchors written after it is read; a content
+ * that is no such key is refused (reported by the secret watcher) and the previous key goes on.
+ */
+export function followedSigningKey(secret: Secret): () => SigningKey {
+  let key = signingKey(secret.reveal());
+  secret.onRotate(
+    (pem) => {
+      try {
+        signingKey(pem);
+        return undefined;
+      } catch (err) {
+        return (err as Error).message;
+      }
+    },
+    (pem) => {
+      key = signingKey(pem);
+    },
+  );
+  return () => key;
+}
+
+/** The manifest settings of a sink: `key` is the current signing key (check-config prints its id). */
+export function manifestSettings(key: () => SigningKey, anchorIntervalMs: number): { readonly key: SigningKey; readonly anchorIntervalMs: number } {
+  return {
+    get key() {
+      return key();
+    },
+    anchorIntervalMs,
+  };
 }
 
 /** Public keys by id, from PEM public or private keys (a verifier is given public ones). */

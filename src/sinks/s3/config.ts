@@ -3,7 +3,8 @@
 // container and instance metadata), so no key ever sits in logstream's own configuration.
 import { ConfigError } from '../../core/errors.ts';
 import { parseVars, v, type Env } from '../../config/vars.ts';
-import { signingKey, type SigningKey } from '../manifest/document.ts';
+import { followedSigningKey, manifestSettings, type SigningKey } from '../manifest/document.ts';
+import { followedAwsCredentials, type AwsCredentialProvider } from '../aws/credentials.ts';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -62,6 +63,8 @@ export const s3Vars = {
 };
 
 export interface S3Config {
+  /** Keys from a shared credentials file that is followed while running; undefined: the SDK's chain. */
+  credentials?: AwsCredentialProvider | undefined;
   bucket: string;
   /** Without leading or trailing slashes; '' = the bucket root. */
   prefix: string;
@@ -101,10 +104,10 @@ export function parseS3Config(env: Env): S3Config {
   if (p.S3_MULTIPART_PART_SIZE > p.S3_MULTIPART_THRESHOLD) problems.push(`S3_MULTIPART_PART_SIZE: must not exceed S3_MULTIPART_THRESHOLD (${p.S3_MULTIPART_THRESHOLD} bytes)`);
   if (p.S3_OBJECT_LOCK_MODE !== undefined && p.S3_OBJECT_LOCK_DAYS === undefined) problems.push('S3_OBJECT_LOCK_DAYS: needed with S3_OBJECT_LOCK_MODE (how many days each object is retained)');
   if (p.S3_OBJECT_LOCK_DAYS !== undefined && p.S3_OBJECT_LOCK_MODE === undefined) problems.push('S3_OBJECT_LOCK_MODE: needed with S3_OBJECT_LOCK_DAYS (GOVERNANCE or COMPLIANCE)');
-  let signing: SigningKey | undefined;
+  let signing: (() => SigningKey) | undefined;
   if (p.S3_MANIFEST_SIGNING_KEY !== undefined) {
     try {
-      signing = signingKey(p.S3_MANIFEST_SIGNING_KEY.reveal());
+      signing = followedSigningKey(p.S3_MANIFEST_SIGNING_KEY);
     } catch (err) {
       problems.push(`S3_MANIFEST_SIGNING_KEY: ${(err as Error).message}`);
     }
@@ -116,6 +119,7 @@ export function parseS3Config(env: Env): S3Config {
   const retention = p.S3_OBJECT_LOCK_MODE !== undefined && p.S3_OBJECT_LOCK_DAYS !== undefined ? { mode: p.S3_OBJECT_LOCK_MODE, days: p.S3_OBJECT_LOCK_DAYS } : undefined;
   const envRegion = env['AWS_REGION']?.trim() || env['AWS_DEFAULT_REGION']?.trim() || undefined;
   return {
+    credentials: followedAwsCredentials(env),
     bucket: p.S3_BUCKET,
     prefix,
     region: p.S3_REGION ?? envRegion ?? 'us-east-1',
@@ -134,7 +138,7 @@ export function parseS3Config(env: Env): S3Config {
     connections: p.S3_CONNECTIONS,
     objectLock: retention !== undefined || p.S3_OBJECT_LOCK_LEGAL_HOLD ? { retention, legalHold: p.S3_OBJECT_LOCK_LEGAL_HOLD } : undefined,
     testOnStart: p.S3_TEST_ON_START,
-    manifests: signing === undefined ? undefined : { key: signing, anchorIntervalMs: p.S3_MANIFEST_ANCHOR_INTERVAL },
+    manifests: signing === undefined ? undefined : manifestSettings(signing, p.S3_MANIFEST_ANCHOR_INTERVAL),
     manifestPrefix,
   };
 }

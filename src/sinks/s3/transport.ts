@@ -55,6 +55,7 @@ export class S3Transport {
       if (args.every((a) => typeof a === 'string')) logger.warn(`AWS SDK: ${oneLine(args.join(' '))}`);
     };
     this.#client = new S3Client({
+      ...(cfg.credentials !== undefined ? { credentials: cfg.credentials } : {}),
       region: cfg.region,
       ...(cfg.endpoint !== undefined ? { endpoint: cfg.endpoint } : {}),
       forcePathStyle: cfg.forcePathStyle,
@@ -71,7 +72,7 @@ export class S3Transport {
         ? undefined
         : new ManifestChain(
             { put: (key, body) => this.putDocument(key, body, AbortSignal.timeout(DOCUMENT_TIMEOUT_MS)), get: (key) => this.getObject(key, AbortSignal.timeout(DOCUMENT_TIMEOUT_MS)) },
-            { prefix: cfg.manifestPrefix, key: m.key, anchorIntervalMs: m.anchorIntervalMs, logger },
+            { prefix: cfg.manifestPrefix, key: () => m.key, anchorIntervalMs: m.anchorIntervalMs, logger },
           );
   }
 

@@ -100,6 +100,7 @@ export class HecTransport {
 
   async close(): Promise<void> {
     this.#acks?.close();
+    this.#tls.close();
     await Promise.all(this.#targets.map((t) => t.pool.close()));
   }
 

@@ -2,6 +2,7 @@
 // (env AWS_ACCESS_KEY_ID…, AWS_PROFILE and shared files, web identity, container and instance metadata).
 import { ConfigError } from '../../core/errors.ts';
 import { parseVars, v, type Env } from '../../config/vars.ts';
+import { followedAwsCredentials, type AwsCredentialProvider } from '../aws/credentials.ts';
 
 /** SQS's ceiling for one message and for one SendMessageBatch call (raised from 256 KiB). */
 export const SQS_MAX_BYTES = 1024 * 1024;
@@ -28,6 +29,8 @@ export const sqsVars = {
 };
 
 export interface SqsConfig {
+  /** Keys from a shared credentials file that is followed while running; undefined: the SDK's chain. */
+  credentials?: AwsCredentialProvider | undefined;
   queueUrl: string;
   region: string;
   endpoint: string;
@@ -60,6 +63,7 @@ export function parseSqsConfig(env: Env): SqsConfig {
   if (url && region === undefined) problems.push('SQS_REGION: is required (or AWS_REGION) when the queue URL names no AWS region');
   if (problems.length > 0) throw new ConfigError(problems);
   return {
+    credentials: followedAwsCredentials(env),
     queueUrl: p.SQS_QUEUE_URL,
     region: region!,
     endpoint: p.SQS_ENDPOINT ?? url!.origin,

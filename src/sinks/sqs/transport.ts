@@ -48,6 +48,7 @@ export class SqsTransport {
       },
     } as unknown as SQSClientConfig['logger'];
     this.#client = new SQSClient({
+      ...(cfg.credentials !== undefined ? { credentials: cfg.credentials } : {}),
       region: cfg.region,
       endpoint: cfg.endpoint,
       maxAttempts: 1,

@@ -5,7 +5,7 @@ import { parseVars, v, type Env } from '../../config/vars.ts';
 import pkg from '../../../package.json' with { type: 'json' };
 import { FACILITIES, SEVERITIES, parseFacility, syslogSeverity } from './severity.ts';
 import { parseTemplate, type Template } from './template.ts';
-import { readConfiguredFile } from '../../config/files.ts';
+import { readTlsFiles, type TlsFiles } from '../../config/tls-files.ts';
 
 export const SYSLOG_FORMATS = ['rfc5424', 'rfc3164', 'cef-5424', 'cef-3164'] as const;
 export type SyslogFormat = (typeof SYSLOG_FORMATS)[number];
@@ -125,7 +125,7 @@ export interface SyslogConfig {
     port: number;
     framing: SyslogFraming;
     udpMaxBytes: number;
-    tls: { ca?: Buffer; cert?: Buffer; key?: Buffer; servername?: string };
+    tls: TlsFiles & { servername?: string };
     /** Records per second; 0 = unlimited. */
     rate: number;
     confirmDelayMs: number;
@@ -175,13 +175,12 @@ export function parseSyslogConfig(env: Env): SyslogConfig {
     if (p[name] !== undefined && typeof url !== 'string' && !isTls) problems.push(`${name}: only for tls:// URLs (SYSLOG_URL is ${url.protocol}://)`);
   }
   if ((p.SYSLOG_TLS_CERT_FILE === undefined) !== (p.SYSLOG_TLS_KEY_FILE === undefined)) problems.push('SYSLOG_TLS_CERT_FILE: a client certificate needs SYSLOG_TLS_KEY_FILE too (and the reverse)');
-  const tls: SyslogConfig['transport']['tls'] = {};
-  const ca = readConfiguredFile('SYSLOG_TLS_CA_FILE', p.SYSLOG_TLS_CA_FILE, problems);
-  const cert = readConfiguredFile('SYSLOG_TLS_CERT_FILE', p.SYSLOG_TLS_CERT_FILE, problems);
-  const key = readConfiguredFile('SYSLOG_TLS_KEY_FILE', p.SYSLOG_TLS_KEY_FILE, problems);
-  if (ca) tls.ca = ca;
-  if (cert) tls.cert = cert;
-  if (key) tls.key = key;
+  // Followed while running: the next connection uses renewed files (src/config/tls-files.ts).
+  const tls: SyslogConfig['transport']['tls'] = readTlsFiles(
+    { ca: 'SYSLOG_TLS_CA_FILE', cert: 'SYSLOG_TLS_CERT_FILE', key: 'SYSLOG_TLS_KEY_FILE' },
+    { ca: p.SYSLOG_TLS_CA_FILE, cert: p.SYSLOG_TLS_CERT_FILE, key: p.SYSLOG_TLS_KEY_FILE },
+    problems,
+  );
   if (p.SYSLOG_TLS_SERVERNAME !== undefined) tls.servername = p.SYSLOG_TLS_SERVERNAME;
 
   if (problems.length > 0 || typeof url === 'string') throw new ConfigError(problems);

@@ -124,6 +124,7 @@ export class SchemaRegistry {
       clearTimeout(s.timer);
       s.resolve();
     }
+    this.#connector.close();
     void this.#agent.close();
   }
 

@@ -3,7 +3,7 @@
 // passwords are Secrets (from the variable or from *_FILE) and never printed.
 import { createPrivateKey } from 'node:crypto';
 import type { ConnectionOptions } from 'node:tls';
-import { readConfiguredFile } from '../../config/files.ts';
+import { readTlsFiles, type TlsFiles } from '../../config/tls-files.ts';
 import type { Secret } from '../../config/secret.ts';
 import { v } from '../../config/vars.ts';
 
@@ -25,9 +25,8 @@ export const kafkaSecurityVars = {
 };
 
 export interface KafkaTls {
-  ca?: Buffer;
-  cert?: Buffer;
-  key?: Buffer;
+  /** CA, client certificate and key, followed while running (the next connection uses a renewed set). */
+  files?: TlsFiles;
   passphrase?: Secret;
   servername?: string;
   insecure: boolean;
@@ -67,22 +66,25 @@ export function parseKafkaSecurity(p: SecurityValues, env: Record<string, string
     if ((p.KAFKA_TLS_CERT_FILE === undefined) !== (p.KAFKA_TLS_KEY_FILE === undefined)) {
       problems.push(`${p.KAFKA_TLS_CERT_FILE === undefined ? 'KAFKA_TLS_CERT_FILE' : 'KAFKA_TLS_KEY_FILE'}: mutual TLS needs both KAFKA_TLS_CERT_FILE and KAFKA_TLS_KEY_FILE`);
     }
+    const passphrase = p.KAFKA_TLS_KEY_PASSWORD;
+    const files = readTlsFiles(
+      { ca: 'KAFKA_TLS_CA_FILE', cert: 'KAFKA_TLS_CERT_FILE', key: 'KAFKA_TLS_KEY_FILE' },
+      { ca: p.KAFKA_TLS_CA_FILE, cert: p.KAFKA_TLS_CERT_FILE, key: p.KAFKA_TLS_KEY_FILE },
+      problems,
+      () => passphrase?.reveal(),
+    );
     tls = { insecure: p.KAFKA_TLS_INSECURE };
-    const ca = readConfiguredFile('KAFKA_TLS_CA_FILE', p.KAFKA_TLS_CA_FILE, problems);
-    const cert = readConfiguredFile('KAFKA_TLS_CERT_FILE', p.KAFKA_TLS_CERT_FILE, problems);
-    const key = readConfiguredFile('KAFKA_TLS_KEY_FILE', p.KAFKA_TLS_KEY_FILE, problems);
-    if (ca) tls.ca = ca;
-    if (cert) tls.cert = cert;
-    if (key) tls.key = key;
-    if (p.KAFKA_TLS_KEY_PASSWORD) tls.passphrase = p.KAFKA_TLS_KEY_PASSWORD;
+    if (files.watched.length > 0) tls.files = files;
+    if (passphrase) tls.passphrase = passphrase;
+    const key = files.key;
     if (key) {
       // Open the key now: a wrong passphrase (or a key that is not one) fails at start, not after
-      // kafkajs' connection retries.
+      // the client's connection retries.
       try {
-        createPrivateKey(p.KAFKA_TLS_KEY_PASSWORD ? { key, passphrase: p.KAFKA_TLS_KEY_PASSWORD.reveal() } : { key });
+        createPrivateKey(passphrase ? { key, passphrase: passphrase.reveal() } : { key });
       } catch (err) {
         const msg = String((err as Error).message);
-        const why = !p.KAFKA_TLS_KEY_PASSWORD && /ENCRYPTED/.test(key.toString('latin1'))
+        const why = !passphrase && /ENCRYPTED/.test(key.toString('latin1'))
           ? 'the key is encrypted: set KAFKA_TLS_KEY_PASSWORD (or KAFKA_TLS_KEY_PASSWORD_FILE)'
           : /bad decrypt|passphrase/i.test(msg) ? 'the passphrase (KAFKA_TLS_KEY_PASSWORD) does not open it' : 'not a readable private key (PEM)';
         problems.push(`KAFKA_TLS_KEY_FILE: ${why}`);
@@ -113,14 +115,17 @@ export async function mskIamToken(region: string): Promise<string> {
   return (await generateAuthToken({ region })).token;
 }
 
-/** KafkaTls as node:tls connect options, TLS 1.2 at least (both adapters pass these to node:tls); the
- *  server name is left to the adapter, whose clients set it differently. */
+/** KafkaTls as node:tls connect options, TLS 1.2 at least; the server name is left to the adapter,
+ *  whose clients set it differently. ca, cert, key and passphrase are getters: both clients copy the
+ *  options into node:tls for each connection they open, so a new connection uses renewed files. */
 export function nodeTlsOptions(tls: KafkaTls | undefined): ConnectionOptions | undefined {
   if (!tls) return undefined;
   const o: ConnectionOptions = { rejectUnauthorized: !tls.insecure, minVersion: 'TLSv1.2' };
-  if (tls.ca) o.ca = [tls.ca];
-  if (tls.cert) o.cert = tls.cert;
-  if (tls.key) o.key = tls.key;
-  if (tls.passphrase) o.passphrase = tls.passphrase.reveal();
+  const files = tls.files;
+  const passphrase = tls.passphrase;
+  if (files?.ca) Object.defineProperty(o, 'ca', { get: () => files.ca && [files.ca], enumerable: true });
+  if (files?.cert) Object.defineProperty(o, 'cert', { get: () => files.cert, enumerable: true });
+  if (files?.key) Object.defineProperty(o, 'key', { get: () => files.key, enumerable: true });
+  if (passphrase) Object.defineProperty(o, 'passphrase', { get: () => passphrase.reveal(), enumerable: true });
   return o;
 }

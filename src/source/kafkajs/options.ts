@@ -3,7 +3,7 @@ import type { ConnectionOptions } from 'node:tls';
 import type { SASLOptions } from 'kafkajs';
 import { mskIamToken, nodeTlsOptions, type KafkaSasl, type KafkaTls } from '../kafka/security.ts';
 
-/** The kafkajs `ssl` option. */
+/** The kafkajs `ssl` option (its ca, cert and key follow renewed files: see nodeTlsOptions). */
 export function kafkajsTls(tls: KafkaTls | undefined): ConnectionOptions | undefined {
   const o = nodeTlsOptions(tls);
   if (o && tls?.servername) o.servername = tls.servername;
@@ -21,7 +21,10 @@ export function kafkajsSasl(sasl: KafkaSasl | undefined): SASLOptions | undefine
       oauthBearerProvider: async () => ({ value: await mskIamToken(region) }),
     };
   }
-  const { mechanism, username } = sasl;
-  const password = sasl.password.reveal();
-  return mechanism === 'plain' ? { mechanism, username, password } : mechanism === 'scram-sha-256' ? { mechanism, username, password } : { mechanism, username, password };
+  const { mechanism, username, password } = sasl;
+  // kafkajs reads `password` each time a connection authenticates (it keeps this object): a getter
+  // gives it the current content of a rotated KAFKA_SASL_PASSWORD_FILE.
+  const o = { mechanism, username } as SASLOptions & { password: string };
+  Object.defineProperty(o, 'password', { get: () => password.reveal(), enumerable: true });
+  return o;
 }

@@ -1,8 +1,12 @@
 // The form POST transport against real local HTTP servers: the busboy receiver of
 // test/support/form-receiver, and bare node:http servers for replies the receiver does not make.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { mkdtempSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { watchedFiles } from '../../../src/config/watched-file.ts';
 import { DeliveryError } from '../../../src/core/errors.ts';
 import type { PipelineRecord } from '../../../src/core/record.ts';
 import { parseFormPostConfig } from '../../../src/sinks/form-post/config.ts';
@@ -10,6 +14,7 @@ import { encodeRecord } from '../../../src/sinks/form-post/encoder.ts';
 import { FormPostTransport } from '../../../src/sinks/form-post/transport.ts';
 import type { Batch } from '../../../src/delivery/sink.ts';
 import { FormReceiver } from '../../support/form-receiver/receiver.ts';
+import { replaceFile } from '../../support/mounted-file.ts';
 
 const closers: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -155,5 +160,44 @@ describe('form POST transport', () => {
     const t2 = transport({ FORMPOST_URL: `${slow}/upload` });
     const e2 = await failure(t2.send(batch([rec(1)]), AbortSignal.timeout(300)));
     expect([e2.deliveryClass, e2.code]).toEqual(['retriable', 'TIMEOUT']);
+  });
+});
+
+describe('form POST settings from rotating files', () => {
+  it('FORMPOST_URL_FILE and FORMPOST_HEADERS_FILE: a new token path and new header values are used from the next POST; another origin or bad JSON is refused and the previous value kept', async () => {
+    const seen: Array<{ path: string; tenant: string | undefined }> = [];
+    const base = await server((req, res) => {
+      seen.push({ path: req.url ?? '', tenant: req.headers['x-tenant'] as string | undefined });
+      res.writeHead(200).end();
+    });
+    const dir = mkdtempSync(join(tmpdir(), 'ls-formpost-rotate-'));
+    const urlFile = join(dir, 'url');
+    const headersFile = join(dir, 'headers');
+    replaceFile(urlFile, `${base}/receiver/v1/http/TOKEN-ONE\n`);
+    replaceFile(headersFile, '{"X-Tenant":"acme-1"}\n');
+    const t = transport({ FORMPOST_URL_FILE: urlFile, FORMPOST_HEADERS_FILE: headersFile });
+    const files = watchedFiles.all.filter((f) => f.path === urlFile || f.path === headersFile);
+    expect(files.map((f) => f.variable).sort()).toEqual(['FORMPOST_HEADERS_FILE', 'FORMPOST_URL_FILE']);
+    const poll = async (): Promise<unknown[]> => Promise.all(files.map((f) => f.poll()));
+    await poll();
+    await t.send(batch([rec(1)]), new AbortController().signal);
+
+    replaceFile(urlFile, `${base}/receiver/v1/http/TOKEN-TWO\n`);
+    replaceFile(headersFile, '{"X-Tenant":"acme-2"}');
+    expect(await poll()).toEqual([{ result: 'changed' }, { result: 'changed' }]);
+    await t.send(batch([rec(2)]), new AbortController().signal);
+
+    replaceFile(urlFile, 'https://elsewhere.example.com/receiver/v1/http/TOKEN-THREE');
+    replaceFile(headersFile, '{"X-Tenant":');
+    const refused = (await poll()) as Array<{ result: string; why: string }>;
+    expect(refused.map((r) => r.result)).toEqual(['invalid', 'invalid']);
+    expect(refused.map((r) => r.why).join(' ')).toContain(`the origin must stay ${base} (another host needs a restart)`);
+    expect(JSON.stringify(refused)).not.toContain('TOKEN');
+    await t.send(batch([rec(3)]), new AbortController().signal);
+    expect(seen).toEqual([
+      { path: '/receiver/v1/http/TOKEN-ONE', tenant: 'acme-1' },
+      { path: '/receiver/v1/http/TOKEN-TWO', tenant: 'acme-2' },
+      { path: '/receiver/v1/http/TOKEN-TWO', tenant: 'acme-2' },
+    ]);
   });
 });

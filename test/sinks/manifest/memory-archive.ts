@@ -53,7 +53,7 @@ export const errorLines: string[] = [];
 export const logger = createLogger({ level: 'warn', destination: new Writable({ write: (c, _e, cb) => (errorLines.push(String(c)), cb()) }) });
 
 export function chainOn(store: MemoryArchive, key: TestKey, writer = 'w1', now = () => Date.parse('2026-12-04T10:00:00Z')): ManifestChain {
-  return new ManifestChain(store, { prefix: PREFIX, key: key.signing, anchorIntervalMs: 3_600_000, logger, writer, now });
+  return new ManifestChain(store, { prefix: PREFIX, key: () => key.signing, anchorIntervalMs: 3_600_000, logger, writer, now });
 }
 
 function record(partition: number, offset: number, accounted?: Accounted): { record: PipelineRecord; payload: Buffer } {

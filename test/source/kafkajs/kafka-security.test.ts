@@ -3,9 +3,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { watchedFiles } from '../../../src/config/watched-file.ts';
 import { ConfigError } from '../../../src/core/errors.ts';
 import { parseKafkaConfig } from '../../../src/source/kafka/config.ts';
 import { kafkajsSasl, kafkajsTls } from '../../../src/source/kafkajs/options.ts';
+import { replaceFile } from '../../support/mounted-file.ts';
 
 const base = { KAFKA_BROKERS: 'b:9093', KAFKA_TOPICS: 't' };
 
@@ -70,5 +72,16 @@ describe('Kafka TLS and SASL settings', () => {
     expect(problems({ ...tls, KAFKA_TLS_KEY_PASSWORD: 'wrong horse' })).toEqual(['KAFKA_TLS_KEY_FILE: the passphrase (KAFKA_TLS_KEY_PASSWORD) does not open it']);
     expect(problems(tls)).toEqual(['KAFKA_TLS_KEY_FILE: the key is encrypted: set KAFKA_TLS_KEY_PASSWORD (or KAFKA_TLS_KEY_PASSWORD_FILE)']);
     expect(problems({ ...tls, KAFKA_TLS_KEY_FILE: '/etc/hosts' })).toEqual(['KAFKA_TLS_KEY_FILE: not a readable private key (PEM)']);
+  });
+
+  it('kafkajs reads the password at each authentication: the option follows the file', async () => {
+    const pw = join(mkdtempSync(join(tmpdir(), 'ls-kafka-pw-')), 'sasl.pw');
+    writeFileSync(pw, 'first\n');
+    const cfg = parseKafkaConfig({ KAFKA_BROKERS: 'b:9093', KAFKA_TOPICS: 't', KAFKA_TLS: 'true', KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD_FILE: pw });
+    const sasl = kafkajsSasl(cfg.security.sasl) as { password: string };
+    expect(sasl.password).toBe('first');
+    replaceFile(pw, 'second\n');
+    for (const f of watchedFiles.all.filter((w) => w.path === pw)) await f.poll();
+    expect(sasl.password).toBe('second');
   });
 });
