@@ -49,12 +49,16 @@ COPY package.json package-lock.json ./
 # Production dependencies only (the dev dependency "node" is not installed: the image's node runs).
 # The SBOM of the production packages (CycloneDX JSON, /app/sbom.cdx.json, from the lock file npm ci installed: every package,
 # version, license and integrity hash) is written before npm goes. npm, npx, corepack and yarn are then
-# removed: nothing runs them at runtime, and a smaller tool set is a smaller attack surface. Everything
+# removed: nothing runs them at runtime, and a smaller tool set is a smaller attack surface. So are the
+# shells, last (this RUN is the last one that needs /bin/sh): the entry point and the HEALTHCHECK are
+# exec form and logstream starts no processes, so nothing at run time needs a shell, and code injected
+# into the process finds none. Debug with an ephemeral container (kubectl debug --target). Everything
 # under /app stays owned by root, read-only to the app user.
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
  && npm sbom --sbom-format cyclonedx --omit dev --package-lock-only --sbom-type application > /app/sbom.cdx.json \
  && npm cache clean --force \
- && rm -rf /root/.npm /tmp/* /usr/local/lib/node_modules/npm /usr/local/lib/node_modules/corepack /usr/local/bin/npm /usr/local/bin/npx /usr/local/bin/corepack /opt/yarn-* /usr/local/bin/yarn /usr/local/bin/yarnpkg
+ && rm -rf /root/.npm /tmp/* /usr/local/lib/node_modules/npm /usr/local/lib/node_modules/corepack /usr/local/bin/npm /usr/local/bin/npx /usr/local/bin/corepack /opt/yarn-* /usr/local/bin/yarn /usr/local/bin/yarnpkg \
+ && rm -rf /usr/bin/bash /usr/bin/rbash /usr/bin/dash /usr/bin/sh /bin/bash /bin/rbash /bin/dash /bin/sh
 COPY --from=build /app/src ./src
 # The image's unprivileged "node" user (uid/gid 1000), numeric so Kubernetes runAsNonRoot can verify
 # it. Nothing is written at runtime except the file sink's FILE_PATH (mount a volume there), so the

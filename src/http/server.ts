@@ -67,6 +67,9 @@ export class HttpServer {
       res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ alive: ok }));
     });
     const handle = (req: IncomingMessage, res: ServerResponse): void => {
+      // On every answer: no content sniffing; over HTTPS, clients that keep HSTS stay on HTTPS.
+      res.setHeader('x-content-type-options', 'nosniff');
+      if (deps.tls) res.setHeader('strict-transport-security', 'max-age=31536000');
       const path = (req.url ?? '/').split('?')[0]!;
       const prefixed = this.#prefixes.find(([prefix]) => path.startsWith(prefix) && path.length > prefix.length);
       if (prefixed) {

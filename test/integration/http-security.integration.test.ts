@@ -105,6 +105,7 @@ describe('HTTP server TLS and secret rotation (child processes)', () => {
     await health.body.text();
     const call = await request(`https://localhost:${port}/v1/logstream/web`, { dispatcher: agent, headers: { authorization: `Bearer ${key}` } });
     expect(call.statusCode).toBe(200);
+    expect(call.headers).toMatchObject({ 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', 'strict-transport-security': 'max-age=31536000' });
     await call.body.text();
     // Metrics and readiness only on METRICS_PORT (plain HTTP, inside the cluster).
     const metricsOnMain = await request(`https://localhost:${port}/metrics`, { dispatcher: agent });
