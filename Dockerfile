@@ -10,8 +10,15 @@
 # ENTRYPOINT/CMD and HEALTHCHECK lines without Docker; it fails on a RUN command it does not know,
 # so keep RUN lines to the commands it understands (npm ci, node <script>, npm cache clean, rm -rf).
 
+# The base image of both stages, pinned by digest: the same Dockerfile builds on the same bytes. This
+# is node:26-slim as docker-library/repo-info recorded it on 2026-08-05 (Node 26.7.0, Debian trixie),
+# the newest record the project's build machines can see (they reach package registries, not Docker
+# Hub). Update it on purpose, both values in one commit: docs/container.md, "Pinning the base image".
+ARG NODE_BASE=node:26-slim
+ARG NODE_DIGEST=sha256:4ebb5ace66f15a24c14c492e01a8beeed4fddf970a856109f5126e703e5fe503
+
 # ---- build: all dependencies, type-check. Nothing is compiled: the image ships src/*.ts as is. ----
-FROM node:26-slim AS build
+FROM ${NODE_BASE}@${NODE_DIGEST} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 # --ignore-scripts: the only install script in the tree is the dev dependency "node" (the Node
@@ -23,7 +30,9 @@ COPY src ./src
 RUN node node_modules/typescript/bin/tsc -p tsconfig.json --noEmit
 
 # ---- runtime: production dependencies only, no npm, non-root. ----
-FROM node:26-slim AS runtime
+FROM ${NODE_BASE}@${NODE_DIGEST} AS runtime
+ARG NODE_BASE
+ARG NODE_DIGEST
 # Set by the release build: --build-arg VERSION=$(node -p 'require("./package.json").version')
 #   --build-arg REVISION=$(git rev-parse HEAD) --build-arg CREATED=$(date -u +%FT%TZ) --build-arg SOURCE=<repo URL>
 ARG VERSION=0.1.0
@@ -37,7 +46,8 @@ LABEL org.opencontainers.image.title="logstream" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}" \
       org.opencontainers.image.created="${CREATED}" \
-      org.opencontainers.image.base.name="docker.io/library/node:26-slim"
+      org.opencontainers.image.base.name="docker.io/library/${NODE_BASE}" \
+      org.opencontainers.image.base.digest="${NODE_DIGEST}"
 # MALLOC_ARENA_MAX: glibc's allocator keeps at most 2 arenas instead of 8 per core (the main thread's,
 # and one for libuv's threads compressing batches): memory freed in one arena is not stranded in
 # another. Peak RSS at full rate 10-30 MB lower at the same CPU (docs/performance.md, "Memory at full rate").

@@ -164,8 +164,9 @@ export function stageSettings(df: ParsedDockerfile, stage: Stage): {
   let healthcheck: { options: string; cmd: string[] } | undefined;
   for (const ins of stage.instructions) {
     if (ins.op === 'ARG') {
-      const [k, v = ''] = ins.args.split('=', 2);
-      args.set(k!.trim(), unquote(v.trim()));
+      // `ARG NAME` in a stage takes the global default of NAME, as Docker does.
+      const [k, v] = ins.args.split('=', 2);
+      if (v !== undefined || !args.has(k!.trim())) args.set(k!.trim(), unquote((v ?? '').trim()));
     } else if (ins.op === 'ENV') for (const [k, v] of keyValues(ins.args, new Map([...args, ...env]))) env.set(k, v);
     else if (ins.op === 'LABEL') for (const [k, v] of keyValues(ins.args, new Map([...args, ...env]))) labels.set(k, v);
     else if (ins.op === 'USER') user = ins.args;

@@ -23,9 +23,11 @@ afterAll(async () => {
 });
 
 describe('Dockerfile (static)', () => {
-  it('has a build stage and a runtime stage, both FROM node:26-slim (Node 26: engines, type stripping; glibc for snappy/lz4-napi)', () => {
+  it('has a build stage and a runtime stage, both FROM node:26-slim pinned by digest (Node 26: engines, type stripping; glibc for snappy/lz4-napi)', () => {
     expect(df.stages.map((s) => s.name)).toEqual(['build', 'runtime']);
-    for (const s of df.stages) expect(s.image).toBe('node:26-slim');
+    for (const s of df.stages) expect(s.image).toMatch(/^node:26-slim@sha256:[0-9a-f]{64}$/);
+    expect(settings.labels.get('org.opencontainers.image.base.name')).toBe('docker.io/library/node:26-slim');
+    expect(`node:26-slim@${settings.labels.get('org.opencontainers.image.base.digest')}`).toBe(df.stages[1]!.image);
   });
 
   it('type-checks in the build stage and installs only production dependencies in the runtime stage', () => {
