@@ -1,8 +1,9 @@
 // A secured cluster: a second local broker with a SASL_SSL listener (TLS with a test CA, SCRAM users
 // created by Kafka's own StorageTool). logstream connects with TLS + SCRAM-SHA-512 (and -256), and fails
 // clearly — non-zero exit, a message naming the cause, no password anywhere — with a wrong password or
-// an untrusted CA.
-import { writeFileSync } from 'node:fs';
+// an untrusted CA. Credentials rotate while it runs: a SCRAM password changed on the broker and then in
+// its file, and a broker certificate re-issued by a new CA once the CA file holds both.
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBroker, type Broker } from '../../scripts/kafka-broker.ts';
@@ -154,5 +155,35 @@ describe('Kafka over TLS with SCRAM (real SASL_SSL listener)', () => {
     const text = JSON.stringify(inst.logs);
     expect(text).not.toContain(PASSWORD_CAROL);
     expect(text).not.toContain(newPassword);
+  });
+
+  // Last: it restarts the broker with a certificate from another CA.
+  it('the broker re-issued by a new CA: KAFKA_TLS_CA_FILE rotated to both CAs is used by the next connection, no restart, lost 0 dup 0', async () => {
+    const s = await newSetup('carotate');
+    const run = uniqueName('run');
+    const caFile = join(dir, 'kafka-ca.pem');
+    replaceFile(caFile, readFileSync(pki.caFile));
+    const inst = new Instance('carotate', secureEnv(s, 'carotate', { KAFKA_TLS_CA_FILE: caFile, KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'alice', KAFKA_SASL_PASSWORD: PASSWORD_512, SECRETS_RELOAD_INTERVAL: '1s' }));
+    const records = ledgerRecords(run, 1000, 2);
+    try {
+      await produceJson(broker.bootstrap, s.topic, records.slice(0, 500));
+      await waitUntil('500 committed', async () => (await committedTotal(s)) === 500n, 60_000, 500);
+      // As a CA rotation goes: the new CA joins the trust bundle, then the broker's certificate is
+      // re-issued by it. The broker restarts on its data dir (same ports, users and offsets).
+      const next = await makeTestPki(join(dir, 'pki-next'), 'kafka-next');
+      replaceFile(caFile, `${readFileSync(pki.caFile, 'utf8')}${readFileSync(next.caFile, 'utf8')}`);
+      await waitUntil('the new CA file read', () => inst.logs.some((l) => l['variable'] === 'KAFKA_TLS_CA_FILE' && /new content in use/.test(String(l.msg))), 10_000, 200);
+      await broker.stop();
+      broker = await startBroker({ dataDir: broker.dataDir, heapMb: 512, saslSsl: { certFile: next.serverCertFile, keyFile: next.serverKeyFile, scramUsers: [] } });
+      await produceJson(broker.bootstrap, s.topic, records.slice(500));
+      await waitUntil('1000 committed', async () => (await committedTotal(s)) === 1000n, 90_000, 500);
+      expect(inst.proc.exitCode).toBeNull();
+      expect((await inst.stop()).code).toBe(0);
+    } finally {
+      inst.kill('SIGKILL');
+    }
+    const t = tally(run, 1000, outputs(s, ['carotate']));
+    console.log(`[kafka CA rotation] lost=${t.lost} dup=${t.dup} delivered=${t.delivered}`);
+    expect(t).toMatchObject({ delivered: 1000, lost: 0, dup: 0, altered: 0 });
   });
 });
