@@ -1,6 +1,6 @@
 // Files re-read while logstream runs: a new content is used, an unreadable, empty or refused one is
 // reported and the previous value kept; a secret from NAME_FILE follows its file.
-import { rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/app-config.ts';
@@ -51,6 +51,24 @@ describe('WatchedFile', () => {
     expect(String(secret)).toBe('**REDACTED**');
     // Given directly, a secret does not rotate.
     expect(parseVars({ X_PASSWORD: v.secret({ doc: 'x' }) }, { X_PASSWORD: 'direct' }).X_PASSWORD!.rotates).toBe(false);
+  });
+});
+
+describe('a Secret volume as the kubelet writes it', () => {
+  it('follows the ..data symlink swap: the file read through NAME -> ..data/NAME changes with it', async () => {
+    const d = tmpDir('watched-kubelet');
+    mkdirSync(join(d, '..v1'));
+    writeFileSync(join(d, '..v1', 'token'), 'first\n');
+    symlinkSync('..v1', join(d, '..data'));
+    symlinkSync('..data/token', join(d, 'token'));
+    const f = new WatchedFile('HEC_TOKEN_FILE', join(d, 'token'), 'first');
+    expect(await f.poll()).toBeUndefined();
+    mkdirSync(join(d, '..v2'));
+    writeFileSync(join(d, '..v2', 'token'), 'second\n');
+    symlinkSync('..v2', join(d, '..data_tmp'));
+    renameSync(join(d, '..data_tmp'), join(d, '..data'));
+    expect(await f.poll()).toEqual({ result: 'changed' });
+    expect(f.value).toBe('second');
   });
 });
 
