@@ -1,10 +1,14 @@
 // Kafka → logstream → a real rsyslog (test/support/rsyslog.ts): RFC 5424 over TLS with every field
-// parsed as sent, mutual TLS, rsyslog killed and restarted mid-stream, UDP truncation, RFC 3164 and CEF.
+// parsed as sent, mutual TLS, rsyslog killed and restarted mid-stream, UDP truncation, RFC 3164 and CEF,
+// and rsyslog's certificate re-issued by a new CA that SYSLOG_TLS_CA_FILE follows.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { produceJson, uniqueName } from '../support/kafka.ts';
 import { ledgerRecords, tally } from '../support/ledger.ts';
 import { committedTotal, newGroupSetup, instanceEnv, waitForStableGroup, type GroupSetup } from '../support/group.ts';
 import { Instance, sleep, waitUntil } from '../support/instance.ts';
+import { replaceFile } from '../support/mounted-file.ts';
 import { RsyslogPeer, type ParsedSyslog } from '../support/rsyslog.ts';
 
 const running: Instance[] = [];
@@ -146,5 +150,30 @@ describe('syslog sink against a real rsyslog (real broker)', () => {
     const lines = p.messages().filter((m) => m.input === 'tls').map((m) => m.msg);
     expect(lines[1]).toBe(`CEF:0|Acme\\|Corp|Gateway|1.0|logstream|record|9|cs1=${run} cn1=1`);
     expect((await cef.stop()).code).toBe(0);
+  });
+
+  it('rsyslog re-issued by a new CA: SYSLOG_TLS_CA_FILE rotated to both CAs is used by the next connection, no restart, lost=0', async () => {
+    const s = await newGroupSetup('sys-ca', 1);
+    const p = await peer();
+    const caFile = join(s.dir, 'syslog-ca.pem');
+    replaceFile(caFile, readFileSync(p.caFile));
+    const inst = start(s, 'carot', { SYSLOG_URL: `tls://127.0.0.1:${p.tlsPort}`, SYSLOG_TLS_CA_FILE: caFile, SECRETS_RELOAD_INTERVAL: '1s' });
+    const run = uniqueName('run');
+    const all = ledgerRecords(run, 1000, 1);
+    await produceJson(s.bootstrap, s.topic, all.slice(0, 500));
+    await waitUntil('500 committed', async () => (await committedTotal(s)) === 500n, 60_000, 250);
+    // The new CA joins the file first, then rsyslog restarts with a certificate it issued.
+    const next = await p.newPki('rsyslog-next');
+    replaceFile(caFile, `${readFileSync(p.caFile, 'utf8')}${readFileSync(next.caFile, 'utf8')}`);
+    await waitUntil('the new CA file read', () => inst.logs.some((l) => l['variable'] === 'SYSLOG_TLS_CA_FILE' && /new content in use/.test(String(l.msg))), 10_000, 200);
+    await p.reissue(next);
+    await produceJson(s.bootstrap, s.topic, all.slice(500));
+    await waitUntil('1000 committed', async () => (await committedTotal(s)) === 1000n, 60_000, 250);
+    expect(inst.proc.exitCode).toBeNull();
+    expect((await inst.stop()).code).toBe(0);
+    const t = tally(run, 1000, records(p.messages()));
+    process.stdout.write(`syslog CA rotation: lost=${t.lost} dup=${t.dup}\n`);
+    expect(t.lost).toBe(0);
+    expect(t.altered).toBe(0);
   });
 });

@@ -216,9 +216,10 @@ export class RsyslogPeer {
   readonly mtlsPort: number;
   readonly tcpPort: number;
   readonly udpPort: number;
-  readonly caFile: string;
-  readonly clientCertFile: string;
-  readonly clientKeyFile: string;
+  /** The current CA and client certificate (reissue() changes them). */
+  caFile: string;
+  clientCertFile: string;
+  clientKeyFile: string;
   readonly serverName = 'localhost';
   /** The generated rsyslog config. */
   readonly configFile: string;
@@ -552,6 +553,20 @@ action(type="omfile" file=${q(this.logFile)} template="RSYSLOG_FileFormat")
   async restart(): Promise<void> {
     await this.#terminate('SIGTERM');
     await this.#launch();
+  }
+
+  /** A new CA with a server and a client certificate, as a CA rotation brings (not in use yet). */
+  async newPki(label: string): Promise<TestPki> {
+    return makeTestPki(join(this.dir, `tls-${label}`), label);
+  }
+
+  /** Restarts with `pki`: the TLS listeners serve its server certificate and trust its CA. */
+  async reissue(pki: TestPki): Promise<void> {
+    this.caFile = pki.caFile;
+    this.clientCertFile = pki.clientCertFile;
+    this.clientKeyFile = pki.clientKeyFile;
+    writeFileSync(this.configFile, this.#config(pki));
+    await this.restart();
   }
 
   /** SIGTERM (rsyslog drains its queue and exits) and wait; SIGKILL after 10 s. */
