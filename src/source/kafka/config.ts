@@ -4,14 +4,12 @@ import { hostname } from 'node:os';
 import { ConfigError } from '../../core/errors.ts';
 import { kafkaSecurityVars, parseKafkaSecurity, type KafkaSecurity } from './security.ts';
 import { KEY_FORMATS, VALUE_FORMATS, type KeyFormat, type ValueFormat } from '../decode/formats.ts';
-import { GROUP_PROTOCOLS, KAFKA_CLIENT_LIBRARIES, type GroupProtocol, type KafkaClientLibrary } from './interface.ts';
+import { GROUP_PROTOCOLS, KAFKA_CLIENT_LIBRARIES, type GroupConsumerConfig, type GroupProtocol, type KafkaClientLibrary, type StartPosition } from './interface.ts';
 
 const hostPort = (s: string): string | undefined =>
   /^[A-Za-z0-9.\-_\[\]:]+:\d{1,5}$/.test(s) ? undefined : `${JSON.stringify(s)} is not host:port`;
 
-/** Where a group with no committed offset for a partition starts. `group`: where another group's
- *  committed offset is (moving from one pipeline to routes without losing or repeating records). */
-export type StartPosition = { kind: 'earliest' } | { kind: 'latest' } | { kind: 'timestamp'; ms: number } | { kind: 'group'; groupId: string };
+export type { StartPosition };
 
 export function parseStartPosition(raw: string): StartPosition | undefined {
   const g = /^group:(.+)$/i.exec(raw.trim());
@@ -79,7 +77,8 @@ export const KAFKA_ROUTE_VARS = [
   'KAFKA_DLQ_PARTITIONS',
 ] as const satisfies ReadonlyArray<keyof typeof kafkaVars>;
 
-export interface KafkaSourceConfig {
+/** A route's Kafka settings; a group member is given the GroupConsumerConfig part. */
+export interface KafkaSourceConfig extends GroupConsumerConfig {
   brokers: string[];
   topics: string[];
   groupId: string;

@@ -8,7 +8,6 @@
 // possibly wrapped (`cause`, `originalError`, `errors`); isRetriableKafkaError (group-admin.ts) reads them.
 import type { Fields, RecordMeta, SchemaMeta } from '../../core/record.ts';
 import type { Logger } from '../../telemetry/logger.ts';
-import type { KafkaSourceConfig } from './config.ts';
 import type { KafkaSecurity } from './security.ts';
 
 // ---------------------------------------------------------------------------------------------------
@@ -20,6 +19,26 @@ export type KafkaClientLibrary = (typeof KAFKA_CLIENT_LIBRARIES)[number];
  *  consumer (KIP-848: the broker assigns, each member reconciles on its heartbeats). */
 export const GROUP_PROTOCOLS = ['classic', 'consumer'] as const;
 export type GroupProtocol = (typeof GROUP_PROTOCOLS)[number];
+
+/** Where a group with no committed offset for a partition starts. `group`: where another group's
+ *  committed offset is (moving from one pipeline to routes without losing or repeating records). */
+export type StartPosition = { kind: 'earliest' } | { kind: 'latest' } | { kind: 'timestamp'; ms: number } | { kind: 'group'; groupId: string };
+
+/** What a group member needs of a route's Kafka settings (a KafkaSourceConfig, src/source/kafka/config.ts). */
+export interface GroupConsumerConfig {
+  readonly brokers: readonly string[];
+  readonly topics: string[];
+  readonly groupId: string;
+  readonly groupProtocol: GroupProtocol;
+  /** Static membership: this instance's group.instance.id (undefined: dynamic membership). */
+  readonly groupInstanceId?: string;
+  readonly startFrom: StartPosition;
+  readonly sessionTimeoutMs: number;
+  readonly heartbeatIntervalMs: number;
+  readonly rebalanceTimeoutMs: number;
+  readonly maxBytesPerPartition: number;
+  readonly fetchMaxWaitMs: number;
+}
 
 export interface KafkaConnectOptions {
   brokers: readonly string[];
@@ -37,7 +56,7 @@ export interface KafkaConnectOptions {
 export interface KafkaClient {
   readonly brokers: readonly string[];
   /** A consumer-group member for one route; `decoder` turns fetched bytes into records (default: JSON/text). */
-  groupConsumer(cfg: KafkaSourceConfig, logger: Logger, decoder?: RecordDecoder): GroupConsumer;
+  groupConsumer(cfg: GroupConsumerConfig, logger: Logger, decoder?: RecordDecoder): GroupConsumer;
   /** Reads partitions by offset, without a group. */
   reader(): PartitionReader;
   producer(opts?: ProducerOptions): KafkaProducer;

@@ -4,16 +4,15 @@
 import kafkajs, { type Admin, type Consumer, type EachBatchPayload, type Kafka } from 'kafkajs';
 import { retriable } from '../../core/errors.ts';
 import type { Logger } from '../../telemetry/logger.ts';
-import type { KafkaSourceConfig } from '../kafka/config.ts';
 import { jsonDecoder, messageMeta } from '../kafka/decode.ts';
-import type { Decoded, GroupConsumer, GroupHandlers, RecordDecoder, TopicPartitionOffset } from '../kafka/interface.ts';
+import type { Decoded, GroupConsumer, GroupConsumerConfig, GroupHandlers, RecordDecoder, TopicPartitionOffset } from '../kafka/interface.ts';
 import { assignerWithHooks, installGroupHooks } from './group-hooks.ts';
 
 /** How long a full in-flight window is waited out inside a batch before the partition is paused. */
 const ROOM_WAIT_MS = 1000;
 
 export class KafkajsGroupConsumer implements GroupConsumer {
-  readonly #cfg: KafkaSourceConfig;
+  readonly #cfg: GroupConsumerConfig;
   readonly #log: Logger;
   readonly #kafka: Kafka;
   readonly #decoder: RecordDecoder;
@@ -37,7 +36,7 @@ export class KafkajsGroupConsumer implements GroupConsumer {
    *  committing and without an error, so commit() must refuse instead. */
   #runnerUp = false;
 
-  constructor(cfg: KafkaSourceConfig, logger: Logger, kafka: Kafka, decoder: RecordDecoder = jsonDecoder) {
+  constructor(cfg: GroupConsumerConfig, logger: Logger, kafka: Kafka, decoder: RecordDecoder = jsonDecoder) {
     this.#cfg = cfg;
     this.#log = logger.child({ component: 'source' });
     this.#kafka = kafka;

@@ -1,8 +1,7 @@
 // The kafkajs adapter: KafkaClient on kafkajs 2.2.4. The only folder (with its tests) that imports kafkajs.
 import type { Kafka } from 'kafkajs';
 import type { Logger } from '../../telemetry/logger.ts';
-import type { KafkaSourceConfig } from '../kafka/config.ts';
-import type { GroupConsumer, KafkaAdmin, KafkaClient, KafkaConnectOptions, KafkaProducer, PartitionReader, ProducerOptions, RecordDecoder } from '../kafka/interface.ts';
+import type { GroupConsumer, GroupConsumerConfig, KafkaAdmin, KafkaClient, KafkaConnectOptions, KafkaProducer, PartitionReader, ProducerOptions, RecordDecoder } from '../kafka/interface.ts';
 import { KafkajsAdmin } from './admin.ts';
 import { KafkajsGroupConsumer } from './group-consumer.ts';
 import { createKafka } from './kafka.ts';
@@ -18,7 +17,7 @@ export class KafkajsClient implements KafkaClient {
     this.#kafka = createKafka(opts);
   }
 
-  groupConsumer(cfg: KafkaSourceConfig, logger: Logger, decoder?: RecordDecoder): GroupConsumer {
+  groupConsumer(cfg: GroupConsumerConfig, logger: Logger, decoder?: RecordDecoder): GroupConsumer {
     return new KafkajsGroupConsumer(cfg, logger, this.#kafka, decoder);
   }
 

@@ -18,9 +18,8 @@ import { Admin, Consumer, ConnectionPool, FetchIsolationLevels, type ClusterMeta
 import { retriable } from '../../core/errors.ts';
 import type { RecordMeta } from '../../core/record.ts';
 import type { Logger } from '../../telemetry/logger.ts';
-import type { KafkaSourceConfig } from '../kafka/config.ts';
 import { jsonDecoder } from '../kafka/decode.ts';
-import type { Decoded, GroupConsumer, GroupHandlers, KafkaConnectOptions, RecordDecoder, TopicPartitionOffset, TopicPartitions } from '../kafka/interface.ts';
+import type { Decoded, GroupConsumer, GroupConsumerConfig, GroupHandlers, KafkaConnectOptions, RecordDecoder, TopicPartitionOffset, TopicPartitions } from '../kafka/interface.ts';
 import { stickyBalancedAssignor } from './assignor.ts';
 import { ConsumerProtocolMembership, type HeartbeatAnswer, type HeartbeatRequest } from './consumer-protocol.ts';
 import { errorNames, kafkaError, tagged } from './errors.ts';
@@ -70,7 +69,7 @@ interface OwnedPartition {
 }
 
 export class PlatformaticGroupConsumer implements GroupConsumer {
-  readonly #cfg: KafkaSourceConfig;
+  readonly #cfg: GroupConsumerConfig;
   readonly #log: Logger;
   readonly #opts: KafkaConnectOptions;
   readonly #decoder: RecordDecoder;
@@ -104,7 +103,7 @@ export class PlatformaticGroupConsumer implements GroupConsumer {
   /** waitForRoom() said yes: the next record goes without asking hasRoom() (which would take a second token). */
   #granted = false;
 
-  constructor(cfg: KafkaSourceConfig, logger: Logger, opts: KafkaConnectOptions, decoder: RecordDecoder = jsonDecoder) {
+  constructor(cfg: GroupConsumerConfig, logger: Logger, opts: KafkaConnectOptions, decoder: RecordDecoder = jsonDecoder) {
     this.#cfg = cfg;
     this.#log = logger.child({ component: 'source' });
     this.#opts = opts;

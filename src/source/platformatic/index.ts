@@ -2,8 +2,7 @@
 // the only folder (with its tests) that imports a Kafka client library. Each admin, producer, reader and
 // group consumer is its own library client (own connections), made from the same options.
 import type { Logger } from '../../telemetry/logger.ts';
-import type { KafkaSourceConfig } from '../kafka/config.ts';
-import type { GroupConsumer, KafkaAdmin, KafkaClient, KafkaConnectOptions, KafkaProducer, PartitionReader, ProducerOptions, RecordDecoder } from '../kafka/interface.ts';
+import type { GroupConsumer, GroupConsumerConfig, KafkaAdmin, KafkaClient, KafkaConnectOptions, KafkaProducer, PartitionReader, ProducerOptions, RecordDecoder } from '../kafka/interface.ts';
 import { PlatformaticAdmin } from './admin.ts';
 import { PlatformaticGroupConsumer } from './group-consumer.ts';
 import { PlatformaticPartitionReader } from './partition-reader.ts';
@@ -18,7 +17,7 @@ export class PlatformaticClient implements KafkaClient {
     this.#opts = opts;
   }
 
-  groupConsumer(cfg: KafkaSourceConfig, logger: Logger, decoder?: RecordDecoder): GroupConsumer {
+  groupConsumer(cfg: GroupConsumerConfig, logger: Logger, decoder?: RecordDecoder): GroupConsumer {
     return new PlatformaticGroupConsumer(cfg, logger, this.#opts, decoder);
   }
 
