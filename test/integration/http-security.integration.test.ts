@@ -217,7 +217,7 @@ describe('HTTP server TLS and secret rotation (child processes)', () => {
     const t = tally(run, n, events.map((e) => e.event as Record<string, unknown>));
     expect(t).toMatchObject({ lost: 0, altered: 0, foreign: 0 });
     expect(new Set(events.map((e) => e.token))).toEqual(new Set([first, second]));
-    expect(inst.logs.some((l) => l.msg === 'HEC_TOKEN_FILE: new content in use from the next request or connection')).toBe(true);
+    expect(inst.usesNewFile('HEC_TOKEN_FILE')).toBe(true);
     expect(JSON.stringify(inst.logs)).not.toContain(second);
     const refused = (await hec.stats()).byCode['4'] ?? 0;
     process.stdout.write(`hec token rotation: lost=${t.lost} dup=${t.dup} (${refused} requests refused with the old token between the two steps; all committed ${resumedAfterMs} ms after the rotation began)\n`);

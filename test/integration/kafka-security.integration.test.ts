@@ -139,7 +139,7 @@ describe('Kafka over TLS with SCRAM (real SASL_SSL listener)', () => {
       await setScramPassword(broker.bootstrap, 'SCRAM-SHA-512', 'carol', newPassword);
       await new Promise((r) => setTimeout(r, REAUTH_MS * 1.5));
       replaceFile(pwFile, `${newPassword}\n`);
-      await waitUntil('the new password read', () => inst.logs.some((l) => l['variable'] === 'KAFKA_SASL_PASSWORD_FILE' && /new content in use/.test(String(l.msg))), 10_000, 200);
+      await inst.waitForNewFile('KAFKA_SASL_PASSWORD_FILE');
       // Past two session lifetimes: every connection now authenticated with the new password.
       await new Promise((r) => setTimeout(r, REAUTH_MS * 2));
       await produceJson(broker.bootstrap, s.topic, records.slice(500));
@@ -172,7 +172,7 @@ describe('Kafka over TLS with SCRAM (real SASL_SSL listener)', () => {
       // re-issued by it. The broker restarts on its data dir (same ports, users and offsets).
       const next = await makeTestPki(join(dir, 'pki-next'), 'kafka-next');
       replaceFile(caFile, `${readFileSync(pki.caFile, 'utf8')}${readFileSync(next.caFile, 'utf8')}`);
-      await waitUntil('the new CA file read', () => inst.logs.some((l) => l['variable'] === 'KAFKA_TLS_CA_FILE' && /new content in use/.test(String(l.msg))), 10_000, 200);
+      await inst.waitForNewFile('KAFKA_TLS_CA_FILE');
       await broker.stop();
       broker = await startBroker({ dataDir: broker.dataDir, heapMb: 512, saslSsl: { certFile: next.serverCertFile, keyFile: next.serverKeyFile, scramUsers: [] } });
       await produceJson(broker.bootstrap, s.topic, records.slice(500));

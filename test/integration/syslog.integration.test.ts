@@ -165,7 +165,7 @@ describe('syslog sink against a real rsyslog (real broker)', () => {
     // The new CA joins the file first, then rsyslog restarts with a certificate it issued.
     const next = await p.newPki('rsyslog-next');
     replaceFile(caFile, `${readFileSync(p.caFile, 'utf8')}${readFileSync(next.caFile, 'utf8')}`);
-    await waitUntil('the new CA file read', () => inst.logs.some((l) => l['variable'] === 'SYSLOG_TLS_CA_FILE' && /new content in use/.test(String(l.msg))), 10_000, 200);
+    await inst.waitForNewFile('SYSLOG_TLS_CA_FILE');
     await p.reissue(next);
     await produceJson(s.bootstrap, s.topic, all.slice(500));
     await waitUntil('1000 committed', async () => (await committedTotal(s)) === 1000n, 60_000, 250);

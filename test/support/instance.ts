@@ -108,6 +108,16 @@ export class Instance {
     return sum;
   }
 
+  /** True once the instance logged that it uses the new content of the file `variable` names. */
+  usesNewFile(variable: string): boolean {
+    return this.logs.some((l) => l['variable'] === variable && l.msg === `${variable}: new content in use from the next request or connection`);
+  }
+
+  /** Waits until usesNewFile(variable) (the file is polled every SECRETS_RELOAD_INTERVAL). */
+  waitForNewFile(variable: string, timeoutMs = 10_000): Promise<void> {
+    return waitUntil(`the new ${variable} in use`, () => this.usesNewFile(variable), timeoutMs, 200);
+  }
+
   tail(n = 15): string {
     return this.logs.slice(-n).map((l) => JSON.stringify(l)).join('\n');
   }

@@ -98,7 +98,8 @@ export function parseFormPostConfig(env: Env): FormPostConfig {
   if (urlProblem) problems.push(`FORMPOST_URL: ${urlProblem}`);
   const parts = { file: p.FORMPOST_FILE_PART, product: p.FORMPOST_PRODUCT_PART, rows: p.FORMPOST_ROWS_PART };
   if (new Set(Object.values(parts)).size !== 3) problems.push('FORMPOST_FILE_PART: FORMPOST_FILE_PART, FORMPOST_PRODUCT_PART and FORMPOST_ROWS_PART must differ');
-  let headers = p.FORMPOST_HEADERS === undefined ? [] : parseExtraHeaders(p.FORMPOST_HEADERS.reveal(), p.FORMPOST_AUTH_HEADER, problems);
+  const asSecrets = (pairs: Array<[string, string]>): Array<readonly [string, Secret]> => pairs.map(([name, value]) => [name, new Secret(value)] as const);
+  let headers = asSecrets(p.FORMPOST_HEADERS === undefined ? [] : parseExtraHeaders(p.FORMPOST_HEADERS.reveal(), p.FORMPOST_AUTH_HEADER, problems));
   const authValue = p.FORMPOST_AUTH_VALUE;
   if (authValue !== undefined && /[\r\n\0]/.test(authValue.reveal())) problems.push('FORMPOST_AUTH_VALUE: holds a line break or NUL');
   const halts = p.FORMPOST_HALT_STATUSES.map((s) => s.toLowerCase());
@@ -120,7 +121,7 @@ export function parseFormPostConfig(env: Env): FormPostConfig {
       return found.length > 0 ? found.join('; ') : undefined;
     },
     (text) => {
-      headers = parseExtraHeaders(text, p.FORMPOST_AUTH_HEADER, []);
+      headers = asSecrets(parseExtraHeaders(text, p.FORMPOST_AUTH_HEADER, []));
     },
   );
   const cfg: FormPostConfig = {
@@ -136,6 +137,6 @@ export function parseFormPostConfig(env: Env): FormPostConfig {
     connections: p.FORMPOST_CONNECTIONS,
     tls,
   };
-  Object.defineProperty(cfg, 'headers', { get: () => headers.map(([name, value]) => [name, new Secret(value)] as const), enumerable: true });
+  Object.defineProperty(cfg, 'headers', { get: () => headers, enumerable: true });
   return cfg;
 }
